@@ -1,0 +1,7 @@
+import { join } from 'node:path';
+import { describe } from 'vitest';
+import { testPackageEntry } from '../../../test-utils/package-entry';
+
+describe('package entry', () => {
+  testPackageEntry(join(import.meta.dirname, '..'), ['version']);
+});
