@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineProject } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 
 /**
  * The test settings every package shares. Tests that touch the real OS (sockets, capture,
@@ -12,7 +12,7 @@ export function packageTests(dir: string) {
     name: string;
     version: string;
   };
-  return defineProject({
+  return defineConfig({
     define: { __PKG_VERSION__: JSON.stringify(pkg.version) },
     test: {
       name: pkg.name,
