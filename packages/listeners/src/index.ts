@@ -1,1 +1,25 @@
+export {
+  getAll,
+  getAllSync,
+  getByPid,
+  getByPidSync,
+  getProcessByPort,
+  getProcessByPortSync,
+  isSupported,
+  scan,
+  scanSync,
+} from './api';
+export { isListenersError, ListenersError, type ListenersErrorCode } from './errors';
+export type {
+  Endpoint,
+  Family,
+  Listener,
+  Process,
+  Protocol,
+  ScanOptions,
+  ScanResult,
+  SocketSource,
+  SocketState,
+  UnownedReason,
+} from './types';
 export { version } from './version';

@@ -1,0 +1,82 @@
+/**
+ * Canonical text for an IP address held as bytes: dotted quad for IPv4, RFC 5952 for IPv6 (lowercase,
+ * longest run of two or more zero groups as `::`, IPv4-mapped as `::ffff:a.b.c.d`).
+ *
+ * Formatting is the costliest part of turning a socket row into an object, and a machine's sockets
+ * share few distinct addresses, so results are memoised in a bounded map (cleared when full).
+ */
+const MAX_CACHED = 4096;
+const v4Cache = new Map<number, string>();
+const v6Cache = new Map<string, string>();
+
+export function formatIPv4(bytes: Uint8Array, offset: number): string {
+  const key =
+    ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>>
+    0;
+  let text = v4Cache.get(key);
+  if (text === undefined) {
+    text = `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
+    if (v4Cache.size >= MAX_CACHED) v4Cache.clear();
+    v4Cache.set(key, text);
+  }
+  return text;
+}
+
+export function formatIPv6(bytes: Uint8Array, offset: number): string {
+  // The 16 bytes as hex are the cache key: cheaper than formatting, and exact.
+  let key = '';
+  for (let i = 0; i < 16; i++) key += String.fromCharCode(bytes[offset + i]!);
+  let text = v6Cache.get(key);
+  if (text === undefined) {
+    text = formatIPv6Uncached(bytes, offset);
+    if (v6Cache.size >= MAX_CACHED) v6Cache.clear();
+    v6Cache.set(key, text);
+  }
+  return text;
+}
+
+function formatIPv6Uncached(bytes: Uint8Array, offset: number): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 8; i++) groups.push((bytes[offset + 2 * i]! << 8) | bytes[offset + 2 * i + 1]!);
+  // IPv4-mapped (::ffff:a.b.c.d), RFC 5952 section 5.
+  if (
+    groups[0] === 0 &&
+    groups[1] === 0 &&
+    groups[2] === 0 &&
+    groups[3] === 0 &&
+    groups[4] === 0 &&
+    groups[5] === 0xffff
+  ) {
+    return `::ffff:${formatIPv4(bytes, offset + 12)}`;
+  }
+  // Longest run of zero groups, first one on a tie, only if at least two long (RFC 5952 4.2).
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  if (bestStart < 0) return groups.map((g) => g.toString(16)).join(':');
+  const head = groups
+    .slice(0, bestStart)
+    .map((g) => g.toString(16))
+    .join(':');
+  const tail = groups
+    .slice(bestStart + bestLength)
+    .map((g) => g.toString(16))
+    .join(':');
+  return `${head}::${tail}`;
+}
+
+export function formatAddress(bytes: Uint8Array, offset: number, family: 4 | 6): string {
+  return family === 4 ? formatIPv4(bytes, offset) : formatIPv6(bytes, offset);
+}

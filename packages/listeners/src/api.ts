@@ -1,0 +1,56 @@
+import { current } from './platform';
+import type { Family, Listener, Process, Protocol, ScanOptions, ScanResult } from './types';
+import { checkPid, checkPort, checkProtocol } from './validate';
+
+/** True when this OS has a backend (Linux, Windows, macOS, FreeBSD). */
+export const isSupported: boolean = current.isSupported;
+
+const ALL_PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP'];
+const ALL_FAMILIES: readonly Family[] = [4, 6];
+
+function resolve(options: ScanOptions = {}): Required<ScanOptions> {
+  return {
+    protocols: options.protocols ?? ALL_PROTOCOLS,
+    families: options.families ?? ALL_FAMILIES,
+    source: options.source ?? 'auto',
+  };
+}
+
+/**
+ * Every open TCP (all states) and UDP socket, IPv4 and IPv6, with the counts of sockets whose owner
+ * is unknown, by reason. The work is synchronous: the OS calls are made on this thread.
+ */
+export function scanSync(options?: ScanOptions): ScanResult {
+  return current.scan(resolve(options));
+}
+
+/** Every open socket of the machine. Sockets whose owner is unknown have no `process` and say why in `unowned`. */
+export function getAllSync(options?: ScanOptions): Listener[] {
+  return scanSync(options).listeners;
+}
+
+/**
+ * The process that owns local `port` for `protocol` (for TCP, the one listening on it). Throws a
+ * ListenersError: E_INVALID_ARGUMENT, E_NOT_FOUND when nothing owns it, E_OWNER_UNKNOWN when a socket
+ * is there but its owner cannot be seen.
+ */
+export function getProcessByPortSync(port: number, protocol: Protocol, options?: ScanOptions): Process {
+  return current.processByPort(checkPort(port), checkProtocol(protocol), resolve(options));
+}
+
+/** The sockets of the process `pid`, without reading any other process. Throws E_NOT_FOUND when there is no such process. */
+export function getByPidSync(pid: number, options?: ScanOptions): Listener[] {
+  return current.socketsOfPid(checkPid(pid), resolve(options));
+}
+
+// The Promise forms. The OS calls take a few milliseconds even for thousands of sockets, so they run
+// on the calling thread; errors come back as rejections.
+export const scan = async (options?: ScanOptions): Promise<ScanResult> => scanSync(options);
+export const getAll = async (options?: ScanOptions): Promise<Listener[]> => getAllSync(options);
+export const getProcessByPort = async (
+  port: number,
+  protocol: Protocol,
+  options?: ScanOptions,
+): Promise<Process> => getProcessByPortSync(port, protocol, options);
+export const getByPid = async (pid: number, options?: ScanOptions): Promise<Listener[]> =>
+  getByPidSync(pid, options);

@@ -1,0 +1,153 @@
+import { ListenersError } from '../../errors';
+import { toListener } from '../../materialize';
+import { IPPROTO_TCP, SocketTable, TCP_LISTEN, UNKNOWN_ID } from '../../socket-table';
+import type { Listener, Process, Protocol, ScanOptions, ScanResult, UnownedReason } from '../../types';
+import type { Platform } from '../types';
+import { EACCES, ENOENT, EPERM, ESRCH } from './constants';
+import { listPids, openPidDir, preferUid, socketInodesOf, walkSocketFds } from './fd-walk';
+import { libc } from './ffi';
+import { explainUnowned, type ProcessCache, unresolvedRows } from './owners';
+import { readProcess } from './process-info';
+import { readTables } from './tables';
+
+function scan(options: Required<ScanOptions>): ScanResult {
+  const table = new SocketTable(1024);
+  const sources = readTables(options, table);
+
+  // inode -> row for every socket a process can hold; inode 0 (TIME_WAIT, orphans) has no owner.
+  const rowOf = new Map<number, number>();
+  for (let row = 0; row < table.count; row++) if (table.inode[row] !== 0) rowOf.set(table.inode[row]!, row);
+
+  const processes: ProcessCache = new Map();
+  let remaining = rowOf.size;
+  const { denied } =
+    remaining === 0
+      ? { denied: [] }
+      : walkSocketFds(
+          (inode) => {
+            const row = rowOf.get(inode);
+            return row !== undefined && table.pid[row] === UNKNOWN_ID;
+          },
+          (pid, inode, pidDir) => {
+            let process = processes.get(pid);
+            if (!process) {
+              process = readProcess(pid, pidDir);
+              if (!process) return false; // exited mid-scan: its sockets are explained below
+              processes.set(pid, process);
+            }
+            table.pid[rowOf.get(inode)!] = pid;
+            return --remaining === 0; // every owner found: the older processes need not be read
+          },
+        );
+  const reasons = explainUnowned(table, unresolvedRows(table), denied, options);
+
+  const listeners: Listener[] = new Array(table.count);
+  const unowned: Record<UnownedReason, number> = { permission: 0, vanished: 0, hidden: 0, none: 0 };
+  for (let row = 0; row < table.count; row++) {
+    const process = table.pid[row] === UNKNOWN_ID ? undefined : processes.get(table.pid[row]!);
+    const reason = process ? undefined : table.inode[row] === 0 ? 'none' : (reasons.get(row) ?? 'vanished');
+    if (reason) unowned[reason]++;
+    listeners[row] = toListener(table, row, process, reason);
+  }
+  const owned = table.count - unowned.permission - unowned.vanished - unowned.hidden - unowned.none;
+  return { listeners, summary: { sockets: table.count, owned, unowned, sources } };
+}
+
+function processByPort(port: number, protocol: Protocol, options: Required<ScanOptions>): Process {
+  // A socket that closes mid-lookup may be replaced at once (port reuse): one fresh try tells.
+  const answer = lookUpPort(port, protocol, options);
+  const final = answer === 'retry' ? lookUpPort(port, protocol, options) : answer;
+  if (final === 'retry') throw notFound(port, protocol, ' (its socket closed during the lookup)');
+  return final;
+}
+
+function lookUpPort(port: number, protocol: Protocol, options: Required<ScanOptions>): Process | 'retry' {
+  const table = new SocketTable(16);
+  readTables({ ...options, protocols: [protocol] }, table, { localPort: port });
+
+  let candidates: number[] = [];
+  for (let row = 0; row < table.count; row++) {
+    if (table.localPort[row] === port && table.inode[row] !== 0) candidates.push(row);
+  }
+  if (candidates.length === 0) {
+    throw notFound(
+      port,
+      protocol,
+      table.count > 0 ? ' (only sockets no process holds remain, such as TIME_WAIT)' : '',
+    );
+  }
+  // A TCP port's owner is the process listening on it; accepted connections share the port.
+  if (table.protocol[candidates[0]!] === IPPROTO_TCP) {
+    const listening = candidates.filter((row) => table.state[row] === TCP_LISTEN);
+    if (listening.length > 0) candidates = listening;
+  }
+  const wanted = new Set(candidates.map((row) => table.inode[row]!));
+  let found: Process | undefined;
+  const { denied } = walkSocketFds(
+    (inode) => wanted.has(inode),
+    (pid, _inode, pidDir) => {
+      found = readProcess(pid, pidDir);
+      return found !== undefined;
+    },
+    preferUid(listPids(), table.uid[candidates[0]!]!),
+  );
+  if (found) return found;
+
+  const reasons = [...explainUnowned(table, candidates, denied, options).values()];
+  if (reasons.includes('permission')) {
+    throw new ListenersError(
+      'E_OWNER_UNKNOWN',
+      `${protocol} port ${port} is open, but its owner belongs to another user: run as root to see it`,
+      { reason: 'permission' },
+    );
+  }
+  if (reasons.includes('hidden')) {
+    throw new ListenersError(
+      'E_OWNER_UNKNOWN',
+      `${protocol} port ${port} is open, but no process visible here holds it (its owner is outside this PID namespace)`,
+      { reason: 'hidden' },
+    );
+  }
+  return 'retry';
+}
+
+function notFound(port: number, protocol: Protocol, detail: string): ListenersError {
+  return new ListenersError('E_NOT_FOUND', `no process owns ${protocol} port ${port}${detail}`);
+}
+
+function socketsOfPid(pid: number, options: Required<ScanOptions>): Listener[] {
+  const dir = openPidDir(pid);
+  if (dir < 0) {
+    if (-dir === ENOENT || -dir === ESRCH)
+      throw new ListenersError('E_NOT_FOUND', `no process with pid ${pid}`);
+    throw new ListenersError('E_SYSTEM', `cannot open /proc/${pid} (errno ${-dir})`);
+  }
+  try {
+    const { inodes, errno } = socketInodesOf(dir);
+    if (errno === EACCES || errno === EPERM) {
+      throw new ListenersError(
+        'E_PERMISSION',
+        `cannot read the sockets of pid ${pid}: it belongs to another user; run as root`,
+      );
+    }
+    const process = readProcess(pid, dir);
+    if (errno !== 0 || !process)
+      throw new ListenersError('E_NOT_FOUND', `no process with pid ${pid} (it exited)`);
+    if (inodes.size === 0) return [];
+    const table = new SocketTable(Math.max(16, inodes.size));
+    readTables(options, table, { keep: (inode) => inodes.has(inode) });
+    const listeners: Listener[] = new Array(table.count);
+    for (let row = 0; row < table.count; row++) listeners[row] = toListener(table, row, process);
+    return listeners;
+  } finally {
+    libc().close(dir);
+  }
+}
+
+export const platform: Platform = {
+  name: 'linux',
+  isSupported: true,
+  scan,
+  processByPort,
+  socketsOfPid,
+};

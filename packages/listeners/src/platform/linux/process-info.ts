@@ -1,0 +1,54 @@
+import { basename } from 'node:path';
+import type { Process } from '../../types';
+import { O_CLOEXEC, O_RDONLY } from './constants';
+import { cString, libc } from './ffi';
+
+const COMM = cString('comm');
+const EXE = cString('exe');
+const CMDLINE = cString('cmdline');
+const buf = Buffer.alloc(4096);
+
+/** The kernel keeps 15 characters of a program's name (TASK_COMM_LEN 16, with the NUL). */
+const COMM_MAX = 15;
+
+function readSmallFile(dir: number, file: Buffer): string | undefined {
+  const c = libc();
+  const fd = c.openat(dir, file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return undefined;
+  try {
+    const n = c.read(fd, buf, buf.length);
+    return n < 0 ? undefined : buf.toString('utf8', 0, n);
+  } finally {
+    c.close(fd);
+  }
+}
+
+/**
+ * Name and executable path of the process whose /proc/<pid> is open as `pidDir`. Reading through
+ * that fd pins the process: if it exits, these reads fail instead of reading a newer process that
+ * got the same pid. Undefined when the process has exited.
+ */
+export function readProcess(pid: number, pidDir: number): Process | undefined {
+  const comm = readSmallFile(pidDir, COMM);
+  if (comm === undefined) return undefined; // exited: every file of a dead process reads ESRCH
+  const c = libc();
+  const n = c.readlinkat(pidDir, EXE, buf, buf.length);
+  // exe is unreadable for another user's process unless we are root, and absent for kernel threads.
+  let path = n > 0 ? buf.toString('utf8', 0, n) : '';
+  if (path.endsWith(' (deleted)')) path = path.slice(0, -' (deleted)'.length);
+  return { pid, name: fullName(comm.replace(/\n$/, ''), path, () => readSmallFile(pidDir, CMDLINE)), path };
+}
+
+/**
+ * The program's name: the kernel's `comm`, unless it was cut at 15 characters and a longer name that
+ * starts with it is knowable from the executable's path or argv[0].
+ */
+export function fullName(comm: string, path: string, readCmdline: () => string | undefined): string {
+  if (comm.length < COMM_MAX) return comm || (path ? basename(path) : '');
+  const fromPath = path ? basename(path) : '';
+  if (fromPath.length > comm.length && fromPath.startsWith(comm)) return fromPath;
+  const argv0 = readCmdline()?.split('\0', 1)[0] ?? '';
+  const fromArgv = basename(argv0.split(' ', 1)[0] ?? '');
+  if (fromArgv.length > comm.length && fromArgv.startsWith(comm)) return fromArgv;
+  return comm;
+}

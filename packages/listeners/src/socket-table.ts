@@ -1,0 +1,105 @@
+import type { SocketState } from './types';
+
+/** IP protocol numbers, as the kernel and the table use them. */
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+
+/**
+ * Socket states, numbered as Linux numbers TCP states (include/net/tcp_states.h); other backends map
+ * their own values onto these. 0 is "no state" (UDP).
+ */
+export const STATE_NAMES: readonly SocketState[] = [
+  'Unknown',
+  'Established',
+  'SynSent',
+  'SynReceived',
+  'FinWait1',
+  'FinWait2',
+  'TimeWait',
+  'Closed',
+  'CloseWait',
+  'LastAck',
+  'Listen',
+  'Closing',
+];
+export const TCP_LISTEN = 10;
+export const TCP_TIME_WAIT = 6;
+
+/** Marks an unknown uid or pid in the table's integer columns. */
+export const UNKNOWN_ID = -1;
+
+/**
+ * The socket table as columns of typed arrays: one row per socket, no object per row. Backends fill
+ * it; lookups filter it by port or inode; only the rows returned to the caller become objects.
+ */
+export class SocketTable {
+  count = 0;
+  protocol: Uint8Array;
+  family: Uint8Array;
+  state: Uint8Array;
+  localPort: Uint16Array;
+  remotePort: Uint16Array;
+  uid: Int32Array;
+  /** Linux: the socket inode (0 when no process holds it). Elsewhere 0. */
+  inode: Uint32Array;
+  /** The owner when the OS reports it with the row (Windows, FreeBSD); else UNKNOWN_ID until resolved. */
+  pid: Int32Array;
+  /** 16 bytes per row, network order; IPv4 uses the first 4. */
+  localAddress: Uint8Array;
+  remoteAddress: Uint8Array;
+  /** Linux sock_diag cookie (2 × u32 per row), to ask the kernel about one socket again. */
+  cookie: Uint32Array;
+
+  constructor(capacity = 256) {
+    this.protocol = new Uint8Array(capacity);
+    this.family = new Uint8Array(capacity);
+    this.state = new Uint8Array(capacity);
+    this.localPort = new Uint16Array(capacity);
+    this.remotePort = new Uint16Array(capacity);
+    this.uid = new Int32Array(capacity);
+    this.inode = new Uint32Array(capacity);
+    this.pid = new Int32Array(capacity);
+    this.localAddress = new Uint8Array(capacity * 16);
+    this.remoteAddress = new Uint8Array(capacity * 16);
+    this.cookie = new Uint32Array(capacity * 2);
+  }
+
+  get capacity(): number {
+    return this.protocol.length;
+  }
+
+  /** Appends an empty row (pid and uid unknown) and returns its index; grows by doubling. */
+  addRow(): number {
+    if (this.count === this.capacity) this.grow(this.capacity * 2);
+    const i = this.count++;
+    this.pid[i] = UNKNOWN_ID;
+    this.uid[i] = UNKNOWN_ID;
+    this.localAddress.fill(0, i * 16, i * 16 + 16);
+    this.remoteAddress.fill(0, i * 16, i * 16 + 16);
+    return i;
+  }
+
+  /** Drops the last row (a row a parser started but found malformed). */
+  dropLastRow(): void {
+    if (this.count > 0) this.count--;
+  }
+
+  private grow(capacity: number): void {
+    const widen = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(a: T, n: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(n);
+      b.set(a);
+      return b;
+    };
+    this.protocol = widen(this.protocol, capacity);
+    this.family = widen(this.family, capacity);
+    this.state = widen(this.state, capacity);
+    this.localPort = widen(this.localPort, capacity);
+    this.remotePort = widen(this.remotePort, capacity);
+    this.uid = widen(this.uid, capacity);
+    this.inode = widen(this.inode, capacity);
+    this.pid = widen(this.pid, capacity);
+    this.localAddress = widen(this.localAddress, capacity * 16);
+    this.remoteAddress = widen(this.remoteAddress, capacity * 16);
+    this.cookie = widen(this.cookie, capacity * 2);
+  }
+}

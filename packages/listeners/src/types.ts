@@ -1,0 +1,94 @@
+/** Transport protocol of a socket. */
+export type Protocol = 'TCP' | 'UDP';
+
+/** IP version of a socket's addresses. */
+export type Family = 4 | 6;
+
+/**
+ * State of a socket. TCP sockets carry their kernel state; UDP has no connection state and is
+ * always `Unknown`.
+ */
+export type SocketState =
+  | 'Established'
+  | 'SynSent'
+  | 'SynReceived'
+  | 'FinWait1'
+  | 'FinWait2'
+  | 'TimeWait'
+  | 'Closed'
+  | 'CloseWait'
+  | 'LastAck'
+  | 'Listen'
+  | 'Closing'
+  | 'Unknown';
+
+/** A running program. */
+export interface Process {
+  pid: number;
+  /** The full program name (not cut at the kernel's 15 characters when a longer one is knowable). */
+  name: string;
+  /** Absolute path of the executable; '' when it cannot be known (e.g. another user's process). */
+  path: string;
+}
+
+/** An address and port. Addresses are printed canonically: `127.0.0.1`, `::1`, `fe80::1`. */
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/**
+ * Why a socket has no `process`:
+ * - `permission`: its owner's file descriptors are not readable by us (another user's process and
+ *   we are not root).
+ * - `vanished`: the socket or its owner went away while we were scanning.
+ * - `hidden`: the socket still exists, every process we can see was read, and none holds it: its
+ *   owner lives outside our PID namespace (a container's host, a sandbox).
+ * - `none`: no process holds it by design: a TCP socket in TIME_WAIT, or an orphan the kernel
+ *   finishes closing after its process let go (inode 0).
+ */
+export type UnownedReason = 'permission' | 'vanished' | 'hidden' | 'none';
+
+/** One open socket and the process that owns it. */
+export interface Listener {
+  /** The owning process; absent when it cannot be known, and then `unowned` says why. */
+  process?: Process;
+  unowned?: UnownedReason;
+  socket: Endpoint;
+  /** The peer of a connected socket; absent for listening and unconnected sockets. */
+  remote?: Endpoint;
+  protocol: Protocol;
+  state: SocketState;
+  family: Family;
+  /** The kernel's identifier of the socket (Linux: its inode number; 0 when no process holds it). */
+  inode: number;
+  /** The user id the socket belongs to (-1 where the OS does not say). */
+  uid: number;
+}
+
+/** Where a backend reads the socket table from (Linux: netlink sock_diag, or /proc/net text files). */
+export type SocketSource = 'netlink' | 'procfs';
+
+export interface ScanOptions {
+  /** Protocols to list. Default: both. */
+  protocols?: readonly Protocol[];
+  /** IP versions to list. Default: both. */
+  families?: readonly Family[];
+  /**
+   * Linux only: force the socket-table source. Default `auto`: netlink sock_diag, falling back to
+   * /proc/net/{tcp,tcp6,udp,udp6} per table when netlink is unavailable.
+   */
+  source?: SocketSource | 'auto';
+}
+
+/** What a full scan found, with the count of sockets whose owner is unknown, by reason. */
+export interface ScanResult {
+  listeners: Listener[];
+  summary: {
+    sockets: number;
+    owned: number;
+    unowned: Record<UnownedReason, number>;
+    /** Sources used to read the socket table, e.g. `['netlink']`. */
+    sources: SocketSource[];
+  };
+}
