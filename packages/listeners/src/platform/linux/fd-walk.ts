@@ -127,6 +127,11 @@ export type OnSocket = (pid: number, inode: number, pidDir: number) => boolean;
 export interface WalkReport {
   /** Processes whose fds we were not allowed to read (another user's, and we are not root). */
   denied: number[];
+  /**
+   * Processes with no fds at all: kernel threads, and zombies, whose sockets the kernel may still be
+   * releasing (it frees them after the fd table, sometimes after the process is a zombie).
+   */
+  fdless: number[];
   /** True when the callback stopped the walk. */
   stopped: boolean;
 }
@@ -142,8 +147,9 @@ export function walkSocketFds(
 ): WalkReport {
   const c = libc();
   const denied: number[] = [];
+  const fdless: number[] = [];
   const proc = c.openat(AT_FDCWD, PROC, DIR_FLAGS);
-  if (proc < 0) return { denied, stopped: false };
+  if (proc < 0) return { denied, fdless, stopped: false };
   try {
     for (const pid of pids) {
       writeDecimalName(pid);
@@ -157,7 +163,9 @@ export function walkSocketFds(
           continue;
         }
         try {
-          if (walkFdDir(fdDir, pid, pidDir, wants, onSocket)) return { denied, stopped: true };
+          const seen = walkFdDir(fdDir, pid, pidDir, wants, onSocket);
+          if (seen < 0) return { denied, fdless, stopped: true };
+          if (seen === 0) fdless.push(pid);
         } finally {
           c.close(fdDir);
         }
@@ -168,23 +176,26 @@ export function walkSocketFds(
   } finally {
     c.close(proc);
   }
-  return { denied, stopped: false };
+  return { denied, fdless, stopped: false };
 }
 
+/** Reads one fd directory; returns the number of fds seen, or -1 when the callback stopped the walk. */
 function walkFdDir(
   fdDir: number,
   pid: number,
   pidDir: number,
   wants: (inode: number) => boolean,
   onSocket: OnSocket,
-): boolean {
+): number {
   const c = libc();
+  let seen = 0;
   for (;;) {
     const n = c.getdents64(fdDir, fdDents, fdDents.length);
-    if (n <= 0) return false;
+    if (n <= 0) return seen;
     for (let off = 0; off < n; off += fdDents.readUInt16LE(off + DIRENT64.reclen)) {
       const at = off + DIRENT64.name;
       if (fdDents[at] === 46 /* . */) continue;
+      seen++;
       let k = 0;
       while (fdDents[at + k] !== 0 && k < 31) {
         name[k] = fdDents[at + k]!;
@@ -192,7 +203,7 @@ function walkFdDir(
       }
       name[k] = 0;
       const inode = socketInode(c.readlinkat(fdDir, name, link, link.length));
-      if (inode >= 0 && wants(inode) && onSocket(pid, inode, pidDir)) return true;
+      if (inode >= 0 && wants(inode) && onSocket(pid, inode, pidDir)) return -1;
     }
   }
 }

@@ -20,9 +20,9 @@ function scan(options: Required<ScanOptions>): ScanResult {
 
   const processes: ProcessCache = new Map();
   let remaining = rowOf.size;
-  const { denied } =
+  const walk =
     remaining === 0
-      ? { denied: [] }
+      ? { denied: [], fdless: [] }
       : walkSocketFds(
           (inode) => {
             const row = rowOf.get(inode);
@@ -39,7 +39,7 @@ function scan(options: Required<ScanOptions>): ScanResult {
             return --remaining === 0; // every owner found: the older processes need not be read
           },
         );
-  const reasons = explainUnowned(table, unresolvedRows(table), denied, options);
+  const reasons = explainUnowned(table, unresolvedRows(table), walk, options);
 
   const listeners: Listener[] = new Array(table.count);
   const unowned: Record<UnownedReason, number> = { permission: 0, vanished: 0, hidden: 0, none: 0 };
@@ -83,7 +83,7 @@ function lookUpPort(port: number, protocol: Protocol, options: Required<ScanOpti
   }
   const wanted = new Set(candidates.map((row) => table.inode[row]!));
   let found: Process | undefined;
-  const { denied } = walkSocketFds(
+  const walk = walkSocketFds(
     (inode) => wanted.has(inode),
     (pid, _inode, pidDir) => {
       found = readProcess(pid, pidDir);
@@ -93,7 +93,7 @@ function lookUpPort(port: number, protocol: Protocol, options: Required<ScanOpti
   );
   if (found) return found;
 
-  const reasons = [...explainUnowned(table, candidates, denied, options).values()];
+  const reasons = [...explainUnowned(table, candidates, walk, options).values()];
   if (reasons.includes('permission')) {
     throw new ListenersError(
       'E_OWNER_UNKNOWN',

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { SocketTable, UNKNOWN_ID } from '../../socket-table';
 import type { Process, ScanOptions, UnownedReason } from '../../types';
 import { uidsOf } from './fd-walk';
@@ -5,19 +6,20 @@ import { readTables } from './tables';
 
 /**
  * Why the owners of `rows` (sockets with an inode that no walked process held) are unknown:
- * `permission` when processes of the socket's uid had unreadable fds; otherwise we ask the kernel
- * again: a socket that is still there is `hidden` (its owner is outside our PID namespace), one that
- * is gone `vanished`.
+ * `permission` when processes of the socket's uid had unreadable fds. Otherwise we ask the kernel
+ * again: a socket that is gone closed during the scan (`vanished`); one still there is held by no
+ * process we can see (`hidden`: its owner is outside our PID namespace, or the socket is in flight
+ * between processes or held by the kernel).
  */
 export function explainUnowned(
   table: SocketTable,
   rows: readonly number[],
-  denied: readonly number[],
+  walk: { denied: readonly number[]; fdless: readonly number[] },
   options: Required<ScanOptions>,
 ): Map<number, UnownedReason> {
   const reasons = new Map<number, UnownedReason>();
   if (rows.length === 0) return reasons;
-  const deniedUids = uidsOf(denied);
+  const deniedUids = uidsOf(walk.denied);
   const recheck = new Set<number>();
   for (const row of rows) {
     if (deniedUids.has(table.uid[row]!)) reasons.set(row, 'permission');
@@ -27,11 +29,28 @@ export function explainUnowned(
     const again = new SocketTable(recheck.size);
     readTables(options, again, { keep: (inode) => recheck.has(inode) });
     const present = new Set(again.inode.subarray(0, again.count));
+    // A dying process (a zombie) has dropped its fds while the kernel may still hold its sockets: a
+    // socket still present is only called hidden when no process of its uid is dying.
+    const dyingUids = uidsOf(walk.fdless.filter(isDying));
     for (const row of rows) {
-      if (!reasons.has(row)) reasons.set(row, present.has(table.inode[row]!) ? 'hidden' : 'vanished');
+      if (reasons.has(row)) continue;
+      const hidden = present.has(table.inode[row]!) && !dyingUids.has(table.uid[row]!);
+      reasons.set(row, hidden ? 'hidden' : 'vanished');
     }
   }
   return reasons;
+}
+
+/** True when the process is a zombie or being reaped (state Z or X in /proc/<pid>/stat), or gone. */
+function isDying(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // The state follows the command name, which is in parentheses and may itself hold ") ".
+    const state = stat[stat.lastIndexOf(')') + 2];
+    return state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
 }
 
 /** The rows of `table` that hold a process-owned socket (inode not 0) whose pid is still unknown. */

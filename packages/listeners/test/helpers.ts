@@ -1,0 +1,84 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, realpathSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const HOLDER = join(import.meta.dirname, 'fixtures', 'holder.mjs');
+/** The real path of the node binary: what /proc/<pid>/exe of a holder reads. */
+export const NODE_PATH = realpathSync(process.execPath);
+
+export type SocketSpec =
+  | { kind: 'tcp-listen' | 'udp'; host: string; port?: number }
+  | { kind: 'tcp-connect'; host: string; port: number };
+
+export interface HeldSocket {
+  kind: SocketSpec['kind'];
+  host: string;
+  port: number;
+  remotePort?: number;
+}
+
+export interface Holder {
+  pid: number;
+  sockets: HeldSocket[];
+  child: ChildProcess;
+  /** Ends the process and waits for it to be gone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real process holding `specs` and waits until its sockets are open. `program` runs the
+ * holder through another path to node (a symlink with a long name, say); `user` and `group` drop to
+ * them with setpriv (tests run as root).
+ */
+export async function startHolder(
+  specs: SocketSpec[],
+  options: { program?: string; user?: string; group?: string } = {},
+): Promise<Holder> {
+  const program = options.program ?? process.execPath;
+  const [command, args] = options.user
+    ? [
+        'setpriv',
+        [
+          `--reuid=${options.user}`,
+          `--regid=${options.group ?? options.user}`,
+          '--clear-groups',
+          program,
+          HOLDER,
+          JSON.stringify(specs),
+        ],
+      ]
+    : [program, [HOLDER, JSON.stringify(specs)]];
+  const child = spawn(command, args as string[], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const [line] = (await Promise.race([
+    once(lines, 'line'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`holder exited with ${code} before opening its sockets`);
+    }),
+  ])) as [string];
+  const report = JSON.parse(line) as { pid: number; sockets: HeldSocket[] };
+  return {
+    pid: report.pid,
+    sockets: report.sockets,
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** A symlink to node with a name longer than the kernel's 15-character comm. */
+export function longNamedNode(name = 'netwho-test-socket-holder'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'netwho-listeners-'));
+  const link = join(dir, name);
+  symlinkSync(process.execPath, link);
+  return link;
+}
+
+export const isRoot = process.getuid?.() === 0;
