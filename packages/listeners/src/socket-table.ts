@@ -68,15 +68,23 @@ export class SocketTable {
     return this.protocol.length;
   }
 
-  /** Appends an empty row (pid and uid unknown) and returns its index; grows by doubling. */
+  /**
+   * Appends a row (pid and uid unknown) and returns its index; grows by doubling. The other columns
+   * keep what a previous use left: the parser sets every one of them. Address slots are read only as
+   * far as the row's family goes (4 or 16 bytes).
+   */
   addRow(): number {
     if (this.count === this.capacity) this.grow(this.capacity * 2);
     const i = this.count++;
     this.pid[i] = UNKNOWN_ID;
     this.uid[i] = UNKNOWN_ID;
-    this.localAddress.fill(0, i * 16, i * 16 + 16);
-    this.remoteAddress.fill(0, i * 16, i * 16 + 16);
     return i;
+  }
+
+  /** Empties the table for reuse, keeping its capacity. */
+  clear(): this {
+    this.count = 0;
+    return this;
   }
 
   /** Drops the last row (a row a parser started but found malformed). */

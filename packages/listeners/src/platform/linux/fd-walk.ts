@@ -1,5 +1,5 @@
 import { AT_SYMLINK_NOFOLLOW, EACCES, EPERM, O_CLOEXEC, O_DIRECTORY, O_RDONLY, STATX_UID } from './constants';
-import { AT_FDCWD, cString, libc } from './ffi';
+import { AT_FDCWD, cString, libc, type Scratch, scratch } from './ffi';
 import { DIRENT64, STATX } from './structs';
 
 /**
@@ -16,23 +16,59 @@ const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
 const PROC = cString('/proc');
 const FD = cString('fd');
 
-// Scratch buffers, reused across calls (the walk is synchronous, so one set is enough).
-const pidDents = Buffer.allocUnsafe(32 * 1024);
-const fdDents = Buffer.allocUnsafe(32 * 1024);
-const name = Buffer.alloc(32);
-const link = Buffer.alloc(64);
-const statxBuf = Buffer.alloc(STATX.size);
+// Scratch memory, reused across calls (the walk is synchronous, so one set is enough), allocated by
+// koffi on first use so the hot calls pass raw pointers (see scratch()).
+let mem:
+  | {
+      pidDents: Scratch;
+      fdDents: Scratch;
+      name: Scratch;
+      link: Scratch;
+      path: Scratch;
+      stat: Scratch;
+      statx: Scratch;
+    }
+  | undefined;
+let pidDents: Buffer;
+let fdDents: Buffer;
+let name: Buffer;
+let link: Buffer;
+let pathBuf: Buffer;
+let STAT: Buffer;
+let statxBuf: Buffer;
+function scratchMemory() {
+  if (!mem) {
+    mem = {
+      pidDents: scratch(32 * 1024),
+      fdDents: scratch(32 * 1024),
+      name: scratch(32),
+      link: scratch(64),
+      path: scratch(32),
+      stat: scratch(512),
+      statx: scratch(STATX.size),
+    };
+    pidDents = mem.pidDents.buf;
+    fdDents = mem.fdDents.buf;
+    name = mem.name.buf;
+    link = mem.link.buf;
+    pathBuf = mem.path.buf;
+    STAT = mem.stat.buf;
+    statxBuf = mem.statx.buf;
+  }
+  return mem;
+}
 
 /** The pids of every process visible in /proc, newest (highest) first. */
 export function listPids(): Int32Array {
   const c = libc();
+  const m = scratchMemory();
   const dir = c.openat(AT_FDCWD, PROC, DIR_FLAGS);
   if (dir < 0) return new Int32Array(0);
   let pids = new Int32Array(1024);
   let count = 0;
   try {
     for (;;) {
-      const n = c.getdents64(dir, pidDents, pidDents.length);
+      const n = c.getdents64(dir, m.pidDents.ptr, pidDents.length);
       if (n <= 0) break;
       for (let off = 0; off < n; off += pidDents.readUInt16LE(off + DIRENT64.reclen)) {
         const pid = parseDecimalName(pidDents, off + DIRENT64.name);
@@ -63,11 +99,14 @@ function parseDecimalName(buf: Buffer, at: number): number {
   return i === at ? -1 : value;
 }
 
-/** Writes `value` as a NUL-terminated decimal into `name`. */
-function writeDecimalName(value: number): void {
-  const text = String(value);
-  const n = name.write(text, 0, 'latin1');
-  name[n] = 0;
+/** Writes `value` as a NUL-terminated decimal into `name`; returns its length. */
+function writeDecimalName(value: number): number {
+  scratchMemory();
+  let digits = 1;
+  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+  for (let i = digits - 1, v = value; i >= 0; i--, v = Math.floor(v / 10)) name[i] = 48 + (v % 10);
+  name[digits] = 0;
+  return digits;
 }
 
 /**
@@ -76,6 +115,7 @@ function writeDecimalName(value: number): void {
  */
 export function preferUid(pids: Int32Array, uid: number): Int32Array {
   const c = libc();
+  const m = scratchMemory();
   const proc = c.openat(AT_FDCWD, PROC, DIR_FLAGS);
   if (proc < 0) return pids;
   const ordered = new Int32Array(pids.length);
@@ -86,7 +126,7 @@ export function preferUid(pids: Int32Array, uid: number): Int32Array {
     for (const pid of pids) {
       writeDecimalName(pid);
       const match =
-        c.statx(proc, name, AT_SYMLINK_NOFOLLOW, STATX_UID, statxBuf) === 0 &&
+        c.statx(proc, m.name.ptr, AT_SYMLINK_NOFOLLOW, STATX_UID, m.statx.ptr) === 0 &&
         statxBuf.readUInt32LE(STATX.uid) === uid;
       if (match) ordered[front++] = pid;
       else ordered[--back] = pid;
@@ -103,18 +143,52 @@ export function uidsOf(pids: readonly number[]): Set<number> {
   const uids = new Set<number>();
   if (pids.length === 0) return uids;
   const c = libc();
+  const m = scratchMemory();
   const proc = c.openat(AT_FDCWD, PROC, DIR_FLAGS);
   if (proc < 0) return uids;
   try {
     for (const pid of pids) {
       writeDecimalName(pid);
-      if (c.statx(proc, name, AT_SYMLINK_NOFOLLOW, STATX_UID, statxBuf) === 0)
+      if (c.statx(proc, m.name.ptr, AT_SYMLINK_NOFOLLOW, STATX_UID, m.statx.ptr) === 0)
         uids.add(statxBuf.readUInt32LE(STATX.uid));
     }
   } finally {
     c.close(proc);
   }
   return uids;
+}
+
+/**
+ * The processes among `pids` that are zombies or being reaped (state Z or X in /proc/<pid>/stat), or
+ * already gone. Read through koffi: this runs over every fd-less process, kernel threads included.
+ */
+export function dyingOf(pids: readonly number[]): number[] {
+  const dying: number[] = [];
+  if (pids.length === 0) return dying;
+  const c = libc();
+  const m = scratchMemory();
+  const proc = c.openat(AT_FDCWD, PROC, DIR_FLAGS);
+  if (proc < 0) return dying;
+  try {
+    for (const pid of pids) {
+      const n = writeDecimalName(pid);
+      name.write('/stat\0', n, 'latin1');
+      const fd = c.openat(proc, m.name.ptr, O_RDONLY | O_CLOEXEC);
+      const length = fd < 0 ? -1 : c.read(fd, m.stat.ptr, STAT.length);
+      if (fd >= 0) c.close(fd);
+      if (length <= 0) {
+        dying.push(pid);
+        continue;
+      }
+      // The state follows the command name, which is in parentheses and may itself hold ") ".
+      const close = STAT.lastIndexOf(41 /* ) */, length - 1);
+      const state = STAT[close + 2];
+      if (state === 90 /* Z */ || state === 88 /* X */) dying.push(pid);
+    }
+  } finally {
+    c.close(proc);
+  }
+  return dying;
 }
 
 /**
@@ -139,6 +213,10 @@ export interface WalkReport {
 /**
  * Visits the socket fds of the processes `pids` (all of them by default, newest first) and calls
  * `onSocket` for those whose inode `wants`. Processes that exit meanwhile are skipped.
+ *
+ * Per process it costs three calls (open <pid>/fd, one getdents64, close) plus one readlinkat per
+ * fd. /proc/<pid> itself is opened only for a process holding a wanted socket, and then the fd is
+ * read again through it: the process the callback reads is the one that holds the socket.
  */
 export function walkSocketFds(
   wants: (inode: number) => boolean,
@@ -146,31 +224,37 @@ export function walkSocketFds(
   pids = listPids(),
 ): WalkReport {
   const c = libc();
+  const m = scratchMemory();
   const denied: number[] = [];
   const fdless: number[] = [];
   const proc = c.openat(AT_FDCWD, PROC, DIR_FLAGS);
   if (proc < 0) return { denied, fdless, stopped: false };
   try {
     for (const pid of pids) {
-      writeDecimalName(pid);
-      const pidDir = c.openat(proc, name, DIR_FLAGS);
-      if (pidDir < 0) continue; // exited
+      const digits = writeDecimalName(pid);
+      name.write('/fd\0', digits, 'latin1');
+      const fdDir = c.openat(proc, m.name.ptr, DIR_FLAGS);
+      if (fdDir < 0) {
+        const errno = c.errno();
+        if (errno === EACCES || errno === EPERM) denied.push(pid);
+        continue; // or exited
+      }
+      let pidDir = -1;
       try {
-        const fdDir = c.openat(pidDir, FD, DIR_FLAGS);
-        if (fdDir < 0) {
-          const errno = c.errno();
-          if (errno === EACCES || errno === EPERM) denied.push(pid);
-          continue;
-        }
-        try {
-          const seen = walkFdDir(fdDir, pid, pidDir, wants, onSocket);
-          if (seen < 0) return { denied, fdless, stopped: true };
-          if (seen === 0) fdless.push(pid);
-        } finally {
-          c.close(fdDir);
-        }
+        const seen = walkFdDir(
+          fdDir,
+          (fd, inode) => {
+            if (pidDir === -2) return false; // gone or not the same process: its fds say nothing
+            if (pidDir === -1) pidDir = openPinned(proc, pid, fd, inode);
+            return pidDir >= 0 && onSocket(pid, inode, pidDir);
+          },
+          wants,
+        );
+        if (seen < 0) return { denied, fdless, stopped: true };
+        if (seen === 0) fdless.push(pid);
       } finally {
-        c.close(pidDir);
+        c.close(fdDir);
+        if (pidDir >= 0) c.close(pidDir);
       }
     }
   } finally {
@@ -179,32 +263,64 @@ export function walkSocketFds(
   return { denied, fdless, stopped: false };
 }
 
-/** Reads one fd directory; returns the number of fds seen, or -1 when the callback stopped the walk. */
+/**
+ * Opens /proc/<pid> and checks that through it fd `fd` still links to socket `inode`, which pins the
+ * process: if the pid was reused since its fd directory was read, the check fails. Returns the fd,
+ * or -2 when the process is gone or no longer holds the socket.
+ */
+function openPinned(proc: number, pid: number, fd: number, inode: number): number {
+  const c = libc();
+  const m = scratchMemory();
+  writeDecimalName(pid);
+  const pidDir = c.openat(proc, m.name.ptr, DIR_FLAGS);
+  if (pidDir < 0) return -2;
+  writeFdPath(fd);
+  if (socketInode(c.readlinkat(pidDir, m.path.ptr, m.link.ptr, link.length)) === inode) return pidDir;
+  c.close(pidDir);
+  return -2;
+}
+
+/** Writes "fd/<fd>" NUL-terminated into pathBuf. */
+function writeFdPath(fd: number): void {
+  const n = pathBuf.write(`fd/${fd}`, 0, 'latin1');
+  pathBuf[n] = 0;
+}
+
+/** Largest getdents64 record for an fd name (19-byte header + up to 10 digits + NUL, 8-aligned). */
+const MAX_FD_RECORD = 32;
+
+/**
+ * Reads one fd directory, calling `onWanted(fd, inode)` for each wanted socket. Returns the number of
+ * fds seen, or -1 when the callback stopped the walk.
+ */
 function walkFdDir(
   fdDir: number,
-  pid: number,
-  pidDir: number,
+  onWanted: (fd: number, inode: number) => boolean,
   wants: (inode: number) => boolean,
-  onSocket: OnSocket,
 ): number {
   const c = libc();
+  const m = scratchMemory();
   let seen = 0;
   for (;;) {
-    const n = c.getdents64(fdDir, fdDents, fdDents.length);
+    const n = c.getdents64(fdDir, m.fdDents.ptr, fdDents.length);
     if (n <= 0) return seen;
     for (let off = 0; off < n; off += fdDents.readUInt16LE(off + DIRENT64.reclen)) {
       const at = off + DIRENT64.name;
       if (fdDents[at] === 46 /* . */) continue;
       seen++;
       let k = 0;
-      while (fdDents[at + k] !== 0 && k < 31) {
-        name[k] = fdDents[at + k]!;
-        k++;
+      let fd = 0;
+      for (let ch = fdDents[at]!; ch !== 0 && k < 31; ch = fdDents[at + k]!) {
+        name[k++] = ch;
+        fd = fd * 10 + ch - 48;
       }
       name[k] = 0;
-      const inode = socketInode(c.readlinkat(fdDir, name, link, link.length));
-      if (inode >= 0 && wants(inode) && onSocket(pid, inode, pidDir)) return -1;
+      const inode = socketInode(c.readlinkat(fdDir, m.name.ptr, m.link.ptr, link.length));
+      if (inode >= 0 && wants(inode) && onWanted(fd, inode)) return -1;
     }
+    // procfs fills the buffer until an entry does not fit: room for one more means this was all,
+    // which saves the getdents64 call that would return 0.
+    if (n + MAX_FD_RECORD <= fdDents.length) return seen;
   }
 }
 
@@ -217,7 +333,7 @@ function socketInode(length: number): number {
   return link[length - 1] === 93 /* ] */ ? inode : -1;
 }
 
-/** The socket inodes held by the process whose /proc/<pid> is open as `pidDir`; null if its fds are unreadable. */
+/** The socket inodes held by the process whose /proc/<pid> is open as `pidDir`, or the errno that stopped us. */
 export function socketInodesOf(pidDir: number): { inodes: Set<number>; errno: number } {
   const c = libc();
   const inodes = new Set<number>();
@@ -226,13 +342,11 @@ export function socketInodesOf(pidDir: number): { inodes: Set<number>; errno: nu
   try {
     walkFdDir(
       fdDir,
-      0,
-      pidDir,
-      () => true,
-      (_pid, inode) => {
+      (_fd, inode) => {
         inodes.add(inode);
         return false;
       },
+      () => true,
     );
   } finally {
     c.close(fdDir);
@@ -244,10 +358,11 @@ export function socketInodesOf(pidDir: number): { inodes: Set<number>; errno: nu
 export function openPidDir(pid: number): number {
   writeDecimalName(pid);
   const c = libc();
+  const m = scratchMemory();
   const proc = c.openat(AT_FDCWD, PROC, DIR_FLAGS);
   if (proc < 0) return -c.errno();
   try {
-    const fd = c.openat(proc, name, DIR_FLAGS);
+    const fd = c.openat(proc, m.name.ptr, DIR_FLAGS);
     return fd < 0 ? -c.errno() : fd;
   } finally {
     c.close(proc);

@@ -10,8 +10,13 @@ import { explainUnowned, type ProcessCache, unresolvedRows } from './owners';
 import { readProcess } from './process-info';
 import { readTables } from './tables';
 
+// The scan's table is kept between calls (its capacity is the most sockets ever seen at once), so a
+// repeated scan allocates no columns.
+let scanTable: SocketTable | undefined;
+
 function scan(options: Required<ScanOptions>): ScanResult {
-  const table = new SocketTable(1024);
+  scanTable = scanTable?.clear() ?? new SocketTable(1024);
+  const table = scanTable;
   const sources = readTables(options, table);
 
   // inode -> row for every socket a process can hold; inode 0 (TIME_WAIT, orphans) has no owner.

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { SocketTable, UNKNOWN_ID } from '../../socket-table';
 import type { Process, ScanOptions, UnownedReason } from '../../types';
-import { uidsOf } from './fd-walk';
+import { dyingOf, uidsOf } from './fd-walk';
+import { SockDiag } from './sock-diag';
 import { readTables } from './tables';
 
 /**
@@ -26,12 +26,10 @@ export function explainUnowned(
     else recheck.add(table.inode[row]!);
   }
   if (recheck.size > 0) {
-    const again = new SocketTable(recheck.size);
-    readTables(options, again, { keep: (inode) => recheck.has(inode) });
-    const present = new Set(again.inode.subarray(0, again.count));
+    const present = stillPresent(table, rows, recheck, options);
     // A dying process (a zombie) has dropped its fds while the kernel may still hold its sockets: a
     // socket still present is only called hidden when no process of its uid is dying.
-    const dyingUids = uidsOf(walk.fdless.filter(isDying));
+    const dyingUids = uidsOf(dyingOf(walk.fdless));
     for (const row of rows) {
       if (reasons.has(row)) continue;
       const hidden = present.has(table.inode[row]!) && !dyingUids.has(table.uid[row]!);
@@ -41,16 +39,30 @@ export function explainUnowned(
   return reasons;
 }
 
-/** True when the process is a zombie or being reaped (state Z or X in /proc/<pid>/stat), or gone. */
-function isDying(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // The state follows the command name, which is in parentheses and may itself hold ") ".
-    const state = stat[stat.lastIndexOf(')') + 2];
-    return state === 'Z' || state === 'X';
-  } catch {
-    return true;
+/** Up to this many sockets are rechecked one by one (exact sock_diag requests); past it, one re-read. */
+const EXACT_RECHECKS = 32;
+
+/** The inodes among `recheck` whose sockets still exist now. */
+function stillPresent(
+  table: SocketTable,
+  rows: readonly number[],
+  recheck: Set<number>,
+  options: Required<ScanOptions>,
+): Set<number> {
+  const diag = recheck.size <= EXACT_RECHECKS && options.source !== 'procfs' ? SockDiag.open() : undefined;
+  if (diag) {
+    try {
+      const present = new Set<number>();
+      for (const row of rows)
+        if (recheck.has(table.inode[row]!) && diag.exists(table, row)) present.add(table.inode[row]!);
+      return present;
+    } finally {
+      diag.close();
+    }
   }
+  const again = new SocketTable(recheck.size);
+  readTables(options, again, { keep: (inode) => recheck.has(inode) });
+  return new Set(again.inode.subarray(0, again.count));
 }
 
 /** The rows of `table` that hold a process-owned socket (inode not 0) whose pid is still unknown. */

@@ -21,7 +21,7 @@ import {
   TCP_STATES_ALL,
   UDP_STATES_ALL,
 } from './constants';
-import { libc } from './ffi';
+import { libc, type Scratch, scratch } from './ffi';
 import { INET_DIAG_MSG, INET_DIAG_REQ_V2, NLATTR, NLMSGHDR, SOCKID, TIMEVAL } from './structs';
 
 const align4 = (n: number) => (n + 3) & ~3;
@@ -142,13 +142,19 @@ function decodeDiagMessage(
   table.inode[row] = inode;
   table.cookie[row * 2] = buf.readUInt32LE(m + INET_DIAG_MSG.cookie);
   table.cookie[row * 2 + 1] = buf.readUInt32LE(m + INET_DIAG_MSG.cookie + 4);
+  // Byte loops: Buffer#copy's argument checks cost more than copying 4 or 16 bytes.
   const n = family === 4 ? 4 : 16;
-  buf.copy(table.localAddress, row * 16, m + INET_DIAG_MSG.src, m + INET_DIAG_MSG.src + n);
-  buf.copy(table.remoteAddress, row * 16, m + INET_DIAG_MSG.dst, m + INET_DIAG_MSG.dst + n);
+  const local = table.localAddress;
+  const remote = table.remoteAddress;
+  for (let i = 0, at = row * 16; i < n; i++, at++) {
+    local[at] = buf[m + INET_DIAG_MSG.src + i]!;
+    remote[at] = buf[m + INET_DIAG_MSG.dst + i]!;
+  }
 }
 
-// One receive buffer for every request: a dump arrives in datagrams of at most 32 KiB.
-let receiveBuffer: Buffer | undefined;
+// One receive buffer for every request (a dump arrives in datagrams of at most 32 KiB), in koffi
+// memory so recv() gets a raw pointer rather than a Buffer marshalled on each call.
+let receive: Scratch | undefined;
 let nextSeq = 1;
 
 /** A NETLINK_SOCK_DIAG socket. `open()` returns undefined when the kernel offers none. */
@@ -212,9 +218,9 @@ export class SockDiag {
     if (c.send(this.fd, request, request.length, 0) < 0) {
       throw new ListenersError('E_SYSTEM', `sock_diag send failed (errno ${c.errno()})`);
     }
-    receiveBuffer ??= Buffer.allocUnsafe(64 * 1024);
+    receive ??= scratch(64 * 1024);
     for (;;) {
-      const n = c.recv(this.fd, receiveBuffer, receiveBuffer.length, 0);
+      const n = c.recv(this.fd, receive.ptr, receive.buf.length, 0);
       if (n < 0) {
         const errno = c.errno();
         if (errno === EINTR) continue;
@@ -222,7 +228,7 @@ export class SockDiag {
         throw new ListenersError('E_SYSTEM', `sock_diag receive failed: ${what}`);
       }
       if (n === 0) return 0;
-      const result = decode(receiveBuffer, n);
+      const result = decode(receive.buf, n);
       if (result.done || singleReply) return result.error;
     }
   }

@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// Benchmark of @netwho/listeners against the tools people use today, on the same load, in one run.
+//
+//   pnpm bench                  # loads 10x100, 100x1000, 1000x10000 (processes x sockets)
+//   pnpm bench -- --loads 10x100
+//
+// For each load: a C program (load.c) forks the processes, which open the sockets on loopback and
+// write the ground truth. Each contender runs several times; the table shows medians and how many
+// times slower each is than ours. Not a test: nothing here fails because a machine is slow.
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import findProcess from 'find-process';
+import { portToPid } from 'pid-port';
+import si from 'systeminformation';
+import * as listeners from '../dist/index.js';
+
+const args = process.argv.slice(2);
+const loadsArg = args.includes('--loads') ? args[args.indexOf('--loads') + 1] : '10x100,100x1000,1000x10000';
+const loads = loadsArg.split(',').map((l) => l.split('x').map(Number));
+const work = mkdtempSync(join(tmpdir(), 'netwho-bench-'));
+const loadBin = join(work, 'load');
+execFileSync('cc', ['-O2', '-o', loadBin, join(import.meta.dirname, 'load.c')]);
+const has = (cmd) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function startLoad(procs, sockets) {
+  const truthFile = join(work, `truth-${procs}x${sockets}.txt`);
+  const child = spawn(loadBin, [String(procs), String(sockets), truthFile], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const [line] = await once(createInterface({ input: child.stdout }), 'line');
+  if (line !== 'ready') throw new Error(`load generator said ${line}`);
+  const truth = readFileSync(truthFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [pid, protocol, port, kind, remotePort] = l.split(' ');
+      return { pid: Number(pid), protocol, port: Number(port), kind, remotePort: Number(remotePort ?? 0) };
+    });
+  return {
+    truth,
+    async stop() {
+      child.stdin.end();
+      await once(child, 'exit');
+    },
+  };
+}
+
+/** Median milliseconds of `runs` calls of `fn` (after one warm-up call). */
+async function time(fn, runs) {
+  await fn();
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await fn();
+    samples.push(performance.now() - start);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)];
+}
+
+const sh = (cmd, cmdArgs) => () =>
+  execFileSync(cmd, cmdArgs, { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
+const fmt = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
+
+const rows = [];
+for (const [procs, sockets] of loads) {
+  const load = await startLoad(procs, sockets);
+  try {
+    const slowRuns = sockets >= 10000 ? 3 : 5;
+    const fastRuns = 20;
+    const listen = load.truth.find((t) => t.kind === 'listen');
+    const unusedPort = 1; // tcpmux: nothing listens on it here
+    const all = listeners.getAllSync();
+    // A socket is named by protocol, local port and peer port: a client's ephemeral port can equal
+    // another process's listening port, since only the whole 4-tuple must be unique.
+    const byKey = new Map(all.map((l) => [`${l.protocol} ${l.socket.port} ${l.remote?.port ?? 0}`, l]));
+    const correct = load.truth.filter(
+      (t) => byKey.get(`${t.protocol} ${t.port} ${t.remotePort}`)?.process?.pid === t.pid,
+    ).length;
+
+    const result = {
+      load: `${procs}×${sockets}`,
+      sockets: all.length,
+      correct: `${correct}/${load.truth.length}`,
+    };
+    result.getAll = await time(() => listeners.getAllSync(), fastRuns);
+    result.ss = await time(sh('ss', ['-tunap']), slowRuns);
+    result.lsof = has('lsof') ? await time(sh('lsof', ['-nP', '-i']), slowRuns) : undefined;
+    result.si = await time(() => si.networkConnections(), slowRuns);
+    result.portActive = await time(() => listeners.getProcessByPortSync(listen.port, 'TCP'), fastRuns);
+    result.portUnused = await time(() => {
+      try {
+        listeners.getProcessByPortSync(unusedPort, 'TCP');
+      } catch {}
+    }, fastRuns);
+    result.pidPort = await time(
+      () => portToPid({ port: listen.port, host: '127.0.0.1' }).catch(() => undefined),
+      slowRuns,
+    );
+    result.findProcess = await time(() => findProcess('port', listen.port), slowRuns);
+    rows.push(result);
+    console.error(`done ${result.load}`);
+  } finally {
+    await load.stop();
+  }
+}
+
+const ratio = (other, ours) =>
+  other === undefined ? 'n/a' : `${fmt(other)} ms (${(other / ours).toFixed(1)}×)`;
+console.log(
+  `\nnode ${process.version}, ${process.platform} ${process.arch}, run as uid ${process.getuid()}; medians; (N×) = how many times slower than ours\n`,
+);
+console.log(
+  '| load (procs×sockets) | sockets seen | truth matched | getAll | ss -tunap | lsof -nP -i | systeminformation |',
+);
+console.log('|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(
+    `| ${r.load} | ${r.sockets} | ${r.correct} | ${fmt(r.getAll)} ms | ${ratio(r.ss, r.getAll)} | ${ratio(r.lsof, r.getAll)} | ${ratio(r.si, r.getAll)} |`,
+  );
+}
+console.log(
+  '\n| load | getProcessByPort (active) | pid-port portToPid | find-process | getProcessByPort (unused) |',
+);
+console.log('|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(
+    `| ${r.load} | ${fmt(r.portActive)} ms | ${ratio(r.pidPort, r.portActive)} | ${ratio(r.findProcess, r.portActive)} | ${fmt(r.portUnused)} ms |`,
+  );
+}
+if (!existsSync(loadBin)) process.exitCode = 1;
