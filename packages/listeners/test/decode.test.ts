@@ -12,7 +12,7 @@ import { IPPROTO_TCP, IPPROTO_UDP, SocketTable } from '../src/socket-table';
  * inet_diag_sockid (sport, dport big-endian; src, dst 16 bytes each; if; cookie[2]), expires, rqueue,
  * wqueue, uid, inode.
  */
-function diagMessage(f: {
+type DiagFields = {
   seq: number;
   family: number;
   state: number;
@@ -22,7 +22,21 @@ function diagMessage(f: {
   dst: number[];
   uid: number;
   inode: number;
-}): Buffer {
+};
+/** Fields not given default to an IPv4 listener on 0.0.0.0 of uid 0. */
+const IPV4_LISTENER: DiagFields = {
+  seq: 1,
+  family: 2,
+  state: 10,
+  sport: 0,
+  dport: 0,
+  src: [0, 0, 0, 0],
+  dst: [0, 0, 0, 0],
+  uid: 0,
+  inode: 0,
+};
+function diagMessage(given: Partial<DiagFields>): Buffer {
+  const f = { ...IPV4_LISTENER, ...given };
   const m = Buffer.alloc(16 + 72);
   m.writeUInt32LE(m.length, 0);
   m.writeUInt16LE(20, 4);
@@ -53,17 +67,7 @@ const loopback6 = [...new Array(15).fill(0), 1];
 describe('sock_diag decoding', () => {
   it('decodes IPv4 and IPv6 rows and stops at NLMSG_DONE', () => {
     const buf = Buffer.concat([
-      diagMessage({
-        seq: 7,
-        family: 2,
-        state: 10,
-        sport: 8080,
-        dport: 0,
-        src: [127, 0, 0, 1],
-        dst: [0, 0, 0, 0],
-        uid: 1000,
-        inode: 4242,
-      }),
+      diagMessage({ seq: 7, sport: 8080, src: [127, 0, 0, 1], uid: 1000, inode: 4242 }),
       diagMessage({
         seq: 7,
         family: 10,
@@ -72,7 +76,6 @@ describe('sock_diag decoding', () => {
         dport: 51000,
         src: loopback6,
         dst: loopback6,
-        uid: 0,
         inode: 99,
       }),
       control(7, 3),
@@ -96,28 +99,8 @@ describe('sock_diag decoding', () => {
 
   it('UDP rows carry no state; rows of another sequence number are ignored', () => {
     const buf = Buffer.concat([
-      diagMessage({
-        seq: 8,
-        family: 2,
-        state: 7,
-        sport: 53,
-        dport: 0,
-        src: [0, 0, 0, 0],
-        dst: [0, 0, 0, 0],
-        uid: 0,
-        inode: 1,
-      }),
-      diagMessage({
-        seq: 1,
-        family: 2,
-        state: 7,
-        sport: 54,
-        dport: 0,
-        src: [0, 0, 0, 0],
-        dst: [0, 0, 0, 0],
-        uid: 0,
-        inode: 2,
-      }),
+      diagMessage({ seq: 8, state: 7, sport: 53, inode: 1 }),
+      diagMessage({ state: 7, sport: 54, inode: 2 }),
     ]);
     const table = new SocketTable();
     expect(decodeDiagMessages(buf, buf.length, 8, IPPROTO_UDP, table)).toEqual({ done: false, error: 0 });
@@ -126,21 +109,7 @@ describe('sock_diag decoding', () => {
   });
 
   it('keep() filters rows before they are copied', () => {
-    const buf = Buffer.concat(
-      [1, 2, 3].map((inode) =>
-        diagMessage({
-          seq: 1,
-          family: 2,
-          state: 10,
-          sport: inode,
-          dport: 0,
-          src: [0, 0, 0, 0],
-          dst: [0, 0, 0, 0],
-          uid: 0,
-          inode,
-        }),
-      ),
-    );
+    const buf = Buffer.concat([1, 2, 3].map((inode) => diagMessage({ sport: inode, inode })));
     const table = new SocketTable();
     decodeDiagMessages(buf, buf.length, 1, IPPROTO_TCP, table, (inode) => inode === 2);
     expect(table.count).toBe(1);
@@ -156,17 +125,7 @@ describe('sock_diag decoding', () => {
   });
 
   it('never reads past a truncated or lying datagram', () => {
-    const good = diagMessage({
-      seq: 1,
-      family: 2,
-      state: 10,
-      sport: 1,
-      dport: 0,
-      src: [0, 0, 0, 0],
-      dst: [0, 0, 0, 0],
-      uid: 0,
-      inode: 5,
-    });
+    const good = diagMessage({ sport: 1, inode: 5 });
     for (let cut = 0; cut < good.length; cut++) {
       const table = new SocketTable();
       const result = decodeDiagMessages(good.subarray(0, cut), cut, 1, IPPROTO_TCP, table);

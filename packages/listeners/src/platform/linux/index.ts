@@ -25,22 +25,25 @@ function scan(options: Required<ScanOptions>): ScanResult {
 
   const processes: ProcessCache = new Map();
   let remaining = rowOf.size;
+  let wantedRow = -1; // the row wants() matched, handed to onSocket() without a second lookup
   const walk =
     remaining === 0
       ? { denied: [], fdless: [] }
       : walkSocketFds(
           (inode) => {
             const row = rowOf.get(inode);
-            return row !== undefined && table.pid[row] === UNKNOWN_ID;
+            if (row === undefined || table.pid[row] !== UNKNOWN_ID) return false;
+            wantedRow = row;
+            return true;
           },
-          (pid, inode, pidDir) => {
+          (pid, _inode, pidDir) => {
             let process = processes.get(pid);
             if (!process) {
               process = readProcess(pid, pidDir);
               if (!process) return false; // exited mid-scan: its sockets are explained below
               processes.set(pid, process);
             }
-            table.pid[rowOf.get(inode)!] = pid;
+            table.pid[wantedRow] = pid;
             return --remaining === 0; // every owner found: the older processes need not be read
           },
         );

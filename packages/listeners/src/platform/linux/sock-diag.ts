@@ -1,5 +1,5 @@
 import { ListenersError } from '../../errors';
-import { IPPROTO_TCP, type SocketTable } from '../../socket-table';
+import { IPPROTO_TCP, SocketTable } from '../../socket-table';
 import {
   AF_INET,
   AF_INET6,
@@ -195,14 +195,14 @@ export class SockDiag {
   /** Whether the socket in `row` still exists (asked by its exact id and cookie). */
   exists(table: SocketTable, row: number): boolean {
     const seq = nextSeq++;
-    const scratch = new (table.constructor as new (n: number) => SocketTable)(1);
+    const found = new SocketTable(1);
     // Not a dump: the kernel answers with the one message, or NLMSG_ERROR, and no NLMSG_DONE.
     const error = this.exchange(
       encodeExactRequest(table, row, seq),
-      (buf, n) => decodeDiagMessages(buf, n, seq, table.protocol[row]!, scratch),
+      (buf, n) => decodeDiagMessages(buf, n, seq, table.protocol[row]!, found),
       true,
     );
-    return error === 0 && scratch.count > 0;
+    return error === 0 && found.count > 0;
   }
 
   close(): void {
