@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatIPv6 } from '../src/address';
 import { localPortFilter } from '../src/platform/linux/bytecode';
+import { isExiting } from '../src/platform/linux/fd-walk';
 import { parseProcNet } from '../src/platform/linux/proc-net';
 import { fullName } from '../src/platform/linux/process-info';
 import { decodeDiagMessages, encodeDumpRequest } from '../src/platform/linux/sock-diag';
@@ -254,5 +255,28 @@ describe('program name', () => {
   it('keeps the cut comm when nothing longer matches, and never throws on empty input', () => {
     expect(fullName('averyveryverylo', '', () => undefined)).toBe('averyveryverylo');
     expect(fullName('', '', () => undefined)).toBe('');
+  });
+});
+
+describe('/proc/<pid>/stat: is the process exiting?', () => {
+  // Fields after the command name: state ppid pgrp session tty_nr tpgid flags minflt ...
+  const stat = (comm: string, state: string, flags: number) =>
+    Buffer.from(`4351 (${comm}) ${state} 4349 4349 3651 0 -1 ${flags} 100 0 0 0 0 0 0 0 20 0 1 0\n`);
+
+  it('a running process without PF_EXITING is not', () => {
+    expect(isExiting(stat('cat', 'R', 0x400000))).toBe(false);
+    expect(isExiting(stat('node', 'S', 0x400100))).toBe(false);
+  });
+  it('PF_EXITING (0x4) set, whatever the state, is', () => {
+    expect(isExiting(stat('node', 'R', 0x400104))).toBe(true);
+    expect(isExiting(stat('node', 'D', 0x4))).toBe(true);
+  });
+  it('zombies (Z) and processes being reaped (X) are', () => {
+    expect(isExiting(stat('node', 'Z', 0x400000))).toBe(true);
+    expect(isExiting(stat('node', 'X', 0))).toBe(true);
+  });
+  it('reads past a command name that holds ") " and digits', () => {
+    expect(isExiting(stat('a) R 1 2 3 4 5 4 (b', 'S', 0x400000))).toBe(false);
+    expect(isExiting(stat('a) S 1 2 3 4 5 0 (b', 'S', 0x404))).toBe(true);
   });
 });

@@ -161,49 +161,66 @@ export function uidsOf(pids: readonly number[]): Set<number> {
   });
 }
 
+/** PF_EXITING in the flags of /proc/<pid>/stat: set when the process starts to exit, before it drops its fds. */
+const PF_EXITING = 0x4;
+
 /**
- * The processes among `pids` that are zombies or being reaped (state Z or X in /proc/<pid>/stat), or
- * already gone. Read through koffi: this runs over every fd-less process, kernel threads included.
+ * The uids of the processes among `pids` that are exiting: starting to exit (PF_EXITING), zombies or
+ * being reaped (state Z or X). Such a process may have dropped its fds while the kernel still holds
+ * its sockets. `someGone` is true when one of them has already gone, so its uid is unknown.
  */
-export function dyingOf(pids: readonly number[]): number[] {
-  const dying: number[] = [];
-  if (pids.length === 0) return dying;
+export function exitingUids(pids: readonly number[]): { uids: Set<number>; someGone: boolean } {
+  const uids = new Set<number>();
+  let someGone = false;
+  if (pids.length === 0) return { uids, someGone };
   const c = libc();
   const m = scratchMemory();
-  return withProc(dying, (proc) => {
+  withProc(undefined, (proc) => {
     for (const pid of pids) {
+      const uid = uidAt(proc, pid);
       const n = writeDecimalName(pid);
       name.write('/stat\0', n, 'latin1');
       const fd = c.openat(proc, m.name.ptr, O_RDONLY | O_CLOEXEC);
       const length = fd < 0 ? -1 : c.read(fd, m.stat.ptr, STAT.length);
       if (fd >= 0) c.close(fd);
-      if (length <= 0) {
-        dying.push(pid);
-        continue;
-      }
-      // The state follows the command name, which is in parentheses and may itself hold ") ".
-      const state = STAT[STAT.lastIndexOf(41 /* ) */, length - 1) + 2];
-      if (state === 90 /* Z */ || state === 88 /* X */) dying.push(pid);
+      if (length <= 0 || uid < 0) someGone = true;
+      else if (isExiting(STAT.subarray(0, length))) uids.add(uid);
     }
-    return dying;
   });
+  return { uids, someGone };
+}
+
+/** Whether the contents of a /proc/<pid>/stat say the process is exiting (see exitingUids). */
+export function isExiting(stat: Buffer): boolean {
+  // "pid (comm) state ppid pgrp session tty_nr tpgid flags ...": comm may itself hold ") ".
+  const state = stat.lastIndexOf(41 /* ) */) + 2;
+  if (stat[state] === 90 /* Z */ || stat[state] === 88 /* X */) return true;
+  let at = state;
+  for (let field = 0; field < 6; field++) at = stat.indexOf(32 /* space */, at) + 1;
+  let flags = 0;
+  for (let d = stat[at]! - 48; at < stat.length && d >= 0 && d <= 9; d = stat[++at]! - 48) {
+    flags = flags * 10 + d;
+  }
+  return (flags & PF_EXITING) !== 0;
 }
 
 /**
  * Called for each socket fd whose inode the walk wants. `pidDir` is an open fd of /proc/<pid>, so
  * what the callback reads through it belongs to this process even if its pid is reused meanwhile.
- * Return true to stop the walk.
+ * Returns whether to go on, to stop the walk, or that the process could not be read (it is exiting).
  */
-export type OnSocket = (pid: number, inode: number, pidDir: number) => boolean;
+export type OnSocket = (pid: number, inode: number, pidDir: number) => WalkStep;
+export type WalkStep = 'next' | 'stop' | 'gone';
 
 export interface WalkReport {
   /** Processes whose fds we were not allowed to read (another user's, and we are not root). */
   denied: number[];
   /**
-   * Processes with no fds at all: kernel threads, and zombies, whose sockets the kernel may still be
-   * releasing (it frees them after the fd table, sometimes after the process is a zombie).
+   * Processes whose fds told nothing for sure: those with no fds at all (kernel threads, and
+   * processes exiting, which drop their fd table before the kernel frees their sockets) and those
+   * whose fds changed or vanished while we read them. See exitingUids().
    */
-  fdless: number[];
+  unsettled: number[];
   /** True when the callback stopped the walk. */
   stopped: boolean;
 }
@@ -224,9 +241,9 @@ export function walkSocketFds(
   const c = libc();
   const m = scratchMemory();
   const denied: number[] = [];
-  const fdless: number[] = [];
+  const unsettled: number[] = [];
   const proc = c.openat(AT_FDCWD, PROC, DIR_FLAGS);
-  if (proc < 0) return { denied, fdless, stopped: false };
+  if (proc < 0) return { denied, unsettled, stopped: false };
   try {
     for (const pid of pids) {
       const digits = writeDecimalName(pid);
@@ -238,18 +255,21 @@ export function walkSocketFds(
         continue; // or exited
       }
       let pidDir = -1;
+      let gone = false;
       try {
-        const seen = walkFdDir(
+        const stopped = walkFdDir(
           fdDir,
           (fd, inode) => {
             if (pidDir === -2) return false; // gone or not the same process: its fds say nothing
             if (pidDir === -1) pidDir = openPinned(proc, pid, fd, inode);
-            return pidDir >= 0 && onSocket(pid, inode, pidDir);
+            const step = pidDir >= 0 ? onSocket(pid, inode, pidDir) : 'gone';
+            if (step === 'gone') gone = true;
+            return step === 'stop';
           },
           wants,
         );
-        if (seen < 0) return { denied, fdless, stopped: true };
-        if (seen === 0) fdless.push(pid);
+        if (stopped) return { denied, unsettled, stopped: true };
+        if (gone || dirRead.seen === 0 || dirRead.lost > 0) unsettled.push(pid);
       } finally {
         c.close(fdDir);
         if (pidDir >= 0) c.close(pidDir);
@@ -258,7 +278,7 @@ export function walkSocketFds(
   } finally {
     c.close(proc);
   }
-  return { denied, fdless, stopped: false };
+  return { denied, unsettled, stopped: false };
 }
 
 /**
@@ -287,25 +307,29 @@ function writeFdPath(fd: number): void {
 /** Largest getdents64 record for an fd name (19-byte header + up to 10 digits + NUL, 8-aligned). */
 const MAX_FD_RECORD = 32;
 
+/** What the last walkFdDir() saw: fds listed, and fds that were gone by the time we read their link. */
+const dirRead = { seen: 0, lost: 0 };
+
 /**
- * Reads one fd directory, calling `onWanted(fd, inode)` for each wanted socket. Returns the number of
- * fds seen, or -1 when the callback stopped the walk.
+ * Reads one fd directory, calling `onWanted(fd, inode)` for each wanted socket, and counts in
+ * `dirRead` what it saw. Returns true when the callback stopped the walk.
  */
 function walkFdDir(
   fdDir: number,
   onWanted: (fd: number, inode: number) => boolean,
   wants: (inode: number) => boolean,
-): number {
+): boolean {
   const c = libc();
   const m = scratchMemory();
-  let seen = 0;
+  dirRead.seen = 0;
+  dirRead.lost = 0;
   for (;;) {
     const n = c.getdents64(fdDir, m.fdDents.ptr, fdDents.length);
-    if (n <= 0) return seen;
+    if (n <= 0) return false;
     for (let off = 0; off < n; off += fdDents.readUInt16LE(off + DIRENT64.reclen)) {
       const at = off + DIRENT64.name;
       if (fdDents[at] === 46 /* . */) continue;
-      seen++;
+      dirRead.seen++;
       let k = 0;
       let fd = 0;
       for (let ch = fdDents[at]!; ch !== 0 && k < 31; ch = fdDents[at + k]!) {
@@ -313,12 +337,14 @@ function walkFdDir(
         fd = fd * 10 + ch - 48;
       }
       name[k] = 0;
-      const inode = socketInode(c.readlinkat(fdDir, m.name.ptr, m.link.ptr, link.length));
-      if (inode >= 0 && wants(inode) && onWanted(fd, inode)) return -1;
+      const length = c.readlinkat(fdDir, m.name.ptr, m.link.ptr, link.length);
+      if (length < 0) dirRead.lost++;
+      const inode = socketInode(length);
+      if (inode >= 0 && wants(inode) && onWanted(fd, inode)) return true;
     }
     // procfs fills the buffer until an entry does not fit: room for one more means this was all,
     // which saves the getdents64 call that would return 0.
-    if (n + MAX_FD_RECORD <= fdDents.length) return seen;
+    if (n + MAX_FD_RECORD <= fdDents.length) return false;
   }
 }
 

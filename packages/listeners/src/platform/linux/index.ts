@@ -28,7 +28,7 @@ function scan(options: Required<ScanOptions>): ScanResult {
   let wantedRow = -1; // the row wants() matched, handed to onSocket() without a second lookup
   const walk =
     remaining === 0
-      ? { denied: [], fdless: [] }
+      ? { denied: [], unsettled: [] }
       : walkSocketFds(
           (inode) => {
             const row = rowOf.get(inode);
@@ -40,11 +40,11 @@ function scan(options: Required<ScanOptions>): ScanResult {
             let process = processes.get(pid);
             if (!process) {
               process = readProcess(pid, pidDir);
-              if (!process) return false; // exited mid-scan: its sockets are explained below
+              if (!process) return 'gone'; // exited mid-scan: its sockets are explained below
               processes.set(pid, process);
             }
             table.pid[wantedRow] = pid;
-            return --remaining === 0; // every owner found: the older processes need not be read
+            return --remaining === 0 ? 'stop' : 'next'; // all found: older processes need not be read
           },
         );
   const reasons = explainUnowned(table, unresolvedRows(table), walk, options);
@@ -95,7 +95,7 @@ function lookUpPort(port: number, protocol: Protocol, options: Required<ScanOpti
     (inode) => wanted.has(inode),
     (pid, _inode, pidDir) => {
       found = readProcess(pid, pidDir);
-      return found !== undefined;
+      return found ? 'stop' : 'gone';
     },
     preferUid(listPids(), table.uid[candidates[0]!]!),
   );

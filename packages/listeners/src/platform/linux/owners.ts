@@ -1,20 +1,21 @@
 import { SocketTable, UNKNOWN_ID } from '../../socket-table';
 import type { Process, ScanOptions, UnownedReason } from '../../types';
-import { dyingOf, uidsOf } from './fd-walk';
+import { exitingUids, uidsOf, type WalkReport } from './fd-walk';
 import { SockDiag } from './sock-diag';
 import { readTables } from './tables';
 
 /**
  * Why the owners of `rows` (sockets with an inode that no walked process held) are unknown:
  * `permission` when processes of the socket's uid had unreadable fds. Otherwise we ask the kernel
- * again: a socket that is gone closed during the scan (`vanished`); one still there is held by no
- * process we can see (`hidden`: its owner is outside our PID namespace, or the socket is in flight
- * between processes or held by the kernel).
+ * again: a socket that is gone closed during the scan (`vanished`), and so did one whose owner may be
+ * a process of its uid that is exiting (it drops its fds before the kernel frees its sockets). A
+ * socket still there otherwise is held by no process we can see (`hidden`: its owner is outside our
+ * PID namespace, or the socket is in flight between processes or held by the kernel).
  */
 export function explainUnowned(
   table: SocketTable,
   rows: readonly number[],
-  walk: { denied: readonly number[]; fdless: readonly number[] },
+  walk: Pick<WalkReport, 'denied' | 'unsettled'>,
   options: Required<ScanOptions>,
 ): Map<number, UnownedReason> {
   const reasons = new Map<number, UnownedReason>();
@@ -27,12 +28,12 @@ export function explainUnowned(
   }
   if (recheck.size > 0) {
     const present = stillPresent(table, rows, recheck, options);
-    // A dying process (a zombie) has dropped its fds while the kernel may still hold its sockets: a
-    // socket still present is only called hidden when no process of its uid is dying.
-    const dyingUids = uidsOf(dyingOf(walk.fdless));
+    // Asked after the recheck: an owner exiting then is exiting, a zombie or gone now.
+    const exiting = exitingUids(walk.unsettled);
     for (const row of rows) {
       if (reasons.has(row)) continue;
-      const hidden = present.has(table.inode[row]!) && !dyingUids.has(table.uid[row]!);
+      const ownerMayBeExiting = exiting.someGone || exiting.uids.has(table.uid[row]!);
+      const hidden = present.has(table.inode[row]!) && !ownerMayBeExiting;
       reasons.set(row, hidden ? 'hidden' : 'vanished');
     }
   }
