@@ -1,1 +1,33 @@
+export { addressText, ipv4Text, ipv6Text } from './decode/address';
+export { decodePacket } from './decode/decode';
+export type { DecodeError, DecodeLayer } from './decode/errors';
+export { EtherType, IpProtocol, LinkType, linkTypeOfDlt } from './decode/link-types';
+export { DecodedPacket } from './decode/packet';
+export { CaptureError, type CaptureErrorCode } from './errors';
+export { type ByteSink, MemorySink } from './files/output';
+export { CaptureFileParser } from './files/parser';
+export { type PacketToWrite, PcapWriter, type PcapWriterOptions } from './files/pcap-writer';
+export {
+  type PcapngInterface,
+  type PcapngPacketToWrite,
+  PcapngWriter,
+  type PcapngWriterOptions,
+} from './files/pcapng-writer';
+export {
+  type CaptureFileSummary,
+  parseCaptureFile,
+  parseCaptureFileSync,
+  readPackets,
+} from './files/read-file';
+export { type CaptureFileInfo, type CaptureInterface, copyRecord, type PacketRecord } from './files/record';
+export { type Endpoint, type Flow, type FlowEndReason, protocolName, TcpFlag, TcpSeen } from './flows/flow';
+export { FlowTable, type FlowTableOptions, type FlowTableStats } from './flows/flow-table';
+export { LocalAddresses, machineAddresses } from './flows/local-addresses';
+export { type CaptureDevice, type DeviceAddress, defaultDevice, listDevices } from './live/devices';
+export {
+  type CaptureStats,
+  LiveCapture,
+  type LiveCaptureOptions,
+  type LivePacket,
+} from './live/live-capture';
 export { version } from './version';

@@ -1,0 +1,267 @@
+import { EventEmitter } from 'node:events';
+import { linkTypeOfCapName } from '../decode/link-types';
+import { CaptureError } from '../errors';
+import { type CapHandle, capModule } from './cap-binding';
+import { defaultDevice, listDevices } from './devices';
+import { PacketSocketStats, socketFds } from './packet-stats-linux';
+
+export interface LiveCaptureOptions {
+  /** Device name(s); default: the device of the default route (see defaultDevice). `any` captures all on Linux. */
+  device?: string | string[];
+  /** BPF filter in pcap-filter(7) syntax, e.g. "tcp or udp". */
+  filter?: string;
+  /** Bytes kept of each packet (default 65535; the rest is cut and `truncated` set). */
+  snapLength?: number;
+  /** Kernel buffer for packets not yet read, in bytes (default 16 MiB; raise it if drops appear). */
+  bufferSize?: number;
+}
+
+/**
+ * A captured packet. `data` is a view of the capture buffer, valid only during the `packet`
+ * listener: copy it (`data.slice()`) to keep it. The async iterator hands out copies.
+ */
+export interface LivePacket {
+  data: Uint8Array;
+  /** The device it was captured on, and that device's link type (LINKTYPE_*). */
+  device: string;
+  linkType: number;
+  /** True when the packet was longer than the snap length. */
+  truncated: boolean;
+  /**
+   * When the packet reached us: seconds and nanoseconds since 1970. cap does not pass libpcap's
+   * kernel timestamp on, so this is read from a monotonic clock anchored to the wall clock when
+   * the packet is delivered (immediate mode: typically well under a millisecond after arrival).
+   */
+  seconds: number;
+  nanoseconds: number;
+}
+
+export interface CaptureStats {
+  /** Packets delivered to listeners. */
+  delivered: number;
+  /** Per device, libpcap's counters where the OS gives them (Linux); undefined elsewhere. */
+  kernel: Record<string, { received: number; dropped: number } | undefined>;
+  /** Packets the async iterator discarded because its consumer fell more than `queueLimit` behind. */
+  queueDropped: number;
+}
+
+interface LiveCaptureEvents {
+  packet: [packet: LivePacket];
+  error: [error: Error];
+  close: [];
+}
+
+const PERMISSION_HINT =
+  'run as root, or grant the capability: sudo setcap cap_net_raw,cap_net_admin=eip "$(readlink -f "$(command -v node)")"';
+
+interface OpenDevice {
+  name: string;
+  cap: CapHandle;
+  buffer: Buffer;
+  linkType: number;
+  stats: PacketSocketStats | undefined;
+}
+
+/**
+ * A live capture on one or more devices through `cap` (libpcap, Npcap on Windows), in immediate
+ * mode. Listen to `packet`, or iterate: `for await (const p of capture)`. Always close() it.
+ */
+export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements AsyncIterable<LivePacket> {
+  readonly devices: readonly string[];
+  private readonly open: OpenDevice[] = [];
+  private delivered = 0;
+  private closed = false;
+  private readonly packet: LivePacket = {
+    data: new Uint8Array(0),
+    device: '',
+    linkType: 0,
+    truncated: false,
+    seconds: 0,
+    nanoseconds: 0,
+  };
+  /** Iterator state: packets waiting for the consumer, and its pending promise. */
+  private queue: LivePacket[] = [];
+  private waiting: ((result: IteratorResult<LivePacket>) => void) | undefined;
+  private queueDropped = 0;
+  /** Most packets the async iterator buffers before it drops (and counts) new ones. */
+  queueLimit = 100_000;
+
+  private constructor(devices: string[]) {
+    super();
+    this.devices = devices;
+  }
+
+  /** Opens the capture. Throws CaptureError E_NO_DEVICE, E_PERMISSION, E_BAD_FILTER, E_NO_LIBPCAP. */
+  static open(options: LiveCaptureOptions = {}): LiveCapture {
+    const snapLength = options.snapLength ?? 65535;
+    const bufferSize = options.bufferSize ?? 16 * 1024 * 1024;
+    if (!Number.isInteger(snapLength) || snapLength < 64 || snapLength > 262144) {
+      throw new CaptureError(
+        'E_INVALID_ARGUMENT',
+        `snapLength must be an integer from 64 to 262144, not ${snapLength}`,
+      );
+    }
+    if (!Number.isInteger(bufferSize) || bufferSize < 65536) {
+      throw new CaptureError(
+        'E_INVALID_ARGUMENT',
+        `bufferSize must be an integer of at least 65536, not ${bufferSize}`,
+      );
+    }
+    const known = listDevices();
+    const wanted = options.device === undefined ? [] : [options.device].flat();
+    if (wanted.length === 0) {
+      const chosen = defaultDevice(known);
+      if (!chosen) throw new CaptureError('E_NO_DEVICE', 'no capture device found');
+      wanted.push(chosen);
+    }
+    for (const name of wanted) {
+      if (!known.some((d) => d.name === name)) {
+        throw new CaptureError(
+          'E_NO_DEVICE',
+          `no capture device named "${name}"; devices: ${known.map((d) => d.name).join(', ') || 'none'}`,
+        );
+      }
+    }
+    const capture = new LiveCapture([...new Set(wanted)]);
+    try {
+      for (const name of capture.devices)
+        capture.openDevice(name, options.filter ?? '', snapLength, bufferSize);
+    } catch (error) {
+      capture.close();
+      throw error;
+    }
+    return capture;
+  }
+
+  private openDevice(name: string, filter: string, snapLength: number, bufferSize: number): void {
+    const { Cap } = capModule();
+    // A Cap whose open() failed must not be used again (its close() crashes): one per attempt.
+    const cap = new Cap();
+    const buffer = Buffer.alloc(snapLength);
+    const before = socketFds();
+    let linkName: string;
+    try {
+      linkName = cap.open(name, filter, bufferSize, buffer);
+    } catch (error) {
+      throw openError(name, filter, error);
+    }
+    const linkType = linkTypeOfCapName(linkName);
+    if (linkType === undefined) {
+      cap.close();
+      throw new CaptureError(
+        'E_CAPTURE',
+        `device ${name} has a link type this package does not decode (${linkName})`,
+      );
+    }
+    cap.setMinBytes?.(0);
+    const device: OpenDevice = { name, cap, buffer, linkType, stats: PacketSocketStats.find(before) };
+    cap.on('packet', (bytes, truncated) => this.deliver(device, bytes, truncated));
+    this.open.push(device);
+  }
+
+  private deliver(device: OpenDevice, bytes: number, truncated: boolean): void {
+    const p = this.packet;
+    const now = performance.timeOrigin + performance.now();
+    p.seconds = Math.floor(now / 1000);
+    p.nanoseconds = Math.floor((now - p.seconds * 1000) * 1e6);
+    p.data = device.buffer.subarray(0, bytes);
+    p.device = device.name;
+    p.linkType = device.linkType;
+    p.truncated = truncated;
+    this.delivered++;
+    this.emit('packet', p);
+    if (this.waiting || this.iterating) this.enqueue(p);
+  }
+
+  stats(): CaptureStats {
+    const kernel: CaptureStats['kernel'] = {};
+    for (const d of this.open) {
+      kernel[d.name] = d.stats?.update()
+        ? { received: d.stats.received, dropped: d.stats.dropped }
+        : undefined;
+    }
+    return { delivered: this.delivered, kernel, queueDropped: this.queueDropped };
+  }
+
+  /** Stops capturing on every device. Safe to call more than once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const d of this.open) {
+      d.stats?.update();
+      d.cap.removeAllListeners('packet');
+      d.cap.close();
+    }
+    this.waiting?.({ value: undefined, done: true });
+    this.waiting = undefined;
+    this.emit('close');
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private iterating = false;
+
+  private enqueue(p: LivePacket): void {
+    const copy = { ...p, data: p.data.slice() };
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = undefined;
+      resolve({ value: copy, done: false });
+    } else if (this.queue.length < this.queueLimit) this.queue.push(copy);
+    else this.queueDropped++;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<LivePacket> {
+    this.iterating = true;
+    return {
+      next: () => {
+        const next = this.queue.shift();
+        if (next) return Promise.resolve({ value: next, done: false });
+        if (this.closed) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => {
+          this.waiting = resolve;
+        });
+      },
+      return: () => {
+        this.close();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}
+
+/** Turns cap's open() failure into an error that says what to do. */
+function openError(device: string, filter: string, error: unknown): CaptureError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/permission|not permitted|EPERM|EACCES|access denied/i.test(message)) {
+    return new CaptureError(
+      'E_PERMISSION',
+      `no permission to capture on ${device} (${message}): ${PERMISSION_HINT}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (/no such device|doesn't exist|not found/i.test(message)) {
+    return new CaptureError('E_NO_DEVICE', `cannot capture on ${device}: ${message}`, { cause: error });
+  }
+  // cap compiles the filter after activating the device: if the device opens without the filter,
+  // libpcap rejected the filter.
+  if (filter !== '' && opensWithoutFilter(device)) {
+    return new CaptureError('E_BAD_FILTER', `bad capture filter "${filter}": ${message}`, { cause: error });
+  }
+  return new CaptureError('E_CAPTURE', `cannot capture on ${device}: ${message}`, { cause: error });
+}
+
+function opensWithoutFilter(device: string): boolean {
+  const probe = new (capModule().Cap)();
+  try {
+    probe.open(device, '', 65536, Buffer.alloc(64));
+  } catch {
+    return false;
+  }
+  probe.close();
+  return true;
+}
