@@ -20,18 +20,14 @@ export async function makeLoopbackTraffic(options: {
   const sender = createSocket(family);
   await new Promise<void>((resolve) => sender.bind(0, host, resolve));
   const udpSourcePort = sender.address().port;
-  let received = 0;
-  const all = new Promise<void>((resolve) => {
-    receiver.on('message', () => {
-      if (++received === (options.udpDatagrams ?? 0)) resolve();
-    });
-    if ((options.udpDatagrams ?? 0) === 0) resolve();
-  });
+  // Lockstep: each datagram is sent once the previous one arrived, so no receive buffer overflows
+  // and every datagram sent is a datagram on the wire exactly once.
   const payload = Buffer.alloc(options.udpSize ?? 100, 0x61);
   for (let i = 0; i < (options.udpDatagrams ?? 0); i++) {
-    await new Promise<void>((resolve) => sender.send(payload, udpPort, host, () => resolve()));
+    const arrived = new Promise<void>((resolve) => receiver.once('message', () => resolve()));
+    sender.send(payload, udpPort, host);
+    await arrived;
   }
-  await all;
   sender.close();
   receiver.close();
 

@@ -113,7 +113,7 @@ export class DecodedPacket {
   /** A copy that owns its bytes, safe to keep after the next packet is decoded. */
   clone(): DecodedPacket {
     const copy = Object.assign(new DecodedPacket(), this);
-    copy.data = this.data.slice();
+    copy.data = new Uint8Array(this.data); // a copy, even when data is a Buffer
     return copy;
   }
 }

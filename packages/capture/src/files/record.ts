@@ -40,7 +40,8 @@ export function emptyRecord(): PacketRecord {
 
 /** A copy of `record` that owns its bytes. */
 export function copyRecord(record: PacketRecord): PacketRecord {
-  return { ...record, data: record.data.slice() };
+  // new Uint8Array(view) copies; Buffer#slice would not (it is subarray for Buffers).
+  return { ...record, data: new Uint8Array(record.data) };
 }
 
 /** An interface described in a capture file (pcap files have one). */

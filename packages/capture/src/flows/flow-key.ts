@@ -17,28 +17,36 @@ export function writeFlowKey(p: DecodedPacket, key: Uint32Array): 0 | 1 {
   const ported = p.protocol === 6 || p.protocol === 17;
   const srcPort = ported ? p.srcPort : 0;
   const dstPort = ported ? p.dstPort : 0;
-  const words = p.ipVersion === 4 ? 1 : 4;
-  let order = 0; // <0: source is smaller, >0: destination is
-  for (let w = 0; w < 4; w++) {
-    const s = w < words ? word(data, p.srcAddrOffset + 4 * w) : 0;
-    const d = w < words ? word(data, p.dstAddrOffset + 4 * w) : 0;
-    key[2 + w] = s;
-    key[6 + w] = d;
-    if (order === 0 && s !== d) order = s < d ? -1 : 1;
-  }
-  if (order === 0) order = srcPort <= dstPort ? -1 : 1;
   key[0] = (p.ipVersion << 8) | p.protocol;
-  if (order < 0) {
-    key[1] = ((srcPort << 16) | dstPort) >>> 0;
-    return 0;
+  let order = 0; // <0: source is smaller, >0: destination is
+  if (p.ipVersion === 4) {
+    // The common case, without the loop: one word per address, the other six stay 0.
+    const s = word(data, p.srcAddrOffset);
+    const d = word(data, p.dstAddrOffset);
+    order = s === d ? 0 : s < d ? -1 : 1;
+    if (order === 0) order = srcPort <= dstPort ? -1 : 1;
+    key[2] = order < 0 ? s : d;
+    key[6] = order < 0 ? d : s;
+    key[3] = key[4] = key[5] = key[7] = key[8] = key[9] = 0;
+  } else {
+    for (let w = 0; w < 4; w++) {
+      const s = word(data, p.srcAddrOffset + 4 * w);
+      const d = word(data, p.dstAddrOffset + 4 * w);
+      key[2 + w] = s;
+      key[6 + w] = d;
+      if (order === 0 && s !== d) order = s < d ? -1 : 1;
+    }
+    if (order === 0) order = srcPort <= dstPort ? -1 : 1;
+    if (order > 0) {
+      for (let w = 0; w < 4; w++) {
+        const s = key[2 + w]!;
+        key[2 + w] = key[6 + w]!;
+        key[6 + w] = s;
+      }
+    }
   }
-  key[1] = ((dstPort << 16) | srcPort) >>> 0;
-  for (let w = 0; w < 4; w++) {
-    const s = key[2 + w]!;
-    key[2 + w] = key[6 + w]!;
-    key[6 + w] = s;
-  }
-  return 1;
+  key[1] = (order < 0 ? (srcPort << 16) | dstPort : (dstPort << 16) | srcPort) >>> 0;
+  return order < 0 ? 0 : 1;
 }
 
 /** Big-endian 32-bit word at `at` (addresses compare as numbers this way). */
@@ -49,7 +57,10 @@ function word(data: Uint8Array, at: number): number {
 /** A 32-bit hash of a key (multiply-xorshift over the words; good spread for sequential ports). */
 export function hashKey(key: Uint32Array): number {
   let h = 0x9e3779b9;
+  // IPv4 keys have zeros in words 3-5 and 7-9: only the four others carry information.
+  const v4 = key[0]! >> 8 === 4;
   for (let i = 0; i < KEY_WORDS; i++) {
+    if (v4 && (i === 3 || i === 4 || i === 5 || i >= 7)) continue;
     h = Math.imul(h ^ key[i]!, 0x85ebca6b);
     h ^= h >>> 13;
   }

@@ -30,10 +30,14 @@ const IFF = [
   [0x1000, 'MULTICAST'],
 ] as const;
 
+/** Linux: the interface's IFF_* flags, with IFF_RUNNING added when its operstate says it can pass packets. */
 function linuxFlags(name: string): number | undefined {
   if (process.platform !== 'linux' || name.includes('/')) return undefined;
   try {
-    return Number.parseInt(readFileSync(`/sys/class/net/${name}/flags`, 'latin1'), 16);
+    const flags = Number.parseInt(readFileSync(`/sys/class/net/${name}/flags`, 'latin1'), 16);
+    // sysfs shows the configured flags only; "unknown" is what loopback and tun devices report.
+    const operstate = readFileSync(`/sys/class/net/${name}/operstate`, 'latin1').trim();
+    return operstate === 'up' || operstate === 'unknown' ? flags | 0x40 : flags;
   } catch {
     return undefined; // not a kernel interface (any, nflog, dbus-*, ...)
   }

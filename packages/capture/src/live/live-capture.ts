@@ -4,6 +4,7 @@ import { CaptureError } from '../errors';
 import { type CapHandle, capModule } from './cap-binding';
 import { defaultDevice, listDevices } from './devices';
 import { PacketSocketStats, socketFds } from './packet-stats-linux';
+import { filterProblem, packetSocketErrno } from './preflight';
 
 export interface LiveCaptureOptions {
   /** Device name(s); default: the device of the default route (see defaultDevice). `any` captures all on Linux. */
@@ -18,7 +19,7 @@ export interface LiveCaptureOptions {
 
 /**
  * A captured packet. `data` is a view of the capture buffer, valid only during the `packet`
- * listener: copy it (`data.slice()`) to keep it. The async iterator hands out copies.
+ * listener: copy it (`new Uint8Array(data)`) to keep it. The async iterator hands out copies.
  */
 export interface LivePacket {
   data: Uint8Array;
@@ -122,6 +123,12 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
         );
       }
     }
+    const problem = filterProblem(options.filter ?? '');
+    if (problem) throw new CaptureError('E_BAD_FILTER', `bad capture filter "${options.filter}": ${problem}`);
+    const errno = packetSocketErrno();
+    if (errno === 1 /* EPERM */ || errno === 13 /* EACCES */) {
+      throw new CaptureError('E_PERMISSION', `no permission to capture packets: ${PERMISSION_HINT}`);
+    }
     const capture = new LiveCapture([...new Set(wanted)]);
     try {
       for (const name of capture.devices)
@@ -135,7 +142,8 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
 
   private openDevice(name: string, filter: string, snapLength: number, bufferSize: number): void {
     const { Cap } = capModule();
-    // A Cap whose open() failed must not be used again (its close() crashes): one per attempt.
+    // A Cap whose open() failed must never be closed or reopened (that crashes), so each attempt
+    // gets its own, and failures are kept alive below (their destructor would crash too).
     const cap = new Cap();
     const buffer = Buffer.alloc(snapLength);
     const before = socketFds();
@@ -143,7 +151,8 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
     try {
       linkName = cap.open(name, filter, bufferSize, buffer);
     } catch (error) {
-      throw openError(name, filter, error);
+      failedHandles.push(cap);
+      throw openError(name, error);
     }
     const linkType = linkTypeOfCapName(linkName);
     if (linkType === undefined) {
@@ -204,7 +213,7 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
   private iterating = false;
 
   private enqueue(p: LivePacket): void {
-    const copy = { ...p, data: p.data.slice() };
+    const copy = { ...p, data: new Uint8Array(p.data) }; // a copy: Buffer#slice would share bytes
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = undefined;
@@ -232,8 +241,14 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
   }
 }
 
+/**
+ * Caps whose open() failed. cap's destructor would stop a poll handle that was never started and
+ * abort the process, so they are kept from the garbage collector. preflight makes this rare.
+ */
+const failedHandles: CapHandle[] = [];
+
 /** Turns cap's open() failure into an error that says what to do. */
-function openError(device: string, filter: string, error: unknown): CaptureError {
+function openError(device: string, error: unknown): CaptureError {
   const message = error instanceof Error ? error.message : String(error);
   if (/permission|not permitted|EPERM|EACCES|access denied/i.test(message)) {
     return new CaptureError(
@@ -247,21 +262,8 @@ function openError(device: string, filter: string, error: unknown): CaptureError
   if (/no such device|doesn't exist|not found/i.test(message)) {
     return new CaptureError('E_NO_DEVICE', `cannot capture on ${device}: ${message}`, { cause: error });
   }
-  // cap compiles the filter after activating the device: if the device opens without the filter,
-  // libpcap rejected the filter.
-  if (filter !== '' && opensWithoutFilter(device)) {
-    return new CaptureError('E_BAD_FILTER', `bad capture filter "${filter}": ${message}`, { cause: error });
+  if (/filter|syntax/i.test(message)) {
+    return new CaptureError('E_BAD_FILTER', `bad capture filter: ${message}`, { cause: error });
   }
   return new CaptureError('E_CAPTURE', `cannot capture on ${device}: ${message}`, { cause: error });
-}
-
-function opensWithoutFilter(device: string): boolean {
-  const probe = new (capModule().Cap)();
-  try {
-    probe.open(device, '', 65536, Buffer.alloc(64));
-  } catch {
-    return false;
-  }
-  probe.close();
-  return true;
 }

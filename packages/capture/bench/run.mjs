@@ -1,0 +1,182 @@
+// Benchmark of @netwho/capture: offline decode + flow table against tcpdump and tshark on the same
+// generated file, and a live loopback flood. Run with `pnpm bench` (after `pnpm build`).
+//   node bench/run.mjs [--packets 1000000] [--flows 10000] [--no-live]
+import { spawn, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DecodedPacket, decodePacket, FlowTable, LiveCapture, PcapWriter } from '../dist/index.js';
+
+const { values } = parseArgs({
+  options: {
+    packets: { type: 'string', default: '1000000' },
+    flows: { type: 'string', default: '10000' },
+    'no-live': { type: 'boolean', default: false },
+  },
+});
+const PACKETS = Number(values.packets);
+const FLOWS = Number(values.flows);
+
+/** A file of PACKETS Ethernet/IPv4 packets over FLOWS TCP and UDP flows, 60 to 250 bytes each. */
+function generate(file) {
+  const writer = new PcapWriter(file, { linkType: 1 });
+  const frame = Buffer.alloc(300);
+  // Ethernet: dst, src, type 0x0800; IPv4 header without options; then TCP (20) or UDP (8).
+  frame.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0], 0);
+  let seconds = 1_700_000_000;
+  let nanoseconds = 0;
+  for (let i = 0; i < PACKETS; i++) {
+    const flow = (i * 7919) % FLOWS;
+    const udp = flow % 4 === 0;
+    const outgoing = i % 3 !== 0;
+    const payload = 20 + ((i * 31) % 180);
+    const l4 = udp ? 8 : 20;
+    const ipLength = 20 + l4 + payload;
+    frame.set([0x45, 0, ipLength >> 8, ipLength & 255, 0, 0, 0x40, 0, 64, udp ? 17 : 6, 0, 0], 14);
+    const local = [10, 0, 0, 1];
+    // Remote addresses spread over the whole space: tcpdump hashes addresses by their first octets,
+    // so a file where all share one /16 would make it look slow for a reason real traffic lacks.
+    const remote = [1 + (flow % 223), (flow >> 8) & 255, (flow * 13) & 255, flow & 255];
+    frame.set(outgoing ? local : remote, 26);
+    frame.set(outgoing ? remote : local, 30);
+    const localPort = 20000 + (flow % 40000);
+    const remotePort = udp ? 53 : 443;
+    frame.writeUInt16BE(outgoing ? localPort : remotePort, 34);
+    frame.writeUInt16BE(outgoing ? remotePort : localPort, 36);
+    if (udp) frame.writeUInt16BE(8 + payload, 38);
+    else {
+      frame.writeUInt32BE(i, 38);
+      frame.writeUInt32BE(i, 42);
+      frame[46] = 0x50;
+      frame[47] = i < FLOWS ? 0x02 : 0x10;
+    }
+    nanoseconds += 1000;
+    if (nanoseconds >= 1e9) {
+      seconds++;
+      nanoseconds -= 1e9;
+    }
+    writer.writePacket({ data: frame.subarray(0, 14 + ipLength), seconds, nanoseconds });
+  }
+  writer.close();
+}
+
+function timeOurs(file) {
+  const p = new DecodedPacket();
+  const table = new FlowTable({ maxFlows: 65536, localAddresses: ['10.0.0.1'] });
+  const start = process.hrtime.bigint();
+  let n = 0;
+  parseCaptureFileSyncFast(file, (r) => {
+    decodePacket(r.data, r.linkType, p);
+    table.add(p, r.seconds * 1000 + r.nanoseconds / 1e6, r.originalLength);
+    n++;
+  });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  return { ms, packets: n, flows: table.size };
+}
+
+let parseCaptureFileSyncFast;
+
+function timeCommand(command, args) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) return { ms: Number.NaN, error: r.stderr.toString().slice(0, 200) };
+  return { ms };
+}
+
+const best = (runs) => Math.min(...runs.map((r) => r.ms));
+
+async function liveFlood() {
+  // A UDP flood on loopback from another process at a set rate; the highest rate with zero drops.
+  const results = [];
+  for (const rate of [25_000, 50_000, 75_000, 100_000, 150_000, 200_000, 300_000, 400_000]) {
+    const capture = LiveCapture.open({
+      device: 'lo',
+      filter: 'udp dst port 9',
+      snapLength: 128,
+      bufferSize: 64 << 20,
+    });
+    const p = new DecodedPacket();
+    let seen = 0;
+    capture.on('packet', (packet) => {
+      decodePacket(packet.data, packet.linkType, p);
+      seen++;
+    });
+    const sent = await new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', FLOODER, String(rate)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.on('exit', () => resolve(Number(out)));
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const stats = capture.stats();
+    capture.close();
+    const kernel = stats.kernel.lo;
+    results.push({ rate, sent, seen, dropped: kernel?.dropped ?? Number.NaN });
+    if ((kernel?.dropped ?? 1) > 0) break;
+  }
+  return results;
+}
+
+// Sends 64-byte datagrams to 127.0.0.1:9 at about `rate` per second for one second, in 1 ms bursts.
+const FLOODER = `
+import { createSocket } from 'node:dgram';
+const rate = Number(process.argv[1]);
+const s = createSocket('udp4');
+const payload = Buffer.alloc(64);
+let sent = 0;
+const start = performance.now();
+while (performance.now() - start < 1000) {
+  const due = Math.floor(((performance.now() - start) / 1000) * rate);
+  while (sent < due) { s.send(payload, 9, '127.0.0.1'); sent++; }
+  await new Promise((r) => setImmediate(r));
+}
+s.close(() => process.stdout.write(String(sent)));
+`;
+
+async function main() {
+  ({ parseCaptureFileSync: parseCaptureFileSyncFast } = await import('../dist/index.js'));
+  const file = join(tmpdir(), `netwho-bench-${process.pid}.pcap`);
+  console.log(`generating ${PACKETS.toLocaleString()} packets over ${FLOWS.toLocaleString()} flows...`);
+  generate(file);
+  try {
+    const ours = [timeOurs(file), timeOurs(file), timeOurs(file)];
+    // TZ=UTC: without TZ, glibc re-reads /etc/localtime for every timestamp tcpdump prints, which
+    // would make tcpdump look several times slower than it is.
+    const tcpdump = [0, 1, 2].map(() =>
+      timeCommand('sh', ['-c', `TZ=UTC tcpdump -r '${file}' -nn -q > /dev/null`]),
+    );
+    const tshark = [0, 1].map(() => timeCommand('tshark', ['-r', file, '-q', '-z', 'conv,tcp']));
+    const oursMs = best(ours);
+    const rows = [
+      ['netwho decode + flows', oursMs],
+      ['tcpdump -r -nn -q', best(tcpdump)],
+      ['tshark -q -z conv,tcp', best(tshark)],
+    ];
+    console.log(
+      `\noffline, ${PACKETS.toLocaleString()} packets, ${ours[0].flows.toLocaleString()} flows (best of runs):`,
+    );
+    for (const [name, ms] of rows) {
+      const rate = (PACKETS / ms) * 1000;
+      const ratio = name.startsWith('netwho') ? '' : `  netwho is ${(ms / oursMs).toFixed(1)}x faster`;
+      console.log(
+        `  ${name.padEnd(24)} ${ms.toFixed(0).padStart(7)} ms  ${(rate / 1e6).toFixed(2)} M packets/s${ratio}`,
+      );
+    }
+  } finally {
+    if (!process.env.KEEP) rmSync(file, { force: true });
+  }
+  if (!values['no-live'] && process.getuid?.() === 0) {
+    console.log('\nlive loopback UDP flood (64-byte datagrams, snapLength 128, 64 MiB buffer):');
+    for (const r of await liveFlood()) {
+      console.log(
+        `  target ${String(r.rate).padStart(7)}/s: sent ${r.sent}, captured ${r.seen}, kernel drops ${r.dropped}`,
+      );
+    }
+  }
+}
+
+await main();
