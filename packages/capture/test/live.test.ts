@@ -127,6 +127,13 @@ describe.runIf(linux && isRoot)('live capture on loopback (real packets)', () =>
     expect(new Set(seen.map((x) => x.data.buffer)).size).toBe(10);
   });
 
+  it('closed captures survive garbage collection (cap’s destructor would crash Node)', () => {
+    const out = execFileSync(process.execPath, ['--expose-gc', fixture('open-close-gc.mjs')], {
+      encoding: 'utf8',
+    });
+    expect(out).toBe('ok');
+  });
+
   it('errors say what went wrong: no such device, bad filter, bad options', () => {
     expect(() => LiveCapture.open({ device: 'nosuch0' })).toThrow(
       expect.objectContaining({ code: 'E_NO_DEVICE', message: expect.stringContaining('lo') }),

@@ -3,5 +3,18 @@ import { describe } from 'vitest';
 import { testPackageEntry } from '../../../test-utils/package-entry';
 
 describe('package entry', () => {
-  testPackageEntry(join(import.meta.dirname, '..'), ['version']);
+  testPackageEntry(join(import.meta.dirname, '..'), [
+    'CaptureError',
+    'CaptureFileParser',
+    'DecodedPacket',
+    'FlowTable',
+    'LiveCapture',
+    'PcapWriter',
+    'PcapngWriter',
+    'decodePacket',
+    'listDevices',
+    'parseCaptureFile',
+    'readPackets',
+    'version',
+  ]);
 });

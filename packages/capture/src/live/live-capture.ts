@@ -143,15 +143,15 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
   private openDevice(name: string, filter: string, snapLength: number, bufferSize: number): void {
     const { Cap } = capModule();
     // A Cap whose open() failed must never be closed or reopened (that crashes), so each attempt
-    // gets its own, and failures are kept alive below (their destructor would crash too).
+    // gets its own; and no Cap may ever be garbage collected (see everyCap).
     const cap = new Cap();
+    everyCap.push(cap);
     const buffer = Buffer.alloc(snapLength);
     const before = socketFds();
     let linkName: string;
     try {
       linkName = cap.open(name, filter, bufferSize, buffer);
     } catch (error) {
-      failedHandles.push(cap);
       throw openError(name, error);
     }
     const linkType = linkTypeOfCapName(linkName);
@@ -242,10 +242,13 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
 }
 
 /**
- * Caps whose open() failed. cap's destructor would stop a poll handle that was never started and
- * abort the process, so they are kept from the garbage collector. preflight makes this rare.
+ * Every Cap ever created, kept from the garbage collector: cap 0.2.1's destructor emits an async
+ * "destroy" from inside V8's GC, which crashes Node 20 (seen as a SIGSEGV in
+ * AsyncWrap::EmitDestroy under ~Pcap), and for a Cap whose open() failed it also stops a poll
+ * handle that was never started. The cost is a few hundred bytes per capture opened, so an
+ * application that opens and closes captures in a loop grows by that much each time.
  */
-const failedHandles: CapHandle[] = [];
+const everyCap: CapHandle[] = [];
 
 /** Turns cap's open() failure into an error that says what to do. */
 function openError(device: string, error: unknown): CaptureError {
