@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -20,9 +20,7 @@ import { hasTool, isRoot, startTcpdump, tempDir, tshark, tsharkConversations } f
 import { makeLoopbackTraffic } from './traffic';
 
 const dir = tempDir();
-afterAll(() => {
-  // Keep the files on failure for a look; the OS cleans tmp.
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const frames = [
   bytes(ethernet(0x0800, ipv4(6, '10.0.0.1', '10.0.0.2', tcp(40000, 80, 0x02)))),
