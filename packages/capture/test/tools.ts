@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,8 +86,4 @@ export async function startTcpdump(
       child.on('exit', () => resolve());
       child.kill('SIGINT');
     });
-}
-
-export function run(command: string, args: string[]): string {
-  return execFileSync(command, args, { encoding: 'utf8' });
 }

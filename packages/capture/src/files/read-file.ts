@@ -24,21 +24,9 @@ export async function parseCaptureFile(
   onPacket: (record: PacketRecord) => void,
 ): Promise<CaptureFileSummary> {
   const parser = new CaptureFileParser(onPacket);
-  const file = await open(path, 'r').catch((error: unknown) => {
-    throw fileError(path, error);
-  });
-  try {
-    const buffer = Buffer.allocUnsafe(CHUNK);
-    for (;;) {
-      const { bytesRead } = await file.read(buffer, 0, CHUNK, null);
-      if (bytesRead === 0) break;
-      parser.push(buffer.subarray(0, bytesRead));
-    }
-  } finally {
-    await file.close();
-  }
+  for await (const chunk of fileChunks(path)) parser.push(chunk);
   parser.end();
-  return { info: parser.info, packets: parser.packets, bytes: parser.bytes };
+  return summaryOf(parser);
 }
 
 /** The same as parseCaptureFile, synchronously (for scripts and benchmarks). */
@@ -62,7 +50,7 @@ export function parseCaptureFileSync(
     closeSync(fd);
   }
   parser.end();
-  return { info: parser.info, packets: parser.packets, bytes: parser.bytes };
+  return summaryOf(parser);
 }
 
 /**
@@ -70,8 +58,20 @@ export function parseCaptureFileSync(
  * way (`for await (const packet of readPackets('x.pcapng'))`), at the cost of a copy per packet.
  */
 export async function* readPackets(path: string): AsyncGenerator<PacketRecord, CaptureFileSummary> {
-  const parser = new CaptureFileParser((record) => batch.push(copyRecord(record)));
   let batch: PacketRecord[] = [];
+  const parser = new CaptureFileParser((record) => batch.push(copyRecord(record)));
+  for await (const chunk of fileChunks(path)) {
+    parser.push(chunk);
+    const ready = batch;
+    batch = [];
+    yield* ready;
+  }
+  parser.end();
+  return summaryOf(parser);
+}
+
+/** The file at `path` in CHUNK-sized pieces; each piece is valid until the next is asked for. */
+async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
   const file = await open(path, 'r').catch((error: unknown) => {
     throw fileError(path, error);
   });
@@ -79,16 +79,15 @@ export async function* readPackets(path: string): AsyncGenerator<PacketRecord, C
     const buffer = Buffer.allocUnsafe(CHUNK);
     for (;;) {
       const { bytesRead } = await file.read(buffer, 0, CHUNK, null);
-      if (bytesRead === 0) break;
-      parser.push(buffer.subarray(0, bytesRead));
-      const ready = batch;
-      batch = [];
-      yield* ready;
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
     }
   } finally {
     await file.close();
   }
-  parser.end();
+}
+
+function summaryOf(parser: CaptureFileParser): CaptureFileSummary {
   return { info: parser.info, packets: parser.packets, bytes: parser.bytes };
 }
 

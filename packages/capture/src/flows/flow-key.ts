@@ -57,13 +57,17 @@ function word(data: Uint8Array, at: number): number {
 /** A 32-bit hash of a key (multiply-xorshift over the words; good spread for sequential ports). */
 export function hashKey(key: Uint32Array): number {
   let h = 0x9e3779b9;
-  // IPv4 keys have zeros in words 3-5 and 7-9: only the four others carry information.
-  const v4 = key[0]! >> 8 === 4;
-  for (let i = 0; i < KEY_WORDS; i++) {
-    if (v4 && (i === 3 || i === 4 || i === 5 || i >= 7)) continue;
-    h = Math.imul(h ^ key[i]!, 0x85ebca6b);
-    h ^= h >>> 13;
+  // IPv4 keys hold zeros in words 3-5 and 7-9: only the other four carry information.
+  if (key[0]! >> 8 === 4) {
+    h = mix(mix(mix(mix(h, key[0]!), key[1]!), key[2]!), key[6]!);
+  } else {
+    for (let i = 0; i < KEY_WORDS; i++) h = mix(h, key[i]!);
   }
   h = Math.imul(h, 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
+}
+
+function mix(h: number, word: number): number {
+  const m = Math.imul(h ^ word, 0x85ebca6b);
+  return m ^ (m >>> 13);
 }
