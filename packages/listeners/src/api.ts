@@ -1,5 +1,5 @@
 import { current } from './platform';
-import type { Family, Listener, Process, Protocol, ScanOptions, ScanResult } from './types';
+import type { Family, Listener, Process, Protocol, ResolvedOptions, ScanOptions, ScanResult } from './types';
 import { checkPid, checkPort, checkProtocol } from './validate';
 
 /** True when this OS has a backend (Linux, Windows, macOS, FreeBSD). */
@@ -8,11 +8,13 @@ export const isSupported: boolean = current.isSupported;
 const ALL_PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP'];
 const ALL_FAMILIES: readonly Family[] = [4, 6];
 
-function resolve(options: ScanOptions = {}): Required<ScanOptions> {
+function resolve(options: ScanOptions = {}): ResolvedOptions {
   return {
     protocols: options.protocols ?? ALL_PROTOCOLS,
     families: options.families ?? ALL_FAMILIES,
     source: options.source ?? 'auto',
+    ports: options.ports ? new Set(options.ports.map(checkPort)) : undefined,
+    tcpInfo: options.tcpInfo === true,
   };
 }
 
@@ -41,6 +43,18 @@ export function getProcessByPortSync(port: number, protocol: Protocol, options?:
 /** The sockets of the process `pid`, without reading any other process. Throws E_NOT_FOUND when there is no such process. */
 export function getByPidSync(pid: number, options?: ScanOptions): Listener[] {
   return current.socketsOfPid(checkPid(pid), resolve(options));
+}
+
+/**
+ * Whether the process of `listener` still holds that very socket: on Linux one readlink of
+ * /proc/<pid>/fd/<fd>, so a cached answer can be checked before it is reused (a port closed and
+ * bound again by another program fails the check). False when the listener has no owner, or the
+ * backend cannot check cheaply.
+ */
+export function isStillOwner(listener: Pick<Listener, 'process' | 'inode' | 'fd'>): boolean {
+  const { process, inode, fd } = listener;
+  if (!process || fd === undefined || inode === 0) return false;
+  return current.holdsSocket(process.pid, fd, inode);
 }
 
 // The Promise forms. The OS calls take a few milliseconds even for thousands of sockets, so they run

@@ -5,6 +5,7 @@ export {
   getByPidSync,
   getProcessByPort,
   getProcessByPortSync,
+  isStillOwner,
   isSupported,
   scan,
   scanSync,
@@ -20,6 +21,7 @@ export type {
   ScanResult,
   SocketSource,
   SocketState,
+  TcpTraffic,
   UnownedReason,
 } from './types';
 export { version } from './version';

@@ -19,8 +19,13 @@ export function toListener(
     inode: table.inode[row]!,
     uid: table.uid[row]!,
   };
-  if (process) listener.process = process;
-  else listener.unowned = unowned ?? 'vanished';
+  if (process) {
+    listener.process = process;
+    if (table.fd[row]! >= 0) listener.fd = table.fd[row]!;
+  } else listener.unowned = unowned ?? 'vanished';
+  if (table.bytesAcked[row]! >= 0) {
+    listener.traffic = { bytesAcked: table.bytesAcked[row]!, bytesReceived: table.bytesReceived[row]! };
+  }
   // A remote endpoint exists once connected: port 0 is "none" (listening or unconnected UDP).
   if (table.remotePort[row] !== 0) {
     listener.remote = {

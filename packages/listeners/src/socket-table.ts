@@ -49,6 +49,11 @@ export class SocketTable {
   remoteAddress: Uint8Array;
   /** Linux sock_diag cookie (2 × u32 per row), to ask the kernel about one socket again. */
   cookie: Uint32Array;
+  /** Linux: the file descriptor number at which the owner holds the socket; UNKNOWN_ID until resolved. */
+  fd: Int32Array;
+  /** TCP bytes acknowledged by the peer and received (tcp_info), when asked for; -1 otherwise. */
+  bytesAcked: Float64Array;
+  bytesReceived: Float64Array;
 
   constructor(capacity = 256) {
     this.protocol = new Uint8Array(capacity);
@@ -62,6 +67,9 @@ export class SocketTable {
     this.localAddress = new Uint8Array(capacity * 16);
     this.remoteAddress = new Uint8Array(capacity * 16);
     this.cookie = new Uint32Array(capacity * 2);
+    this.fd = new Int32Array(capacity);
+    this.bytesAcked = new Float64Array(capacity);
+    this.bytesReceived = new Float64Array(capacity);
   }
 
   get capacity(): number {
@@ -78,6 +86,9 @@ export class SocketTable {
     const i = this.count++;
     this.pid[i] = UNKNOWN_ID;
     this.uid[i] = UNKNOWN_ID;
+    this.fd[i] = UNKNOWN_ID;
+    this.bytesAcked[i] = -1;
+    this.bytesReceived[i] = -1;
     return i;
   }
 
@@ -93,7 +104,10 @@ export class SocketTable {
   }
 
   private grow(capacity: number): void {
-    const widen = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(a: T, n: number): T => {
+    const widen = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(
+      a: T,
+      n: number,
+    ): T => {
       const b = new (a.constructor as new (n: number) => T)(n);
       b.set(a);
       return b;
@@ -109,5 +123,8 @@ export class SocketTable {
     this.localAddress = widen(this.localAddress, capacity * 16);
     this.remoteAddress = widen(this.remoteAddress, capacity * 16);
     this.cookie = widen(this.cookie, capacity * 2);
+    this.fd = widen(this.fd, capacity);
+    this.bytesAcked = widen(this.bytesAcked, capacity);
+    this.bytesReceived = widen(this.bytesReceived, capacity);
   }
 }

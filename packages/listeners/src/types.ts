@@ -64,6 +64,21 @@ export interface Listener {
   inode: number;
   /** The user id the socket belongs to (-1 where the OS does not say). */
   uid: number;
+  /**
+   * Linux: the file descriptor number at which `process` holds the socket. With `inode` it lets
+   * `isStillOwner()` check the answer later with one system call.
+   */
+  fd?: number;
+  /** TCP byte counters from the kernel, when the scan asked for them (`tcpInfo: true`, Linux). */
+  traffic?: TcpTraffic;
+}
+
+/** A TCP socket's byte counters as the kernel keeps them (Linux tcp_info, since 4.1). */
+export interface TcpTraffic {
+  /** Bytes this side sent that the peer acknowledged (tcpi_bytes_acked; the SYN of a connecting side counts as 1). */
+  bytesAcked: number;
+  /** Bytes received from the peer (tcpi_bytes_received). */
+  bytesReceived: number;
 }
 
 /** Where a backend reads the socket table from (Linux: netlink sock_diag, or /proc/net text files). */
@@ -79,6 +94,23 @@ export interface ScanOptions {
    * /proc/net/{tcp,tcp6,udp,udp6} per table when netlink is unavailable.
    */
   source?: SocketSource | 'auto';
+  /**
+   * Only sockets bound to these local ports. With it a scan stops reading processes as soon as the
+   * owners of those sockets are found, which makes a lookup of a few ports cheap.
+   */
+  ports?: readonly number[];
+  /** Linux: ask the kernel for each TCP socket's byte counters (`Listener.traffic`). Default false. */
+  tcpInfo?: boolean;
+}
+
+/** ScanOptions with the defaults filled in, as the backends get them. */
+export interface ResolvedOptions {
+  protocols: readonly Protocol[];
+  families: readonly Family[];
+  source: SocketSource | 'auto';
+  /** undefined: every port. */
+  ports: ReadonlySet<number> | undefined;
+  tcpInfo: boolean;
 }
 
 /** What a full scan found, with the count of sockets whose owner is unknown, by reason. */

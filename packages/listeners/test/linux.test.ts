@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../src/index';
 import * as api from '../src/index';
@@ -155,5 +155,63 @@ describe.runIf(process.platform === 'linux')('Linux backend, real processes and 
     expect(api.getProcessByPortSync(port, 'TCP')).toEqual(await api.getProcessByPort(port, 'TCP'));
     expect(api.getByPidSync(server.pid).length).toBe((await api.getByPid(server.pid)).length);
     expect(() => api.getProcessByPortSync(0, 'TCP')).toThrow(api.ListenersError);
+  });
+
+  it('a scan limited to some ports lists only their sockets, with the fd each is held at', async () => {
+    const [tcp4, , udp4] = server.sockets;
+    const { listeners } = await api.scan({ ports: [tcp4!.port, udp4!.port] });
+    expect(listeners.length).toBeGreaterThanOrEqual(3); // listener, accepted end, UDP socket
+    for (const l of listeners) expect([tcp4!.port, udp4!.port]).toContain(l.socket.port);
+    const listening = listeners.find((l) => l.protocol === 'TCP' && l.state === 'Listen' && l.family === 4);
+    expect(listening?.process?.pid).toBe(server.pid);
+    expect(listening?.fd).toBeGreaterThan(2);
+    expect(api.isStillOwner(listening!)).toBe(true);
+    // The same inode at another fd, or another pid, is not held.
+    expect(api.isStillOwner({ ...listening!, fd: listening!.fd! + 1000 })).toBe(false);
+    expect(api.isStillOwner({ ...listening!, process: { pid: process.pid, name: '', path: '' } })).toBe(
+      false,
+    );
+    await expect(api.scan({ ports: [0] })).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+  });
+
+  it('isStillOwner turns false once the owner closes the socket', async () => {
+    const holder = await startHolder([{ kind: 'udp', host: '127.0.0.1' }]);
+    const [mine] = await api.getByPid(holder.pid);
+    expect(mine?.fd).toBeGreaterThan(2);
+    expect(api.isStillOwner(mine!)).toBe(true);
+    await holder.stop();
+    expect(api.isStillOwner(mine!)).toBe(false);
+  });
+
+  it('tcpInfo gives the kernel byte counters of a TCP connection', async () => {
+    const payload = Buffer.alloc(200_000, 7);
+    const received = { bytes: 0 };
+    const sink = createServer((socket) => socket.on('data', (chunk) => (received.bytes += chunk.length)));
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    const { port } = sink.address() as { port: number };
+    const sender = connect(port, '127.0.0.1');
+    await new Promise((resolve) => sender.once('connect', resolve));
+    await new Promise<void>((resolve) => sender.write(payload, () => resolve()));
+    while (received.bytes < payload.length) await new Promise((r) => setTimeout(r, 5));
+    try {
+      const all = await api.getAll({
+        protocols: ['TCP'],
+        families: [4],
+        tcpInfo: true,
+        ports: [port, sender.localPort!],
+      });
+      const out = all.find((l) => l.socket.port === sender.localPort && l.remote?.port === port);
+      const inn = all.find((l) => l.socket.port === port && l.remote?.port === sender.localPort);
+      // The kernel counts the connecting side's SYN as one acknowledged byte.
+      expect(out?.traffic?.bytesAcked).toBeGreaterThanOrEqual(payload.length);
+      expect(out?.traffic?.bytesAcked).toBeLessThanOrEqual(payload.length + 1);
+      expect(inn?.traffic?.bytesReceived).toBe(payload.length);
+      // Without the option no counters are asked for.
+      const plain = await api.getAll({ protocols: ['TCP'], ports: [port] });
+      expect(plain.every((l) => l.traffic === undefined)).toBe(true);
+    } finally {
+      sender.destroy();
+      await new Promise((resolve) => sink.close(resolve));
+    }
   });
 });

@@ -1,11 +1,11 @@
-import type { Listener, Process, Protocol, ScanOptions, ScanResult } from '../types';
+import type { Listener, Process, Protocol, ResolvedOptions, ScanResult } from '../types';
 
 /** Every open socket of the machine, with owners resolved where they can be. */
-export type Scan = (options: Required<ScanOptions>) => ScanResult;
+export type Scan = (options: ResolvedOptions) => ScanResult;
 /** The process owning local `port`; throws E_NOT_FOUND or E_OWNER_UNKNOWN. */
-export type ProcessByPort = (port: number, protocol: Protocol, options: Required<ScanOptions>) => Process;
+export type ProcessByPort = (port: number, protocol: Protocol, options: ResolvedOptions) => Process;
 /** The sockets of one process; throws E_NOT_FOUND when no such process exists. */
-export type SocketsOfPid = (pid: number, options: Required<ScanOptions>) => Listener[];
+export type SocketsOfPid = (pid: number, options: ResolvedOptions) => Listener[];
 
 /** What each OS folder provides. The rest of the package only ever talks to this. */
 export interface Platform {
@@ -14,4 +14,6 @@ export interface Platform {
   scan: Scan;
   processByPort: ProcessByPort;
   socketsOfPid: SocketsOfPid;
+  /** Whether process `pid` holds socket `inode` at file descriptor `fd` (false when it cannot tell). */
+  holdsSocket: (pid: number, fd: number, inode: number) => boolean;
 }

@@ -17,6 +17,8 @@ export const NLMSG_DONE = 3;
 
 // <linux/inet_diag.h>
 export const INET_DIAG_REQ_BYTECODE = 1;
+/** Reply attribute carrying struct tcp_info; asked for by bit (1 << (INET_DIAG_INFO - 1)) of idiag_ext. */
+export const INET_DIAG_INFO = 2;
 export const INET_DIAG_BC_S_GE = 2;
 export const INET_DIAG_BC_S_LE = 3;
 export const INET_DIAG_NOCOOKIE = 0xffffffff;

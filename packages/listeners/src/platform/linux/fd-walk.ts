@@ -209,7 +209,7 @@ export function isExiting(stat: Buffer): boolean {
  * what the callback reads through it belongs to this process even if its pid is reused meanwhile.
  * Returns whether to go on, to stop the walk, or that the process could not be read (it is exiting).
  */
-export type OnSocket = (pid: number, inode: number, pidDir: number) => WalkStep;
+export type OnSocket = (pid: number, inode: number, pidDir: number, fd: number) => WalkStep;
 export type WalkStep = 'next' | 'stop' | 'gone';
 
 export interface WalkReport {
@@ -262,7 +262,7 @@ export function walkSocketFds(
           (fd, inode) => {
             if (pidDir === -2) return false; // gone or not the same process: its fds say nothing
             if (pidDir === -1) pidDir = openPinned(proc, pid, fd, inode);
-            const step = pidDir >= 0 ? onSocket(pid, inode, pidDir) : 'gone';
+            const step = pidDir >= 0 ? onSocket(pid, inode, pidDir, fd) : 'gone';
             if (step === 'gone') gone = true;
             return step === 'stop';
           },
@@ -357,17 +357,20 @@ function socketInode(length: number): number {
   return link[length - 1] === 93 /* ] */ ? inode : -1;
 }
 
-/** The socket inodes held by the process whose /proc/<pid> is open as `pidDir`, or the errno that stopped us. */
-export function socketInodesOf(pidDir: number): { inodes: Set<number>; errno: number } {
+/**
+ * The socket inodes held by the process whose /proc/<pid> is open as `pidDir`, each with the fd it is
+ * held at, or the errno that stopped us.
+ */
+export function socketInodesOf(pidDir: number): { inodes: Map<number, number>; errno: number } {
   const c = libc();
-  const inodes = new Set<number>();
+  const inodes = new Map<number, number>();
   const fdDir = c.openat(pidDir, FD, DIR_FLAGS);
   if (fdDir < 0) return { inodes, errno: c.errno() };
   try {
     walkFdDir(
       fdDir,
-      (_fd, inode) => {
-        inodes.add(inode);
+      (fd, inode) => {
+        if (!inodes.has(inode)) inodes.set(inode, fd);
         return false;
       },
       () => true,
@@ -391,4 +394,20 @@ export function openPidDir(pid: number): number {
   } finally {
     c.close(proc);
   }
+}
+
+/** Whether /proc/<pid>/fd/<fd> links to socket `inode`: one readlink. */
+export function holdsSocket(pid: number, fd: number, inode: number): boolean {
+  const m = scratchMemory();
+  const n = pathBuf.write(`${pid}/fd/${fd}`, 0, 'latin1');
+  pathBuf[n] = 0;
+  return socketInode(libc().readlinkat(procDir(), m.path.ptr, m.link.ptr, link.length)) === inode;
+}
+
+// /proc stays open for holdsSocket(), which callers make thousands of times (cached answers are
+// checked before each reuse).
+let procFd = -1;
+function procDir(): number {
+  if (procFd < 0) procFd = libc().openat(AT_FDCWD, PROC, DIR_FLAGS);
+  return procFd;
 }

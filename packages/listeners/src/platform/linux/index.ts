@@ -1,10 +1,10 @@
 import { ListenersError } from '../../errors';
 import { toListener } from '../../materialize';
 import { IPPROTO_TCP, SocketTable, TCP_LISTEN, UNKNOWN_ID } from '../../socket-table';
-import type { Listener, Process, Protocol, ScanOptions, ScanResult, UnownedReason } from '../../types';
+import type { Listener, Process, Protocol, ResolvedOptions, ScanResult, UnownedReason } from '../../types';
 import type { Platform } from '../types';
 import { EACCES, ENOENT, EPERM, ESRCH } from './constants';
-import { listPids, openPidDir, preferUid, socketInodesOf, walkSocketFds } from './fd-walk';
+import { holdsSocket, listPids, openPidDir, preferUid, socketInodesOf, walkSocketFds } from './fd-walk';
 import { libc } from './ffi';
 import { explainUnowned, type ProcessCache, unresolvedRows } from './owners';
 import { readProcess } from './process-info';
@@ -14,10 +14,14 @@ import { readTables } from './tables';
 // repeated scan allocates no columns.
 let scanTable: SocketTable | undefined;
 
-function scan(options: Required<ScanOptions>): ScanResult {
+function scan(options: ResolvedOptions): ScanResult {
   scanTable = scanTable?.clear() ?? new SocketTable(1024);
   const table = scanTable;
-  const sources = readTables(options, table);
+  const ports = options.ports;
+  const sources = readTables(options, table, {
+    ...(ports && { keep: (_inode: number, port: number) => ports.has(port) }),
+    tcpInfo: options.tcpInfo,
+  });
 
   // inode -> row for every socket a process can hold; inode 0 (TIME_WAIT, orphans) has no owner.
   const rowOf = new Map<number, number>();
@@ -36,7 +40,7 @@ function scan(options: Required<ScanOptions>): ScanResult {
             wantedRow = row;
             return true;
           },
-          (pid, _inode, pidDir) => {
+          (pid, _inode, pidDir, fd) => {
             let process = processes.get(pid);
             if (!process) {
               process = readProcess(pid, pidDir);
@@ -44,6 +48,7 @@ function scan(options: Required<ScanOptions>): ScanResult {
               processes.set(pid, process);
             }
             table.pid[wantedRow] = pid;
+            table.fd[wantedRow] = fd;
             return --remaining === 0 ? 'stop' : 'next'; // all found: older processes need not be read
           },
         );
@@ -61,7 +66,7 @@ function scan(options: Required<ScanOptions>): ScanResult {
   return { listeners, summary: { sockets: table.count, owned, unowned, sources } };
 }
 
-function processByPort(port: number, protocol: Protocol, options: Required<ScanOptions>): Process {
+function processByPort(port: number, protocol: Protocol, options: ResolvedOptions): Process {
   // A socket that closes mid-lookup may be replaced at once (port reuse): one fresh try tells.
   const answer = lookUpPort(port, protocol, options);
   const final = answer === 'retry' ? lookUpPort(port, protocol, options) : answer;
@@ -69,7 +74,7 @@ function processByPort(port: number, protocol: Protocol, options: Required<ScanO
   return final;
 }
 
-function lookUpPort(port: number, protocol: Protocol, options: Required<ScanOptions>): Process | 'retry' {
+function lookUpPort(port: number, protocol: Protocol, options: ResolvedOptions): Process | 'retry' {
   const table = new SocketTable(16);
   readTables({ ...options, protocols: [protocol] }, table, { localPort: port });
 
@@ -123,7 +128,7 @@ function notFound(port: number, protocol: Protocol, detail: string): ListenersEr
   return new ListenersError('E_NOT_FOUND', `no process owns ${protocol} port ${port}${detail}`);
 }
 
-function socketsOfPid(pid: number, options: Required<ScanOptions>): Listener[] {
+function socketsOfPid(pid: number, options: ResolvedOptions): Listener[] {
   const dir = openPidDir(pid);
   if (dir < 0) {
     if (-dir === ENOENT || -dir === ESRCH)
@@ -143,9 +148,15 @@ function socketsOfPid(pid: number, options: Required<ScanOptions>): Listener[] {
       throw new ListenersError('E_NOT_FOUND', `no process with pid ${pid} (it exited)`);
     if (inodes.size === 0) return [];
     const table = new SocketTable(Math.max(16, inodes.size));
-    readTables(options, table, { keep: (inode) => inodes.has(inode) });
+    readTables(options, table, {
+      keep: (inode, port) => inodes.has(inode) && (!options.ports || options.ports.has(port)),
+      tcpInfo: options.tcpInfo,
+    });
     const listeners: Listener[] = new Array(table.count);
-    for (let row = 0; row < table.count; row++) listeners[row] = toListener(table, row, process);
+    for (let row = 0; row < table.count; row++) {
+      table.fd[row] = inodes.get(table.inode[row]!) ?? UNKNOWN_ID;
+      listeners[row] = toListener(table, row, process);
+    }
     return listeners;
   } finally {
     libc().close(dir);
@@ -158,4 +169,5 @@ export const platform: Platform = {
   scan,
   processByPort,
   socketsOfPid,
+  holdsSocket,
 };

@@ -1,5 +1,5 @@
 import { SocketTable, UNKNOWN_ID } from '../../socket-table';
-import type { Process, ScanOptions, UnownedReason } from '../../types';
+import type { Process, ResolvedOptions, UnownedReason } from '../../types';
 import { exitingUids, uidsOf, type WalkReport } from './fd-walk';
 import { SockDiag } from './sock-diag';
 import { readTables } from './tables';
@@ -16,7 +16,7 @@ export function explainUnowned(
   table: SocketTable,
   rows: readonly number[],
   walk: Pick<WalkReport, 'denied' | 'unsettled'>,
-  options: Required<ScanOptions>,
+  options: ResolvedOptions,
 ): Map<number, UnownedReason> {
   const reasons = new Map<number, UnownedReason>();
   if (rows.length === 0) return reasons;
@@ -48,7 +48,7 @@ function stillPresent(
   table: SocketTable,
   rows: readonly number[],
   recheck: Set<number>,
-  options: Required<ScanOptions>,
+  options: ResolvedOptions,
 ): Set<number> {
   const diag = recheck.size <= EXACT_RECHECKS && options.source !== 'procfs' ? SockDiag.open() : undefined;
   if (diag) {

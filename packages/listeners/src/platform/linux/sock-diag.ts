@@ -6,6 +6,7 @@ import {
   AF_NETLINK,
   EAGAIN,
   EINTR,
+  INET_DIAG_INFO,
   INET_DIAG_NOCOOKIE,
   INET_DIAG_REQ_BYTECODE,
   NETLINK_SOCK_DIAG,
@@ -22,15 +23,25 @@ import {
   UDP_STATES_ALL,
 } from './constants';
 import { libc, type Scratch, scratch } from './ffi';
-import { INET_DIAG_MSG, INET_DIAG_REQ_V2, NLATTR, NLMSGHDR, SOCKID, TIMEVAL } from './structs';
+import { INET_DIAG_MSG, INET_DIAG_REQ_V2, NLATTR, NLMSGHDR, SOCKID, TCP_INFO, TIMEVAL } from './structs';
+
+/** Decides from a row's inode and local port whether to keep it (before anything is copied). */
+export type KeepRow = (inode: number, localPort: number) => boolean;
 
 const align4 = (n: number) => (n + 3) & ~3;
 
 /**
  * A SOCK_DIAG_BY_FAMILY request: a dump of one (family, protocol) table, optionally with a bytecode
- * filter appended as an INET_DIAG_REQ_BYTECODE attribute.
+ * filter appended as an INET_DIAG_REQ_BYTECODE attribute, and for TCP optionally asking for each
+ * socket's tcp_info (INET_DIAG_INFO).
  */
-export function encodeDumpRequest(family: 4 | 6, protocol: number, seq: number, filter?: Buffer): Buffer {
+export function encodeDumpRequest(
+  family: 4 | 6,
+  protocol: number,
+  seq: number,
+  filter?: Buffer,
+  tcpInfo = false,
+): Buffer {
   const attrLength = filter ? NLATTR.size + filter.length : 0;
   const length = NLMSGHDR.size + INET_DIAG_REQ_V2.size + align4(attrLength);
   const req = Buffer.alloc(length);
@@ -41,6 +52,7 @@ export function encodeDumpRequest(family: 4 | 6, protocol: number, seq: number, 
   const body = NLMSGHDR.size;
   req[body + INET_DIAG_REQ_V2.family] = family === 4 ? AF_INET : AF_INET6;
   req[body + INET_DIAG_REQ_V2.protocol] = protocol;
+  if (tcpInfo && protocol === IPPROTO_TCP) req[body + INET_DIAG_REQ_V2.ext] = 1 << (INET_DIAG_INFO - 1);
   req.writeUInt32LE(
     protocol === IPPROTO_TCP ? TCP_STATES_ALL : UDP_STATES_ALL,
     body + INET_DIAG_REQ_V2.states,
@@ -90,7 +102,7 @@ export interface DecodeResult {
 
 /**
  * Decodes one datagram of a sock_diag reply into `table`. Reads the bytes in place; rows for which
- * `keep(inode)` is false are skipped before anything is copied. Messages of another sequence number
+ * `keep(inode, localPort)` is false are skipped before anything is copied. Messages of another sequence number
  * are ignored; a message whose length does not fit ends decoding with EINVAL rather than reading
  * past the datagram.
  */
@@ -100,7 +112,7 @@ export function decodeDiagMessages(
   seq: number,
   protocol: number,
   table: SocketTable,
-  keep?: (inode: number) => boolean,
+  keep?: KeepRow,
 ): DecodeResult {
   let off = 0;
   while (off + NLMSGHDR.size <= length) {
@@ -114,7 +126,7 @@ export function decodeDiagMessages(
         return { done: true, error: errno };
       }
       if (type === SOCK_DIAG_BY_FAMILY && msgLength >= NLMSGHDR.size + INET_DIAG_MSG.size) {
-        decodeDiagMessage(buf, off + NLMSGHDR.size, protocol, table, keep);
+        decodeDiagMessage(buf, off + NLMSGHDR.size, off + msgLength, protocol, table, keep);
       }
     }
     off += align4(msgLength);
@@ -125,12 +137,13 @@ export function decodeDiagMessages(
 function decodeDiagMessage(
   buf: Buffer,
   m: number,
+  end: number,
   protocol: number,
   table: SocketTable,
-  keep?: (inode: number) => boolean,
+  keep?: KeepRow,
 ): void {
   const inode = buf.readUInt32LE(m + INET_DIAG_MSG.inode);
-  if (keep && !keep(inode)) return;
+  if (keep && !keep(inode, buf.readUInt16BE(m + INET_DIAG_MSG.sport))) return;
   const family = buf[m + INET_DIAG_MSG.family] === AF_INET ? 4 : 6;
   const row = table.addRow();
   table.protocol[row] = protocol;
@@ -149,6 +162,22 @@ function decodeDiagMessage(
   for (let i = 0, at = row * 16; i < n; i++, at++) {
     local[at] = buf[m + INET_DIAG_MSG.src + i]!;
     remote[at] = buf[m + INET_DIAG_MSG.dst + i]!;
+  }
+  if (protocol === IPPROTO_TCP) readTcpInfo(buf, m + INET_DIAG_MSG.size, end, table, row);
+}
+
+/** Finds an INET_DIAG_INFO attribute among those in [at, end) and copies its byte counters into `row`. */
+function readTcpInfo(buf: Buffer, at: number, end: number, table: SocketTable, row: number): void {
+  while (at + NLATTR.size <= end) {
+    const length = buf.readUInt16LE(at + NLATTR.len);
+    if (length < NLATTR.size || at + length > end) return;
+    if (buf.readUInt16LE(at + NLATTR.type) === INET_DIAG_INFO && length - NLATTR.size >= TCP_INFO.minSize) {
+      const info = at + NLATTR.size;
+      table.bytesAcked[row] = Number(buf.readBigUInt64LE(info + TCP_INFO.bytesAcked));
+      table.bytesReceived[row] = Number(buf.readBigUInt64LE(info + TCP_INFO.bytesReceived));
+      return;
+    }
+    at += align4(length);
   }
 }
 
@@ -180,10 +209,10 @@ export class SockDiag {
     family: 4 | 6,
     protocol: number,
     table: SocketTable,
-    options: { localPort?: number; filter?: Buffer; keep?: (inode: number) => boolean } = {},
+    options: { filter?: Buffer; keep?: KeepRow; tcpInfo?: boolean } = {},
   ): number {
     const seq = nextSeq++;
-    const request = encodeDumpRequest(family, protocol, seq, options.filter);
+    const request = encodeDumpRequest(family, protocol, seq, options.filter, options.tcpInfo);
     const mark = table.count;
     const error = this.exchange(request, (buf, n) =>
       decodeDiagMessages(buf, n, seq, protocol, table, options.keep),

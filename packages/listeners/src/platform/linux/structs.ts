@@ -50,3 +50,9 @@ export const STATX = { size: 256, mask: 0, uid: 20 } as const;
 
 /** struct timeval on 64-bit Linux: s64 tv_sec, s64 tv_usec. */
 export const TIMEVAL = { size: 16, sec: 0, usec: 8 } as const;
+
+/**
+ * struct tcp_info, <linux/tcp.h>: 8 u8 fields, 24 u32 (tcpi_rto .. tcpi_total_retrans), then u64
+ * tcpi_pacing_rate, tcpi_max_pacing_rate, tcpi_bytes_acked, tcpi_bytes_received (Linux 4.1+).
+ */
+export const TCP_INFO = { bytesAcked: 120, bytesReceived: 128, minSize: 136 } as const;

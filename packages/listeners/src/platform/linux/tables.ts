@@ -3,13 +3,15 @@ import { IPPROTO_TCP, IPPROTO_UDP, type SocketTable } from '../../socket-table';
 import type { Family, Protocol, ScanOptions, SocketSource } from '../../types';
 import { localPortFilter } from './bytecode';
 import { readProcNet } from './proc-net';
-import { SockDiag } from './sock-diag';
+import { type KeepRow, SockDiag } from './sock-diag';
 
 export interface TableFilter {
   /** Only sockets bound to this local port: filtered in the kernel through sock_diag bytecode. */
   localPort?: number;
-  /** Only rows whose inode this accepts (checked before a row is copied). */
-  keep?: (inode: number) => boolean;
+  /** Only rows this accepts, by inode and local port (checked before a row is copied). */
+  keep?: KeepRow;
+  /** Ask netlink for each TCP socket's tcp_info byte counters. */
+  tcpInfo?: boolean;
 }
 
 /**
@@ -32,11 +34,10 @@ export function readTables(
   }
   const bytecode = filter.localPort === undefined ? undefined : localPortFilter(filter.localPort);
   const keepProcNet =
-    filter.localPort === undefined && !filter.keep
-      ? undefined
+    filter.localPort === undefined
+      ? filter.keep
       : (inode: number, port: number) =>
-          (filter.localPort === undefined || port === filter.localPort) &&
-          (!filter.keep || filter.keep(inode));
+          port === filter.localPort && (!filter.keep || filter.keep(inode, port));
   try {
     for (const protocol of options.protocols) {
       for (const family of options.families) {
@@ -45,6 +46,7 @@ export function readTables(
           const error = diag.dump(family, number, table, {
             ...(bytecode && { filter: bytecode }),
             ...(filter.keep && { keep: filter.keep }),
+            ...(filter.tcpInfo && { tcpInfo: true }),
           });
           if (error === 0) {
             used.add('netlink');

@@ -14,4 +14,5 @@ export const platform: Platform = {
   scan: unsupported,
   processByPort: unsupported,
   socketsOfPid: unsupported,
+  holdsSocket: () => false,
 };
