@@ -5,7 +5,17 @@ import { loadInNode, testPackageEntry } from '../../../test-utils/package-entry'
 const dir = join(import.meta.dirname, '..');
 
 describe('package entry', () => {
-  testPackageEntry(dir, ['version']);
+  testPackageEntry(dir, [
+    'Attributor',
+    'CaptureMonitor',
+    'SocketTableMonitor',
+    'SocketTrafficPoller',
+    'answerFor',
+    'attributeFlows',
+    'defaultPolicy',
+    'systemOwners',
+    'version',
+  ]);
 });
 
 describe('workspace dependencies', () => {

@@ -1,0 +1,460 @@
+import { EventEmitter } from 'node:events';
+import { type AttributionPolicy, defaultPolicy } from './machine/policy';
+import {
+  type Admission,
+  admitFlow,
+  applyAnswer,
+  expireKnown,
+  giveUp,
+  newEntry,
+  type PortEntry,
+  type PortState,
+  retryDue,
+  serves,
+} from './machine/port-machine';
+import type { FlowInput, Label, Owner, OwnerAnswer, OwnerQuery, OwnerSource, UnknownReason } from './types';
+import { type Clock, systemClock } from './util/clock';
+import { portKey, protocolOf } from './util/endpoints';
+import { LatencyWindow } from './util/latency';
+import { LruMap } from './util/lru';
+
+export interface AttributorOptions {
+  /** Retry delays and how long answers hold. See AttributionPolicy. */
+  policy?: Partial<AttributionPolicy>;
+  /** Most (port, protocol) entries cached; the least recently used is forgotten. Default 16,384. */
+  maxPorts?: number;
+  /** Most flows whose labels are tracked; the least recently started is forgotten. Default 100,000. */
+  maxFlows?: number;
+  /** Most ports waiting for a lookup; past it new ports are labelled unknown (`gave-up`) at once. Default 4,096. */
+  maxPending?: number;
+  /** Most queries answered by one socket-table read. Default 512. */
+  maxBatch?: number;
+  /** Time source and timers (tests pass a fake one). */
+  clock?: Clock;
+}
+
+export interface LatencySummary {
+  p50: number | undefined;
+  p99: number | undefined;
+  samples: number;
+}
+
+export interface AttributorStats {
+  /** Flows given to flowStarted (TCP and UDP). */
+  flows: number;
+  /** Flows labelled with a program (once each, even if first labelled unknown). */
+  attributed: number;
+  /** Flows labelled unknown, by reason (a flow later attributed stays counted here too). */
+  unknown: Record<UnknownReason, number>;
+  /** Flows first labelled unknown that later got their program. */
+  recovered: number;
+  /** Flows moved from one program to another: the first one's socket closed and another program bound the port. */
+  moved: number;
+  /** Flows tracked now, and how many of them still wait for an answer. */
+  tracked: number;
+  pending: number;
+  /** Socket-table reads made, the queries they answered, and reads that failed. */
+  lookups: number;
+  queries: number;
+  lookupErrors: number;
+  /** New flows labelled from the cache (after verification), and cached owners that failed it. */
+  cacheHits: number;
+  verifyFailures: number;
+  /** Port entries cached now, and those forgotten because the cache was full. */
+  ports: number;
+  evictedPorts: number;
+  /** Flows forgotten because too many were tracked, and ports refused because the queue was full. */
+  forgottenFlows: number;
+  dropped: number;
+  /** From a flow's first packet to its program label. */
+  labelLatency: LatencySummary;
+  /** Duration of one socket-table read. */
+  lookupTime: LatencySummary;
+}
+
+interface FlowRecord {
+  id: number;
+  key: number;
+  query: OwnerQuery;
+  label: Label;
+  firstSeen: number;
+  /** flowEnded came while the label was pending: forget the flow once it is labelled. */
+  ended: boolean;
+  /** The socket behind a `known` label. */
+  owner: Owner | undefined;
+}
+
+interface AttributorEvents {
+  /** A flow's label changed: pending -> known/unknown, or unknown -> known. */
+  label: [flowId: number, label: Label, previous: Label];
+}
+
+const PENDING: Label = { status: 'pending' };
+const SWEEP_MS = 5_000;
+
+/**
+ * Labels flows with the program behind them. Feed it flows as they start (the first packet, a SYN
+ * included) and as they end; it answers at once from its cache when the cached owner verifies, and
+ * otherwise batches lookups of the socket table, retries with backoff, and emits `label` when a
+ * flow's label changes. See the README for the state machine.
+ */
+export class Attributor extends EventEmitter<AttributorEvents> {
+  private readonly policy: AttributionPolicy;
+  private readonly clock: Clock;
+  private readonly maxPending: number;
+  private readonly maxBatch: number;
+  private readonly entries: LruMap<number, PortEntry>;
+  private readonly flows: LruMap<number, FlowRecord>;
+  private readonly flowsByKey = new Map<number, Set<number>>();
+  private readonly queue = new Set<number>();
+  private readonly timers = new Map<number, () => void>();
+  private batchTimer: (() => void) | undefined;
+  private inFlight = false;
+  private closed = false;
+  private cancelSweep: () => void;
+  private cancelRevalidate: () => void;
+  private readonly labelLatency = new LatencyWindow();
+  private readonly lookupTime = new LatencyWindow(1024);
+  private readonly counts = {
+    flows: 0,
+    attributed: 0,
+    unknown: { 'not-found': 0, permission: 0, 'gave-up': 0 } as Record<UnknownReason, number>,
+    recovered: 0,
+    moved: 0,
+    lookups: 0,
+    queries: 0,
+    lookupErrors: 0,
+    cacheHits: 0,
+    verifyFailures: 0,
+    evictedPorts: 0,
+    forgottenFlows: 0,
+    dropped: 0,
+  };
+  /** The last error a socket-table read threw (the flows it served are retried). */
+  lastError: unknown;
+
+  constructor(
+    private readonly source: OwnerSource,
+    options: AttributorOptions = {},
+  ) {
+    super();
+    this.policy = { ...defaultPolicy, ...options.policy };
+    this.clock = options.clock ?? systemClock;
+    this.maxPending = positive(options.maxPending, 4_096, 'maxPending');
+    this.maxBatch = positive(options.maxBatch, 512, 'maxBatch');
+    this.entries = new LruMap(positive(options.maxPorts, 16_384, 'maxPorts'), (key, entry) =>
+      this.onPortEvicted(key, entry),
+    );
+    this.flows = new LruMap(positive(options.maxFlows, 100_000, 'maxFlows'), (_id, record) => {
+      this.counts.forgottenFlows++;
+      this.unlink(record);
+    });
+    this.cancelSweep = this.clock.setTimer(() => this.sweep(), SWEEP_MS);
+    this.cancelRevalidate = this.clock.setTimer(() => this.revalidate(), this.policy.revalidateEvery);
+  }
+
+  /**
+   * A flow started. Returns its label now: `known` from a verified cache entry, `unknown` while the
+   * port is held unknown, else `pending` (a `label` event follows). Flows of protocols without ports
+   * (ICMP) are `unknown` (`not-found`) and not tracked.
+   */
+  flowStarted(flow: FlowInput): Label {
+    const protocol = protocolOf(flow.protocol);
+    if (!protocol || this.closed) return { status: 'unknown', reason: 'not-found' };
+    const existing = this.flows.peek(flow.id);
+    if (existing) return existing.label;
+    this.counts.flows++;
+    const key = portKey(protocol, flow.local.port);
+    const query: OwnerQuery = { protocol, local: flow.local, remote: flow.remote };
+    const record: FlowRecord = {
+      id: flow.id,
+      key,
+      query,
+      label: PENDING,
+      firstSeen: flow.firstSeen ?? this.clock.now(),
+      ended: false,
+      owner: undefined,
+    };
+    this.flows.set(flow.id, record);
+    let ids = this.flowsByKey.get(key);
+    if (!ids) {
+      ids = new Set();
+      this.flowsByKey.set(key, ids);
+    }
+    ids.add(flow.id);
+
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = newEntry(protocol, flow.local.port);
+      this.entries.set(key, entry);
+    }
+    const admission = admitFlow(entry, query, this.clock.now(), (owner) => this.verify(owner));
+    this.admit(entry, key, record, admission);
+    return record.label;
+  }
+
+  /**
+   * A flow ended: its label is no longer tracked. A flow still pending is kept until its label is
+   * known (a short connection often ends before the lookup answers), and its `label` event comes.
+   */
+  flowEnded(flowId: number): void {
+    const record = this.flows.peek(flowId);
+    if (!record) return;
+    if (record.label.status === 'pending') {
+      record.ended = true;
+      return;
+    }
+    this.forget(record);
+  }
+
+  private forget(record: FlowRecord): void {
+    this.flows.delete(record.id);
+    this.unlink(record);
+  }
+
+  /** The current label of a tracked flow. */
+  labelOf(flowId: number): Label | undefined {
+    return this.flows.peek(flowId)?.label;
+  }
+
+  /** The state of a (protocol, local port) entry, for diagnostics and tests. */
+  portState(protocol: 'TCP' | 'UDP', port: number): PortState | undefined {
+    return this.entries.peek(portKey(protocol, port))?.state;
+  }
+
+  stats(): AttributorStats {
+    let pending = 0;
+    for (const record of this.flows.values()) if (record.label.status === 'pending') pending++;
+    return {
+      ...this.counts,
+      unknown: { ...this.counts.unknown },
+      tracked: this.flows.size,
+      pending,
+      ports: this.entries.size,
+      labelLatency: summary(this.labelLatency),
+      lookupTime: summary(this.lookupTime),
+    };
+  }
+
+  /** Stops timers; flows still pending stay pending. */
+  close(): void {
+    this.closed = true;
+    this.cancelSweep();
+    this.cancelRevalidate();
+    this.batchTimer?.();
+    for (const cancel of this.timers.values()) cancel();
+    this.timers.clear();
+  }
+
+  private verify(owner: Owner): boolean {
+    const ok = this.source.verify(owner);
+    if (!ok) this.counts.verifyFailures++;
+    return ok;
+  }
+
+  private admit(entry: PortEntry, key: number, record: FlowRecord, admission: Admission): void {
+    switch (admission.action) {
+      case 'label-known':
+        this.counts.cacheHits++;
+        this.setLabel(record, { status: 'known', process: admission.owner.process }, admission.owner);
+        return;
+      case 'label-unknown':
+        this.setLabel(record, { status: 'unknown', reason: admission.reason });
+        return;
+      case 'wait':
+        return;
+      case 'lookup':
+        this.enqueue(entry, key);
+    }
+  }
+
+  private enqueue(entry: PortEntry, key: number): void {
+    if (!this.queue.has(key) && this.queue.size >= this.maxPending) {
+      this.counts.dropped++;
+      giveUp(entry, this.clock.now(), this.policy);
+      this.relabel(key, entry);
+      return;
+    }
+    this.queue.add(key);
+    this.scheduleBatch();
+  }
+
+  private scheduleBatch(): void {
+    if (this.batchTimer || this.inFlight || this.closed || this.queue.size === 0) return;
+    this.batchTimer = this.clock.setTimer(() => {
+      this.batchTimer = undefined;
+      void this.runBatch();
+    }, 0);
+  }
+
+  /** One socket-table read for up to maxBatch queued ports. */
+  private async runBatch(): Promise<void> {
+    const batch: { key: number; entry: PortEntry }[] = [];
+    for (const key of this.queue) {
+      this.queue.delete(key);
+      const entry = this.entries.peek(key);
+      if (entry?.state === 'looking-up' && entry.query) batch.push({ key, entry });
+      if (batch.length === this.maxBatch) break;
+    }
+    if (batch.length === 0) return;
+    this.inFlight = true;
+    this.counts.lookups++;
+    this.counts.queries += batch.length;
+    const started = this.clock.now();
+    let answers: OwnerAnswer[];
+    try {
+      answers = await this.source.lookup(batch.map((b) => b.entry.query!));
+      if (answers.length !== batch.length)
+        throw new Error('the owner source answered the wrong number of queries');
+    } catch (error) {
+      this.counts.lookupErrors++;
+      this.lastError = error;
+      answers = batch.map(() => ({ missing: 'unresolved' }) as const);
+    }
+    this.inFlight = false;
+    const now = this.clock.now();
+    this.lookupTime.add(now - started);
+    if (this.closed) return;
+    batch.forEach(({ key, entry }, i) => {
+      if (this.entries.peek(key) !== entry || entry.state !== 'looking-up') return; // evicted meanwhile
+      const state = applyAnswer(entry, answers[i]!, now, this.policy);
+      if (state === 'retrying') this.scheduleRetry(key, entry, now);
+      this.relabel(key, entry);
+    });
+    this.scheduleBatch();
+  }
+
+  private scheduleRetry(key: number, entry: PortEntry, now: number): void {
+    this.timers.get(key)?.();
+    this.timers.set(
+      key,
+      this.clock.setTimer(
+        () => {
+          this.timers.delete(key);
+          if (this.entries.peek(key) === entry && retryDue(entry, this.clock.now())) this.enqueue(entry, key);
+        },
+        Math.max(0, entry.until - now),
+      ),
+    );
+  }
+
+  /**
+   * Labels the flows of a port after its entry got an answer. Pending flows the owner's socket does
+   * not carry (another peer on a shared local port) trigger a lookup of their own.
+   */
+  private relabel(key: number, entry: PortEntry): void {
+    const ids = this.flowsByKey.get(key);
+    if (!ids) return;
+    let unserved: FlowRecord | undefined;
+    for (const id of ids) {
+      const record = this.flows.peek(id);
+      if (!record) continue;
+      const { status } = record.label;
+      if (entry.state === 'known') {
+        // A flow already labelled keeps its program while that program's socket lives: only a flow
+        // whose own owner is gone moves to the new one (a port closed and bound again).
+        if (status === 'known' && (record.owner === entry.owner || this.source.verify(record.owner!)))
+          continue;
+        if (serves(entry, record.query.local, record.query.remote)) {
+          this.setLabel(record, { status: 'known', process: entry.owner!.process }, entry.owner);
+        } else if (status === 'pending') unserved ??= record;
+      } else if (entry.state === 'unknown' && status === 'pending') {
+        this.setLabel(record, { status: 'unknown', reason: entry.reason! });
+      }
+    }
+    if (unserved) {
+      entry.state = 'stale';
+      this.admit(
+        entry,
+        key,
+        unserved,
+        admitFlow(entry, unserved.query, this.clock.now(), () => false),
+      );
+    }
+  }
+
+  private setLabel(record: FlowRecord, label: Label, owner?: Owner): void {
+    const previous = record.label;
+    record.label = label;
+    record.owner = owner;
+    if (label.status === 'known') {
+      if (previous.status === 'known') this.counts.moved++;
+      else this.counts.attributed++;
+      if (previous.status === 'unknown') this.counts.recovered++;
+      if (previous.status === 'pending')
+        this.labelLatency.add(Math.max(0, this.clock.now() - record.firstSeen));
+    } else if (label.status === 'unknown') this.counts.unknown[label.reason]++;
+    this.emit('label', record.id, label, previous);
+    if (record.ended) this.forget(record);
+  }
+
+  private unlink(record: FlowRecord): void {
+    const ids = this.flowsByKey.get(record.key);
+    if (!ids) return;
+    ids.delete(record.id);
+    if (ids.size === 0) this.flowsByKey.delete(record.key);
+  }
+
+  private onPortEvicted(key: number, entry: PortEntry): void {
+    this.counts.evictedPorts++;
+    this.queue.delete(key);
+    this.timers.get(key)?.();
+    this.timers.delete(key);
+    // Flows still waiting on it will get no answer: say so rather than leave them pending.
+    if (entry.state === 'looking-up' || entry.state === 'retrying') {
+      for (const id of this.flowsByKey.get(key) ?? []) {
+        const record = this.flows.peek(id);
+        if (record?.label.status === 'pending')
+          this.setLabel(record, { status: 'unknown', reason: 'gave-up' });
+      }
+    }
+  }
+
+  /**
+   * Verifies the owner of every known port that still has flows; one that fails (the socket was
+   * closed, perhaps the port bound again by another program) is looked up again, and its flows move
+   * to the new owner when the answer comes.
+   */
+  private revalidate(): void {
+    if (this.closed) return;
+    for (const [key, ids] of this.flowsByKey) {
+      const entry = this.entries.peek(key);
+      if (entry?.state !== 'known' || this.verify(entry.owner!)) continue;
+      const first = this.flows.peek(ids.values().next().value as number);
+      if (!first) continue;
+      entry.state = 'stale';
+      this.admit(
+        entry,
+        key,
+        first,
+        admitFlow(entry, first.query, this.clock.now(), () => false),
+      );
+    }
+    this.cancelRevalidate = this.clock.setTimer(() => this.revalidate(), this.policy.revalidateEvery);
+  }
+
+  /** Forgets entries no flow uses any more once their answer has run out. */
+  private sweep(): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    for (const [key, entry] of this.entries.entries()) {
+      expireKnown(entry, now);
+      const idle = !this.flowsByKey.has(key);
+      if (idle && (entry.state === 'stale' || (entry.state === 'unknown' && now >= entry.until))) {
+        this.entries.delete(key);
+      }
+    }
+    this.cancelSweep = this.clock.setTimer(() => this.sweep(), SWEEP_MS);
+  }
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function summary(window: LatencyWindow): LatencySummary {
+  return { p50: window.percentile(50), p99: window.percentile(99), samples: window.count };
+}

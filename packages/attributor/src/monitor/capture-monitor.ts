@@ -1,0 +1,138 @@
+import {
+  DecodedPacket,
+  decodePacket,
+  type Flow,
+  FlowTable,
+  type FlowTableOptions,
+  LiveCapture,
+  type LiveCaptureOptions,
+  type LivePacket,
+  protocolName,
+  TcpSeen,
+} from '@netwho/capture';
+import { Attributor, type AttributorOptions } from '../attributor';
+import { attributeFlows } from '../link-flow-table';
+import { systemOwners } from '../sources/system-owners';
+import type { Label, OwnerSource } from '../types';
+import { LruMap } from '../util/lru';
+import { ProgramTotals } from './program-totals';
+import type { ConnectionRow, TrafficMonitor, TrafficSnapshot } from './snapshot';
+
+export interface CaptureMonitorOptions extends LiveCaptureOptions {
+  attributor?: AttributorOptions;
+  flowTable?: FlowTableOptions;
+  /** Where owners come from (default: this machine's socket table). */
+  owners?: OwnerSource;
+}
+
+const PENDING: Label = { status: 'pending' };
+const EXPIRE_EVERY_MS = 1000;
+
+/**
+ * The whole live pipeline: capture -> decode -> flow table -> attribution -> per-program totals.
+ * Packets are decoded in place into one reused DecodedPacket; lookups never run inside the packet
+ * handler (the attributor batches them on a timer).
+ */
+export class CaptureMonitor implements TrafficMonitor {
+  readonly mode = 'capture' as const;
+  readonly capture: LiveCapture;
+  readonly table: FlowTable;
+  readonly attributor: Attributor;
+  private readonly labels: LruMap<number, Label>;
+  /** Flows that ended before their label came: their counts wait here for it. */
+  private readonly endedPending: LruMap<number, Flow>;
+  private readonly totals = new ProgramTotals();
+  private readonly decoded = new DecodedPacket();
+  private readonly detach: () => void;
+  private readonly expireTimer: NodeJS.Timeout;
+
+  /** Opens the capture; throws CaptureError (E_PERMISSION, E_NO_DEVICE, ...) as LiveCapture.open does. */
+  static open(options: CaptureMonitorOptions = {}): CaptureMonitor {
+    const capture = LiveCapture.open({ snapLength: 256, bufferSize: 32 * 1024 * 1024, ...options });
+    return new CaptureMonitor(capture, options);
+  }
+
+  private constructor(capture: LiveCapture, options: CaptureMonitorOptions) {
+    this.capture = capture;
+    this.table = new FlowTable(options.flowTable);
+    this.attributor = new Attributor(options.owners ?? systemOwners(), options.attributor);
+    const maxFlows = this.table.maxFlows;
+    this.labels = new LruMap(maxFlows);
+    this.endedPending = new LruMap(maxFlows);
+    this.detach = attributeFlows(this.table, this.attributor);
+    this.table.on('flow', (flow) => this.labels.set(flow.id, this.attributor.labelOf(flow.id) ?? PENDING));
+    this.table.on('end', (flow) => this.onEnd(flow));
+    this.attributor.on('label', (id, label) => this.onLabel(id, label));
+    capture.on('packet', (p) => this.onPacket(p));
+    this.expireTimer = setInterval(() => this.table.expire(Date.now()), EXPIRE_EVERY_MS);
+    this.expireTimer.unref();
+  }
+
+  private onPacket(p: LivePacket): void {
+    const d = decodePacket(p.data, p.linkType, this.decoded);
+    const timeMs = p.seconds * 1000 + p.nanoseconds / 1e6;
+    this.table.add(d, timeMs, wireLength(d, p));
+  }
+
+  private onLabel(id: number, label: Label): void {
+    const ended = this.endedPending.peek(id);
+    if (ended) {
+      this.endedPending.delete(id);
+      this.totals.bank(countsOf(ended), label);
+    } else if (this.labels.peek(id)) this.labels.set(id, label);
+  }
+
+  private onEnd(flow: Flow): void {
+    const label = this.labels.peek(flow.id) ?? PENDING;
+    this.labels.delete(flow.id);
+    if (label.status === 'pending') this.endedPending.set(flow.id, flow);
+    else this.totals.bank(countsOf(flow), label);
+  }
+
+  /** The label of a flow in the table. */
+  labelOf(flowId: number): Label {
+    return this.labels.peek(flowId) ?? PENDING;
+  }
+
+  snapshot(): TrafficSnapshot {
+    const at = Date.now();
+    const connections: ConnectionRow[] = this.table.flows().map((flow) => ({
+      id: flow.id,
+      protocol: protocolName(flow.protocol),
+      local: flow.local,
+      remote: flow.remote,
+      label: this.labelOf(flow.id),
+      bytesIn: flow.bytesIn,
+      bytesOut: flow.bytesOut,
+      packetsIn: flow.packetsIn,
+      packetsOut: flow.packetsOut,
+      firstSeen: flow.firstSeen,
+      lastSeen: flow.lastSeen,
+      state: flow.tcp & (TcpSeen.FIN_LOCAL | TcpSeen.FIN_REMOTE | TcpSeen.RST) ? 'closing' : 'open',
+    }));
+    return { at, mode: 'capture', programs: this.totals.rows(connections, at), connections };
+  }
+
+  close(): void {
+    clearInterval(this.expireTimer);
+    this.detach();
+    this.capture.close();
+    this.attributor.close();
+  }
+}
+
+/** Bytes on the wire: what was captured, or for a packet the snap length cut, its IP length plus the headers before it. */
+function wireLength(d: DecodedPacket, p: LivePacket): number {
+  if (!p.truncated || d.ipVersion === 0 || d.srcAddrOffset < 0) return p.data.length;
+  const ipStart = d.srcAddrOffset - (d.ipVersion === 4 ? 12 : 8);
+  return Math.max(p.data.length, ipStart + d.ipLength);
+}
+
+function countsOf(flow: Flow) {
+  return {
+    bytesIn: flow.bytesIn,
+    bytesOut: flow.bytesOut,
+    packetsIn: flow.packetsIn,
+    packetsOut: flow.packetsOut,
+  };
+}

@@ -1,0 +1,82 @@
+import type { Label } from '../types';
+import { LruMap } from '../util/lru';
+import { type ConnectionRow, type ProgramRow, programKey } from './snapshot';
+
+interface Totals {
+  row: ProgramRow;
+  /** Totals at the previous snapshot, for rates. */
+  lastIn: number;
+  lastOut: number;
+}
+
+/**
+ * Per-program totals: the bytes of ended connections are banked per program (a bounded map: the
+ * least recently active program is dropped first), live connections are added at each snapshot.
+ */
+export class ProgramTotals {
+  private readonly banked: LruMap<string, Totals>;
+  private lastAt = 0;
+
+  constructor(maxPrograms = 4096) {
+    this.banked = new LruMap(maxPrograms);
+  }
+
+  /** A connection ended with these final counts and label. */
+  bank(row: Pick<ConnectionRow, 'bytesIn' | 'bytesOut' | 'packetsIn' | 'packetsOut'>, label: Label): void {
+    const t = this.entry(label);
+    t.row.bytesIn += row.bytesIn;
+    t.row.bytesOut += row.bytesOut;
+    t.row.packetsIn += row.packetsIn;
+    t.row.packetsOut += row.packetsOut;
+  }
+
+  /** Rows for every program with traffic: banked totals plus `live` connections; rates since the last call. */
+  rows(live: readonly ConnectionRow[], at: number): ProgramRow[] {
+    const out = new Map<string, ProgramRow>();
+    for (const [key, t] of this.banked.entries()) out.set(key, { ...t.row, connections: 0 });
+    for (const c of live) {
+      const key = programKey(c.label);
+      let row = out.get(key);
+      if (!row) {
+        row = { ...this.entry(c.label).row, connections: 0 };
+        out.set(key, row);
+      }
+      row.bytesIn += c.bytesIn;
+      row.bytesOut += c.bytesOut;
+      row.packetsIn += c.packetsIn;
+      row.packetsOut += c.packetsOut;
+      if (c.state === 'open') row.connections++;
+    }
+    const seconds = this.lastAt === 0 ? 0 : (at - this.lastAt) / 1000;
+    for (const [key, row] of out) {
+      const t = this.banked.peek(key)!;
+      row.rateIn = seconds > 0 ? Math.max(0, row.bytesIn - t.lastIn) / seconds : 0;
+      row.rateOut = seconds > 0 ? Math.max(0, row.bytesOut - t.lastOut) / seconds : 0;
+      t.lastIn = row.bytesIn;
+      t.lastOut = row.bytesOut;
+    }
+    this.lastAt = at;
+    return [...out.values()];
+  }
+
+  private entry(label: Label): Totals {
+    const key = programKey(label);
+    let t = this.banked.get(key);
+    if (!t) {
+      const row: ProgramRow = {
+        key,
+        bytesIn: 0,
+        bytesOut: 0,
+        packetsIn: 0,
+        packetsOut: 0,
+        rateIn: 0,
+        rateOut: 0,
+        connections: 0,
+      };
+      if (label.status === 'known') row.process = label.process;
+      t = { row, lastIn: 0, lastOut: 0 };
+      this.banked.set(key, t);
+    }
+    return t;
+  }
+}

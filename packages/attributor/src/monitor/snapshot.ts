@@ -1,0 +1,58 @@
+import type { Endpoint, Label, Process } from '../types';
+
+/** One connection (flow) in a traffic snapshot. */
+export interface ConnectionRow {
+  id: number;
+  protocol: string;
+  local: Endpoint;
+  remote: Endpoint;
+  label: Label;
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+  /** ms since 1970. */
+  firstSeen: number;
+  lastSeen: number;
+  /** TCP: 'open', 'closing' (FIN/RST seen); others: 'open'. */
+  state: 'open' | 'closing';
+}
+
+/** One program's traffic: cumulative totals since the monitor started, and rates over the last tick. */
+export interface ProgramRow {
+  /** `pid:<pid>` for a known program, `unknown` for traffic not attributed (yet). */
+  key: string;
+  process?: Process;
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+  /** Bytes per second over the last tick. */
+  rateIn: number;
+  rateOut: number;
+  /** Connections open now. */
+  connections: number;
+}
+
+export interface TrafficSnapshot {
+  /** ms since 1970. */
+  at: number;
+  /** `capture`: packets counted on the wire; `socket-table`: TCP payload bytes from kernel counters. */
+  mode: 'capture' | 'socket-table';
+  programs: ProgramRow[];
+  connections: ConnectionRow[];
+}
+
+/** What the CLI and the web dashboard read traffic from: a capture pipeline or the socket-table poller. */
+export interface TrafficMonitor {
+  readonly mode: 'capture' | 'socket-table';
+  /** Totals and rates now; rates are over the time since the previous call. */
+  snapshot(): TrafficSnapshot;
+  close(): void;
+}
+
+export const UNKNOWN_KEY = 'unknown';
+
+export function programKey(label: Label): string {
+  return label.status === 'known' ? `pid:${label.process.pid}` : UNKNOWN_KEY;
+}

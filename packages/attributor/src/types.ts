@@ -1,0 +1,74 @@
+import type { Process } from '@netwho/listeners';
+
+export type { Process };
+
+/** Transport protocols whose flows can be attributed (ports identify their sockets). */
+export type Protocol = 'TCP' | 'UDP';
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/**
+ * What the attributor needs to know of a flow. A `@netwho/capture` Flow has this shape; any other
+ * source of flows can produce it. `local` is this machine's side (for loopback: the side that opened
+ * the flow); `protocol` is the IP protocol number (6, 17) or its name.
+ */
+export interface FlowInput {
+  id: number;
+  protocol: number | Protocol;
+  local: Endpoint;
+  remote: Endpoint;
+  /** Time of the flow's first packet in ms since 1970, if known: the label latency is measured from it. */
+  firstSeen?: number;
+}
+
+/**
+ * Why a flow has no program:
+ * - `not-found`: no socket on this machine has the flow's local port (traffic not for a local
+ *   program: forwarded, or to a closed port), after every retry.
+ * - `permission`: the socket exists but belongs to another user's process, and we are not root.
+ * - `gave-up`: a socket was there but its owner could not be seen in time (it closed before we
+ *   looked, or it is outside our PID namespace), or the pending queue was full.
+ */
+export type UnknownReason = 'not-found' | 'permission' | 'gave-up';
+
+/** A flow's label. `pending` until the first answer; `unknown` may still become `known` later. */
+export type Label =
+  | { status: 'pending' }
+  | { status: 'known'; process: Process }
+  | { status: 'unknown'; reason: UnknownReason };
+
+/** The socket that answered for a port: its process, and what lets us check it again cheaply. */
+export interface Owner {
+  process: Process;
+  /** Kernel socket id (Linux inode); with `fd`, verified by one readlink. */
+  inode: number;
+  fd?: number;
+  /** The connected peer of that socket; absent for a listening or unconnected socket, which serves any peer. */
+  remote?: Endpoint;
+  /** The socket's local address (a wildcard address serves every local address). */
+  localAddress: string;
+}
+
+/** One question to a socket table: who holds the socket of this flow? */
+export interface OwnerQuery {
+  protocol: Protocol;
+  local: Endpoint;
+  remote: Endpoint;
+}
+
+/**
+ * One answer: the owner, or why there is none yet. `unresolved`: a matching socket exists but its
+ * owner could not be told (closed meanwhile, hidden, or several programs share the port).
+ */
+export type OwnerAnswer = { owner: Owner } | { missing: 'not-found' | 'permission' | 'unresolved' };
+
+/** Where answers come from: the OS socket table (see systemOwners()), or a fake in tests. */
+export interface OwnerSource {
+  /** Answers many queries with one socket-table read; the answers come in the order of the queries. */
+  lookup(queries: readonly OwnerQuery[]): Promise<OwnerAnswer[]>;
+  /** Cheap check that the owner still holds that socket (Linux: one readlink). */
+  verify(owner: Owner): boolean;
+}

@@ -1,0 +1,325 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Attributor, type AttributorOptions, type Label } from '../src/index';
+import { CURL, FakeClock, FakeSource, FIREFOX, flow } from './fakes';
+
+// Default policy: retries after 25, 100, 400, 1500 ms; known for 60 s; unknown held 3 s.
+let attributor: Attributor | undefined;
+afterEach(() => attributor?.close());
+
+function setUp(options: AttributorOptions = {}) {
+  const clock = new FakeClock();
+  const source = new FakeSource(clock);
+  const a = new Attributor(source, { clock, ...options });
+  attributor = a;
+  const events: { id: number; label: Label; previous: Label }[] = [];
+  a.on('label', (id, label, previous) => events.push({ id, label, previous }));
+  return { clock, source, a, events };
+}
+
+describe('Attributor state machine (fake clock, fake socket table)', () => {
+  it('new -> looking-up -> known: the first flow is pending, then labelled by one lookup', async () => {
+    const { clock, source, a, events } = setUp();
+    source.own(5000, FIREFOX, 11);
+    const f = flow(5000);
+    expect(a.flowStarted(f)).toEqual({ status: 'pending' });
+    expect(a.portState('TCP', 5000)).toBe('looking-up');
+    await clock.advance(0);
+    expect(source.calls).toHaveLength(1);
+    expect(a.labelOf(f.id)).toEqual({ status: 'known', process: FIREFOX });
+    expect(events).toEqual([
+      { id: f.id, label: { status: 'known', process: FIREFOX }, previous: { status: 'pending' } },
+    ]);
+    expect(a.portState('TCP', 5000)).toBe('known');
+  });
+
+  it('batches: many new flows are served by one socket-table read', async () => {
+    const { clock, source, a } = setUp();
+    for (let port = 6000; port < 6100; port++) source.own(port, CURL, port);
+    const flows = Array.from({ length: 100 }, (_, i) => flow(6000 + i));
+    for (const f of flows) a.flowStarted(f);
+    await clock.advance(0);
+    expect(source.calls).toHaveLength(1);
+    expect(source.calls[0]!.queries).toHaveLength(100);
+    for (const f of flows) expect(a.labelOf(f.id)?.status).toBe('known');
+    expect(a.stats()).toMatchObject({ flows: 100, attributed: 100, lookups: 1, queries: 100 });
+  });
+
+  it('flows arriving during a lookup wait for the next batch; flows on a port being looked up share its answer', async () => {
+    const { clock, source, a } = setUp();
+    source.own(7000, CURL, 70);
+    source.own(7001, FIREFOX, 71);
+    source.hold();
+    const first = flow(7000);
+    a.flowStarted(first);
+    await clock.advance(0); // lookup running, held open
+    const samePort = flow(7000, { remotePort: 444 });
+    const other = flow(7001);
+    a.flowStarted(samePort);
+    a.flowStarted(other);
+    expect(source.calls).toHaveLength(1);
+    source.release();
+    await clock.advance(0);
+    expect(a.labelOf(first.id)).toEqual({ status: 'known', process: CURL });
+    expect(a.labelOf(samePort.id)).toEqual({ status: 'known', process: CURL }); // listening owner serves any peer
+    expect(a.labelOf(other.id)).toEqual({ status: 'known', process: FIREFOX });
+    expect(source.calls).toHaveLength(2);
+  });
+
+  it('known: a new flow is labelled at once from the cache after one verification', async () => {
+    const { clock, source, a } = setUp();
+    source.own(5000, FIREFOX, 11);
+    a.flowStarted(flow(5000));
+    await clock.advance(0);
+    const verifications = source.verifications;
+    expect(a.flowStarted(flow(5000, { remotePort: 8443 }))).toEqual({ status: 'known', process: FIREFOX });
+    expect(source.verifications).toBe(verifications + 1);
+    expect(source.calls).toHaveLength(1);
+    expect(a.stats().cacheHits).toBe(1);
+  });
+
+  it('known -> stale -> looking-up when the owner no longer holds the socket (port reuse by another program)', async () => {
+    const { clock, source, a } = setUp();
+    source.own(5000, FIREFOX, 11);
+    a.flowStarted(flow(5000));
+    await clock.advance(0);
+    source.close(5000);
+    source.own(5000, CURL, 12); // another program binds the port
+    const next = flow(5000);
+    expect(a.flowStarted(next)).toEqual({ status: 'pending' }); // never the old owner
+    expect(a.stats().verifyFailures).toBe(1);
+    await clock.advance(0);
+    expect(a.labelOf(next.id)).toEqual({ status: 'known', process: CURL });
+  });
+
+  it('known -> stale when the TTL runs out, even if the owner still verifies', async () => {
+    const { clock, source, a } = setUp();
+    source.own(5000, FIREFOX, 11);
+    a.flowStarted(flow(5000));
+    await clock.advance(0);
+    await clock.advance(59_999);
+    expect(a.flowStarted(flow(5000))).toEqual({ status: 'known', process: FIREFOX });
+    await clock.advance(1);
+    expect(a.flowStarted(flow(5000))).toEqual({ status: 'pending' });
+    await clock.advance(0);
+    expect(source.calls).toHaveLength(2);
+  });
+
+  it('known -> stale for a flow its connected socket does not carry (a shared local port, another peer)', async () => {
+    const { clock, source, a } = setUp();
+    source.own(40000, CURL, 21, { remote: { address: '10.0.0.9', port: 443 }, localAddress: '127.0.0.1' });
+    a.flowStarted(flow(40000, { remotePort: 443 }));
+    await clock.advance(0);
+    const otherPeer = flow(40000, { remotePort: 80 });
+    expect(a.flowStarted(otherPeer)).toEqual({ status: 'pending' });
+    await clock.advance(0);
+    expect(source.calls).toHaveLength(2);
+    // The fake table has no socket for that peer: it is not given the cached program.
+    expect(a.labelOf(otherPeer.id)).toEqual({ status: 'pending' });
+    expect(a.portState('TCP', 40000)).toBe('retrying');
+  });
+
+  it('looking-up -> retrying with backoff 25/100/400/1500 ms -> unknown(not-found)', async () => {
+    const { clock, source, a, events } = setUp();
+    const f = flow(5555);
+    a.flowStarted(f);
+    await clock.advance(0);
+    expect(a.portState('TCP', 5555)).toBe('retrying');
+    await clock.advance(3000);
+    const start = source.calls[0]!.at;
+    expect(source.calls.map((c) => c.at - start)).toEqual([0, 25, 125, 525, 2025]);
+    expect(a.portState('TCP', 5555)).toBe('unknown');
+    expect(a.labelOf(f.id)).toEqual({ status: 'unknown', reason: 'not-found' });
+    expect(events).toHaveLength(1);
+  });
+
+  it('retrying -> known when the owner shows up on a retry', async () => {
+    const { clock, source, a } = setUp();
+    const f = flow(5556);
+    a.flowStarted(f);
+    await clock.advance(0);
+    await clock.advance(25);
+    source.own(5556, CURL, 31);
+    await clock.advance(100);
+    expect(a.labelOf(f.id)).toEqual({ status: 'known', process: CURL });
+    expect(source.calls).toHaveLength(3);
+    expect(a.stats().labelLatency).toMatchObject({ p50: 125, samples: 1 });
+  });
+
+  it('unknown(gave-up) when a socket was there but its owner never showed', async () => {
+    const { clock, source, a } = setUp();
+    source.answers.set(5557, { missing: 'unresolved' });
+    const f = flow(5557);
+    a.flowStarted(f);
+    await clock.advance(3000);
+    expect(a.labelOf(f.id)).toEqual({ status: 'unknown', reason: 'gave-up' });
+  });
+
+  it('looking-up -> unknown(permission) at once, without retries', async () => {
+    const { clock, source, a } = setUp();
+    source.answers.set(22, { missing: 'permission' });
+    const f = flow(22);
+    a.flowStarted(f);
+    await clock.advance(0);
+    expect(a.labelOf(f.id)).toEqual({ status: 'unknown', reason: 'permission' });
+    expect(source.calls).toHaveLength(1);
+  });
+
+  it('unknown is held (new flows labelled unknown without a lookup), then looked up again; found flows move to their program', async () => {
+    const { clock, source, a, events } = setUp();
+    const early = flow(5558);
+    a.flowStarted(early);
+    await clock.advance(2100); // not-found after 5 lookups
+    const calls = source.calls.length;
+    expect(a.flowStarted(flow(5558))).toEqual({ status: 'unknown', reason: 'not-found' });
+    expect(source.calls).toHaveLength(calls);
+    await clock.advance(3000); // hold over
+    source.own(5558, FIREFOX, 41);
+    const late = flow(5558);
+    expect(a.flowStarted(late)).toEqual({ status: 'pending' });
+    await clock.advance(0);
+    expect(a.labelOf(late.id)).toEqual({ status: 'known', process: FIREFOX });
+    // The early flow, counted unknown so far, moves to the program: a UI moves its traffic.
+    expect(a.labelOf(early.id)).toEqual({ status: 'known', process: FIREFOX });
+    expect(events.some((e) => e.id === early.id && e.previous.status === 'unknown')).toBe(true);
+    expect(a.stats().recovered).toBe(2);
+  });
+
+  it('revalidation: a port closed and bound again by another program moves its live flows to it', async () => {
+    const { clock, source, a, events } = setUp();
+    source.own(5353, FIREFOX, 61);
+    const f = flow(5353, { protocol: 17 });
+    a.flowStarted(f);
+    await clock.advance(0);
+    source.close(5353);
+    source.own(5353, CURL, 62); // UDP: same 5-tuple, so still the same flow
+    await clock.advance(1000);
+    expect(a.labelOf(f.id)).toEqual({ status: 'known', process: CURL });
+    expect(events.at(-1)).toMatchObject({ previous: { status: 'known', process: FIREFOX } });
+    expect(a.stats()).toMatchObject({ moved: 1, attributed: 1 });
+  });
+
+  it('revalidation leaves flows whose own socket still lives with their program', async () => {
+    const { clock, source, a } = setUp();
+    source.own(8080, FIREFOX, 71, { remote: { address: '10.0.0.9', port: 443 } });
+    const old = flow(8080, { remotePort: 443 });
+    a.flowStarted(old);
+    await clock.advance(0);
+    source.own(8080, CURL, 72); // a listener on the port now answers for other peers
+    const other = flow(8080, { remotePort: 80 });
+    a.flowStarted(other);
+    await clock.advance(0);
+    expect(a.labelOf(other.id)).toEqual({ status: 'known', process: CURL });
+    expect(a.labelOf(old.id)).toEqual({ status: 'known', process: FIREFOX });
+    source.close(8080); // the listener goes; another program listens
+    const BASH = { pid: 300, name: 'bash', path: '/usr/bin/bash' };
+    source.own(8080, BASH, 73);
+    await clock.advance(1000);
+    expect(a.labelOf(other.id)).toEqual({ status: 'known', process: BASH });
+    expect(a.labelOf(old.id)).toEqual({ status: 'known', process: FIREFOX }); // its socket (71) still held
+  });
+
+  it('a flow that ends while pending still gets its label event, then is forgotten', async () => {
+    const { clock, source, a, events } = setUp();
+    source.own(5000, FIREFOX, 11);
+    const f = flow(5000);
+    a.flowStarted(f);
+    a.flowEnded(f.id);
+    await clock.advance(0);
+    expect(events.map((e) => e.id)).toEqual([f.id]);
+    expect(a.labelOf(f.id)).toBeUndefined();
+    expect(a.stats().tracked).toBe(0);
+  });
+
+  it('a failed table read is retried like a miss and counted', async () => {
+    const { clock, source, a } = setUp();
+    source.own(5000, FIREFOX, 11);
+    source.failNext = true;
+    const f = flow(5000);
+    a.flowStarted(f);
+    await clock.advance(25);
+    expect(a.labelOf(f.id)).toEqual({ status: 'known', process: FIREFOX });
+    expect(a.stats().lookupErrors).toBe(1);
+    expect((a.lastError as Error).message).toBe('table read failed');
+  });
+
+  it('flows without ports (ICMP) are unknown and not tracked', () => {
+    const { a } = setUp();
+    expect(a.flowStarted(flow(0, { protocol: 1 }))).toEqual({ status: 'unknown', reason: 'not-found' });
+    expect(a.stats().tracked).toBe(0);
+  });
+
+  it('UDP and TCP on the same port are separate entries', async () => {
+    const { clock, source, a } = setUp();
+    source.own(53, CURL, 51);
+    a.flowStarted(flow(53, { protocol: 17 }));
+    await clock.advance(0);
+    expect(a.portState('UDP', 53)).toBe('known');
+    expect(a.portState('TCP', 53)).toBeUndefined();
+  });
+});
+
+describe('Attributor bounds', () => {
+  it('maxPorts: the least recently used port is forgotten; flows waiting on it become unknown(gave-up)', async () => {
+    const { clock, a } = setUp({ maxPorts: 4 });
+    const flows = [1, 2, 3, 4, 5].map((p) => flow(9000 + p));
+    for (const f of flows) a.flowStarted(f);
+    expect(a.stats()).toMatchObject({ ports: 4, evictedPorts: 1 });
+    expect(a.labelOf(flows[0]!.id)).toEqual({ status: 'unknown', reason: 'gave-up' });
+    await clock.advance(0);
+  });
+
+  it('maxFlows: the oldest flow is forgotten', () => {
+    const { a } = setUp({ maxFlows: 3 });
+    const flows = [1, 2, 3, 4].map((p) => flow(9100 + p));
+    for (const f of flows) a.flowStarted(f);
+    expect(a.labelOf(flows[0]!.id)).toBeUndefined();
+    expect(a.stats()).toMatchObject({ tracked: 3, forgottenFlows: 1 });
+  });
+
+  it('maxPending: past it new ports are labelled unknown(gave-up) at once', async () => {
+    const { clock, source, a } = setUp({ maxPending: 2 });
+    const flows = [1, 2, 3].map((p) => flow(9200 + p));
+    for (const f of flows) a.flowStarted(f);
+    expect(a.labelOf(flows[2]!.id)).toEqual({ status: 'unknown', reason: 'gave-up' });
+    expect(a.stats().dropped).toBe(1);
+    await clock.advance(0);
+    expect(source.calls[0]!.queries).toHaveLength(2);
+  });
+
+  it('maxBatch splits a burst into several reads', async () => {
+    const { clock, source, a } = setUp({ maxBatch: 10 });
+    for (let i = 0; i < 25; i++) a.flowStarted(flow(9300 + i));
+    await clock.advance(0);
+    expect(source.calls.map((c) => c.queries.length)).toEqual([10, 10, 5]);
+  });
+
+  it('idle entries are swept: memory stays flat over a million distinct flows', async () => {
+    const { clock, source, a } = setUp({ maxPorts: 1000, maxFlows: 2000 });
+    for (let port = 1; port <= 1000; port++) source.own(port, CURL, port);
+    const live: number[] = [];
+    for (let i = 0; i < 1_000_000; i++) {
+      const f = flow(1 + (i % 1000), { remotePort: 1 + (i % 60000) });
+      a.flowStarted(f);
+      if (i % 3 === 0) a.flowEnded(f.id);
+      else live.push(f.id);
+      if (live.length > 2000) live.shift();
+      if (i % 1000 === 999) await clock.advance(1);
+    }
+    const stats = a.stats();
+    expect(stats.tracked).toBeLessThanOrEqual(2000);
+    expect(stats.ports).toBeLessThanOrEqual(1000);
+    expect(stats.flows).toBe(1_000_000);
+    expect(stats.attributed).toBe(1_000_000);
+    expect(stats.lookups).toBe(2); // 1000 ports in batches of at most 512
+    // Flows end; after the TTL their ports go stale and are swept.
+    for (const id of live) a.flowEnded(id);
+    expect(a.stats().tracked).toBe(0);
+    await clock.advance(70_000);
+    expect(a.stats().ports).toBe(0);
+  });
+
+  it('rejects nonsense bounds', () => {
+    const clock = new FakeClock();
+    expect(() => new Attributor(new FakeSource(clock), { clock, maxPorts: 0 })).toThrow(RangeError);
+  });
+});
