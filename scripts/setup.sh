@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # netwho's one entry point for a fresh machine: installs what is missing, then builds and runs.
 #
-#   bash scripts/setup.sh start   # set up, build, start the main job (the live view)
+#   bash scripts/setup.sh start   # set up, build, start the main job: netwho watch (extra args go to it)
 #   bash scripts/setup.sh test    # set up, build, run lint, typecheck and every test
 #   bash scripts/setup.sh deps    # only set up (system packages, pnpm, node_modules)
 #
@@ -85,8 +85,19 @@ case $mode in
   deps) setup ;;
   start)
     setup
-    log "starting netwho"
-    exec node apps/cli/dist/netwho.js --help "$@"
+    # Packet capture needs root (or cap_net_raw): use sudo when we are not root and it is there;
+    # otherwise netwho says so once and shows TCP traffic from kernel counters instead.
+    cli=(node apps/cli/dist/netwho.js watch "$@")
+    if [ -t 1 ]; then
+      log "starting netwho watch (q quits)"
+    else
+      log "starting netwho watch --raw (no terminal: JSON lines; Ctrl-C stops)"
+      cli+=(--raw)
+    fi
+    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      exec sudo -E "${cli[@]}"
+    fi
+    exec "${cli[@]}"
     ;;
   test)
     setup

@@ -23,6 +23,11 @@ export interface CaptureMonitorOptions extends LiveCaptureOptions {
   flowTable?: FlowTableOptions;
   /** Where owners come from (default: this machine's socket table). */
   owners?: OwnerSource;
+  /**
+   * Called for each packet after it was counted, with the id of its flow (-1 for none): e.g. to
+   * write it to a file with its program. `packet.data` is valid only during the call.
+   */
+  onPacket?: (packet: LivePacket, flowId: number) => void;
 }
 
 const PENDING: Label = { status: 'pending' };
@@ -45,6 +50,7 @@ export class CaptureMonitor implements TrafficMonitor {
   private readonly decoded = new DecodedPacket();
   private readonly detach: () => void;
   private readonly expireTimer: NodeJS.Timeout;
+  private readonly onPacketHook: CaptureMonitorOptions['onPacket'];
 
   /** Opens the capture; throws CaptureError (E_PERMISSION, E_NO_DEVICE, ...) as LiveCapture.open does. */
   static open(options: CaptureMonitorOptions = {}): CaptureMonitor {
@@ -54,6 +60,7 @@ export class CaptureMonitor implements TrafficMonitor {
 
   private constructor(capture: LiveCapture, options: CaptureMonitorOptions) {
     this.capture = capture;
+    this.onPacketHook = options.onPacket;
     this.table = new FlowTable(options.flowTable);
     this.attributor = new Attributor(options.owners ?? systemOwners(), options.attributor);
     const maxFlows = this.table.maxFlows;
@@ -71,7 +78,8 @@ export class CaptureMonitor implements TrafficMonitor {
   private onPacket(p: LivePacket): void {
     const d = decodePacket(p.data, p.linkType, this.decoded);
     const timeMs = p.seconds * 1000 + p.nanoseconds / 1e6;
-    this.table.add(d, timeMs, wireLength(d, p));
+    const flowId = this.table.add(d, timeMs, wireLength(d, p));
+    this.onPacketHook?.(p, flowId);
   }
 
   private onLabel(id: number, label: Label): void {

@@ -168,6 +168,11 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
     this.open.push(device);
   }
 
+  /** The link type (LINKTYPE_*) of an open device's packets, e.g. to describe it in a pcapng file. */
+  linkTypeOf(device: string): number | undefined {
+    return this.open.find((d) => d.name === device)?.linkType;
+  }
+
   private deliver(device: OpenDevice, bytes: number, truncated: boolean): void {
     const p = this.packet;
     const now = performance.timeOrigin + performance.now();

@@ -1,0 +1,117 @@
+import { existsSync } from 'node:fs';
+import {
+  CaptureError,
+  DecodedPacket,
+  decodePacket,
+  type Flow,
+  FlowTable,
+  parseCaptureFile,
+  protocolName,
+} from '@netwho/capture';
+import type { Command } from 'commander';
+import { CliError, Exit } from '../errors';
+import { bytes, endpoint } from '../output/format';
+import { colors, print, printJson } from '../output/style';
+import { formatTable } from '../output/table';
+
+interface FlowSummary {
+  protocol: string;
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
+  packets: number;
+  bytes: number;
+  bytesOut: number;
+  bytesIn: number;
+  firstSeen: string;
+  lastSeen: string;
+  /** From the pcapng packet comments netwho capture writes ("pid=... name=... path=..."), if any. */
+  program: string | null;
+  pid: number | null;
+}
+
+export function registerRead(program: Command): void {
+  program
+    .command('read')
+    .description('summarise a pcap or pcapng file per flow (with the program, for files from netwho capture)')
+    .argument('<file>', 'a .pcap or .pcapng file')
+    .option('--json', 'print JSON: { packets, bytes, flows: [...] }')
+    .option('-n, --top <n>', 'show the n biggest flows (default all)')
+    .addHelpText('after', '\nExamples:\n  netwho read out.pcapng\n  netwho read trace.pcap --json --top 20')
+    .action(async (file: string, options) => {
+      const table = new FlowTable({
+        maxFlows: 1_000_000,
+        idleTimeoutMs: Number.MAX_SAFE_INTEGER,
+        localAddresses: [],
+      });
+      const ended: Flow[] = [];
+      table.on('end', (flow) => ended.push(flow));
+      const programs = new Map<number, { name: string; pid: number }>();
+      if (!existsSync(file)) throw new CliError(`no such file: ${file}`, Exit.NOT_FOUND);
+      const p = new DecodedPacket();
+      let packets = 0;
+      let totalBytes = 0;
+      let format = '?';
+      const onPacket = (r: Parameters<Parameters<typeof parseCaptureFile>[1]>[0]) => {
+        packets++;
+        totalBytes += r.originalLength;
+        decodePacket(r.data, r.linkType, p);
+        const id = table.add(p, r.seconds * 1000 + r.nanoseconds / 1e6, r.originalLength);
+        if (id >= 0 && r.comment && !programs.has(id)) {
+          const m = /pid=(\d+) name=(\S+)/.exec(r.comment);
+          if (m) programs.set(id, { pid: Number(m[1]), name: m[2]! });
+        }
+      };
+      try {
+        format = (await parseCaptureFile(file, onPacket)).info.format;
+      } catch (error) {
+        // A truncated file (a capture still being written, or cut short) is summarised as far as it goes.
+        if (!(error instanceof CaptureError && error.code === 'E_FILE_TRUNCATED')) {
+          if (error instanceof CaptureError && error.code === 'E_FILE_FORMAT')
+            throw new CliError(
+              `${file}: ${error.message.replace(/^\[netwho\/capture\]\s*/, '')}`,
+              Exit.USAGE,
+            );
+          throw error;
+        }
+        process.stderr.write(
+          `netwho: ${file} is truncated: summary of the ${packets} whole packets before the cut\n`,
+        );
+      }
+      const flows = [...ended, ...table.flows()]
+        .map(
+          (f): FlowSummary => ({
+            protocol: protocolName(f.protocol),
+            local: f.local,
+            remote: f.remote,
+            packets: f.packetsIn + f.packetsOut,
+            bytes: f.bytesIn + f.bytesOut,
+            bytesOut: f.bytesOut,
+            bytesIn: f.bytesIn,
+            firstSeen: new Date(f.firstSeen).toISOString(),
+            lastSeen: new Date(f.lastSeen).toISOString(),
+            program: programs.get(f.id)?.name ?? null,
+            pid: programs.get(f.id)?.pid ?? null,
+          }),
+        )
+        .sort((a, b) => b.bytes - a.bytes)
+        .slice(0, options.top ? Number(options.top) : undefined);
+      if (options.json) {
+        printJson({ packets, bytes: totalBytes, format, flows });
+        return;
+      }
+      print(`${file}: ${format}, ${packets} packets, ${bytes(totalBytes)}, ${flows.length} flows`);
+      const rows = flows.map((f) => [
+        f.protocol,
+        endpoint(f.local),
+        endpoint(f.remote),
+        String(f.packets),
+        bytes(f.bytes),
+        f.program ? `${f.program} (${f.pid})` : '',
+      ]);
+      for (const line of formatTable(['PROTO', 'FROM', 'TO', 'PACKETS', 'BYTES', 'PROGRAM'], rows, {
+        style: colors.bold,
+      })) {
+        print(line);
+      }
+    });
+}

@@ -1,0 +1,95 @@
+import type { Command } from 'commander';
+import { createElement } from 'react';
+import { integer } from '../errors';
+import { print } from '../output/style';
+import { WatchApp } from '../watch/app';
+import { ReverseDns } from '../watch/dns';
+import { openMonitor } from '../watch/monitor';
+import { rawLines } from '../watch/raw';
+
+export function registerWatch(program: Command): void {
+  program
+    .command('watch', { isDefault: false })
+    .description('live traffic per program (up/down rates, totals, connections, remote hosts)')
+    .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
+    .option('-f, --filter <bpf>', 'BPF capture filter, e.g. "tcp port 443"')
+    .option(
+      '--raw',
+      'print JSON lines (one per program and per connection per tick) instead of the live view',
+    )
+    .option('--no-dns', 'do not resolve remote addresses to host names')
+    .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters (no rights needed)')
+    .option('--capture', 'require packet capture: fail (exit 3) rather than fall back')
+    .option('--interval <ms>', 'refresh interval in milliseconds', integer('--interval', 100, 60_000), 1000)
+    .option('-d, --duration <seconds>', 'stop after this many seconds', integer('--duration', 1, 31_536_000))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Keys: tab or 1-3 switch view, s sort, p pause, q quit.',
+        'Without capture rights it says so once and shows TCP traffic from the kernel instead.',
+        '',
+        'Examples:',
+        '  sudo netwho watch',
+        '  netwho watch -i eth0 --filter "not port 22"',
+        '  netwho watch --raw --duration 10 | jq \'select(.type == "program")\'',
+      ].join('\n'),
+    )
+    .action(async (options) => {
+      // commander turns --no-capture / --capture into one boolean-or-undefined `capture` option.
+      const capture =
+        options.capture === false ? 'never' : process.argv.includes('--capture') ? 'required' : 'auto';
+      const choice = openMonitor({ devices: options.interface, filter: options.filter, capture });
+      const stop = () => choice.monitor.close();
+      try {
+        if (options.raw || !process.stdout.isTTY || !process.stdin.isTTY) {
+          await runRaw(choice.monitor, choice.notice, options.interval, options.duration);
+        } else {
+          await runInteractive(choice, options);
+        }
+      } finally {
+        stop();
+      }
+    });
+}
+
+async function runRaw(
+  monitor: ReturnType<typeof openMonitor>['monitor'],
+  notice: string | undefined,
+  intervalMs: number,
+  durationS: number | undefined,
+): Promise<void> {
+  if (notice) process.stderr.write(`netwho: ${notice}\n`);
+  monitor.snapshot(); // the baseline for rates
+  const end = durationS === undefined ? Number.POSITIVE_INFINITY : Date.now() + durationS * 1000;
+  let stopped = false;
+  const onSignal = () => {
+    stopped = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  while (!stopped && Date.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(0, end - Date.now()))));
+    for (const line of rawLines(monitor.snapshot())) print(line);
+  }
+}
+
+async function runInteractive(
+  choice: ReturnType<typeof openMonitor>,
+  options: { interval: number; duration?: number; dns: boolean; interface?: string[] },
+): Promise<void> {
+  const { render } = await import('ink');
+  const devices = options.interface?.join(', ') ?? 'the default device';
+  const app = render(
+    createElement(WatchApp, {
+      monitor: choice.monitor,
+      notice: choice.notice,
+      intervalMs: options.interval,
+      dns: options.dns ? new ReverseDns() : undefined,
+      devices,
+    }),
+  );
+  const timer = options.duration ? setTimeout(() => app.unmount(), options.duration * 1000) : undefined;
+  await app.waitUntilExit();
+  if (timer) clearTimeout(timer);
+}

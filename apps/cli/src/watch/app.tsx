@@ -1,0 +1,170 @@
+import type { TrafficMonitor, TrafficSnapshot } from '@netwho/attributor';
+import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { useEffect, useState } from 'react';
+import { bytes, endpoint, rate } from '../output/format';
+import { shorten } from '../output/table';
+import type { ReverseDns } from './dns';
+import { serviceOf } from './services';
+import { hosts, labelName, programName, SORT_KEYS, type SortKey, sortPrograms } from './views';
+
+const TABS = ['Programs', 'Connections', 'Remote hosts'] as const;
+
+interface Props {
+  monitor: TrafficMonitor;
+  notice: string | undefined;
+  intervalMs: number;
+  dns: ReverseDns | undefined;
+  devices: string;
+}
+
+/** The live view of `netwho watch`: a tab per view, refreshed every interval. */
+export function WatchApp({ monitor, notice, intervalMs, dns, devices }: Props) {
+  const { exit } = useApp();
+  const { stdout } = useStdout();
+  const [snapshot, setSnapshot] = useState<TrafficSnapshot>(() => monitor.snapshot());
+  const [tab, setTab] = useState(0);
+  const [paused, setPaused] = useState(false);
+  const [sort, setSort] = useState<SortKey>('rate');
+
+  useEffect(() => {
+    if (paused) return;
+    const timer = setInterval(() => setSnapshot(monitor.snapshot()), intervalMs);
+    return () => clearInterval(timer);
+  }, [monitor, intervalMs, paused]);
+
+  useInput((input, key) => {
+    if (input === 'q' || key.escape) exit();
+    else if (input === 'p' || input === ' ') setPaused((p) => !p);
+    else if (input === 's') setSort((s) => SORT_KEYS[(SORT_KEYS.indexOf(s) + 1) % SORT_KEYS.length]!);
+    else if (key.tab || key.rightArrow) setTab((t) => (t + 1) % TABS.length);
+    else if (key.leftArrow) setTab((t) => (t + TABS.length - 1) % TABS.length);
+    else if (input >= '1' && input <= '3') setTab(Number(input) - 1);
+  });
+
+  const rows = Math.max(5, (stdout.rows ?? 24) - 7);
+  const width = stdout.columns ?? 100;
+  const totalIn = snapshot.programs.reduce((n, p) => n + p.rateIn, 0);
+  const totalOut = snapshot.programs.reduce((n, p) => n + p.rateOut, 0);
+  return (
+    <Box flexDirection="column">
+      <Box>
+        <Text bold>netwho watch</Text>
+        <Text>
+          {'  '}
+          {snapshot.mode === 'capture' ? `capture on ${devices}` : 'socket table (TCP only)'}
+          {'  '}down {rate(totalIn)} up {rate(totalOut)}
+          {paused ? '  [paused]' : ''}
+        </Text>
+      </Box>
+      {notice ? <Text color="yellow">{notice}</Text> : null}
+      <Box>
+        {TABS.map((name, i) => (
+          <Text key={name} inverse={i === tab}>
+            {` ${i + 1} ${name} `}
+          </Text>
+        ))}
+        <Text dimColor>{`  sort: ${sort}   keys: tab/1-3 view  s sort  p pause  q quit`}</Text>
+      </Box>
+      {tab === 0 ? <Programs snapshot={snapshot} sort={sort} rows={rows} width={width} /> : null}
+      {tab === 1 ? <Connections snapshot={snapshot} rows={rows} dns={dns} /> : null}
+      {tab === 2 ? <Hosts snapshot={snapshot} rows={rows} dns={dns} /> : null}
+    </Box>
+  );
+}
+
+const cell = (text: string, width: number, right = false) => {
+  const t = shorten(text, width);
+  return right ? t.padStart(width) : t.padEnd(width);
+};
+
+function Programs({
+  snapshot,
+  sort,
+  rows,
+  width,
+}: {
+  snapshot: TrafficSnapshot;
+  sort: SortKey;
+  rows: number;
+  width: number;
+}) {
+  const list = sortPrograms(snapshot.programs, sort).slice(0, rows);
+  const pathWidth = Math.max(10, width - 86);
+  return (
+    <Box flexDirection="column">
+      <Text bold>
+        {cell('PROGRAM', 22)} {cell('PID', 8, true)} {cell('DOWN/s', 11, true)} {cell('UP/s', 11, true)}{' '}
+        {cell('TOTAL DOWN', 11, true)} {cell('TOTAL UP', 11, true)} {cell('CONN', 5, true)} PATH
+      </Text>
+      {list.map((p) => (
+        <Text key={p.key} dimColor={!p.process}>
+          {cell(programName(p), 22)} {cell(p.process ? String(p.process.pid) : '-', 8, true)}{' '}
+          {cell(rate(p.rateIn), 11, true)} {cell(rate(p.rateOut), 11, true)}{' '}
+          {cell(bytes(p.bytesIn), 11, true)} {cell(bytes(p.bytesOut), 11, true)}{' '}
+          {cell(String(p.connections), 5, true)} {shorten(p.process?.path ?? '', pathWidth)}
+        </Text>
+      ))}
+      {list.length === 0 ? <Text dimColor>no traffic yet</Text> : null}
+    </Box>
+  );
+}
+
+function Connections({
+  snapshot,
+  rows,
+  dns,
+}: {
+  snapshot: TrafficSnapshot;
+  rows: number;
+  dns: ReverseDns | undefined;
+}) {
+  const list = [...snapshot.connections].sort((a, b) => b.lastSeen - a.lastSeen).slice(0, rows);
+  return (
+    <Box flexDirection="column">
+      <Text bold>
+        {cell('PROGRAM', 18)} {cell('PROTO', 6)} {cell('LOCAL', 24)} {cell('REMOTE', 34)}{' '}
+        {cell('SERVICE', 10)} {cell('DOWN', 10, true)} {cell('UP', 10, true)}
+      </Text>
+      {list.map((c) => {
+        const host = dns?.name(c.remote.address);
+        return (
+          <Text key={c.id} dimColor={c.label.status !== 'known'}>
+            {cell(labelName(c), 18)} {cell(c.protocol, 6)} {cell(endpoint(c.local), 24)}{' '}
+            {cell(host ? `${host}:${c.remote.port}` : endpoint(c.remote), 34)}{' '}
+            {cell(serviceOf(c.remote.port, c.local.port), 10)} {cell(bytes(c.bytesIn), 10, true)}{' '}
+            {cell(bytes(c.bytesOut), 10, true)}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}
+
+function Hosts({
+  snapshot,
+  rows,
+  dns,
+}: {
+  snapshot: TrafficSnapshot;
+  rows: number;
+  dns: ReverseDns | undefined;
+}) {
+  const list = hosts(snapshot)
+    .sort((a, b) => b.bytesIn + b.bytesOut - (a.bytesIn + a.bytesOut))
+    .slice(0, rows);
+  return (
+    <Box flexDirection="column">
+      <Text bold>
+        {cell('REMOTE HOST', 40)} {cell('SERVICE', 10)} {cell('DOWN', 10, true)} {cell('UP', 10, true)}{' '}
+        {cell('CONN', 5, true)} PROGRAMS
+      </Text>
+      {list.map((h) => (
+        <Text key={h.address}>
+          {cell(dns?.name(h.address) ?? h.address, 40)} {cell(h.service, 10)}{' '}
+          {cell(bytes(h.bytesIn), 10, true)} {cell(bytes(h.bytesOut), 10, true)}{' '}
+          {cell(String(h.connections), 5, true)} {h.programs.join(', ')}
+        </Text>
+      ))}
+    </Box>
+  );
+}

@@ -1,0 +1,56 @@
+import {
+  CaptureMonitor,
+  type CaptureMonitorOptions,
+  SocketTableMonitor,
+  type TrafficMonitor,
+} from '@netwho/attributor';
+import { CaptureError } from '@netwho/capture';
+import { CliError, Exit, SETCAP_HINT, toCliError } from '../errors';
+
+export interface MonitorChoice {
+  monitor: TrafficMonitor;
+  /** Said once to the user: what runs and why (e.g. the no-capture fallback). */
+  notice: string | undefined;
+}
+
+/**
+ * Opens the packet-capture pipeline, or, when capture is not permitted (or libpcap is missing),
+ * the socket-table source instead, unless capture was required.
+ */
+export function openMonitor(options: {
+  devices?: string[];
+  filter?: string;
+  capture: 'auto' | 'never' | 'required';
+  onPacket?: CaptureMonitorOptions['onPacket'];
+}): MonitorChoice {
+  if (options.capture === 'never') {
+    return {
+      monitor: new SocketTableMonitor(),
+      notice: 'no capture (--no-capture): TCP traffic from kernel socket counters',
+    };
+  }
+  try {
+    const monitor = CaptureMonitor.open({
+      ...(options.devices && options.devices.length > 0 && { device: options.devices }),
+      ...(options.filter && { filter: options.filter }),
+      ...(options.onPacket && { onPacket: options.onPacket }),
+    });
+    return { monitor, notice: undefined };
+  } catch (error) {
+    const fallback =
+      error instanceof CaptureError && (error.code === 'E_PERMISSION' || error.code === 'E_NO_LIBPCAP');
+    if (!fallback || options.capture === 'required') throw toCliError(error);
+    const why =
+      error.code === 'E_PERMISSION' ? 'packet capture is not permitted' : 'libpcap is not installed';
+    const fix = error.code === 'E_PERMISSION' ? SETCAP_HINT : 'install libpcap (apt install libpcap0.8)';
+    return {
+      monitor: new SocketTableMonitor(),
+      notice: `${why}: showing TCP traffic from kernel socket counters instead (no UDP). To capture: ${fix}`,
+    };
+  }
+}
+
+export function requireCaptureMonitor(choice: MonitorChoice): CaptureMonitor {
+  if (choice.monitor instanceof CaptureMonitor) return choice.monitor;
+  throw new CliError(`capture is needed here: ${SETCAP_HINT}`, Exit.PERMISSION);
+}

@@ -1,0 +1,45 @@
+import type { TrafficSnapshot } from '@netwho/attributor';
+import { endpoint } from '../output/format';
+
+/**
+ * `watch --raw`: one JSON object per line, per program and per connection, each tick. Stable
+ * fields (documented in the README); numbers are bytes and bytes per second.
+ */
+export function rawLines(s: TrafficSnapshot): string[] {
+  const lines: string[] = [];
+  for (const p of s.programs) {
+    lines.push(
+      JSON.stringify({
+        type: 'program',
+        at: Math.round(s.at),
+        mode: s.mode,
+        pid: p.process?.pid ?? null,
+        name: p.process?.name ?? null,
+        path: p.process?.path || null,
+        rateIn: Math.round(p.rateIn),
+        rateOut: Math.round(p.rateOut),
+        bytesIn: p.bytesIn,
+        bytesOut: p.bytesOut,
+        connections: p.connections,
+      }),
+    );
+  }
+  for (const c of s.connections) {
+    lines.push(
+      JSON.stringify({
+        type: 'connection',
+        at: Math.round(s.at),
+        protocol: c.protocol,
+        local: endpoint(c.local),
+        remote: endpoint(c.remote),
+        status: c.label.status,
+        pid: c.label.status === 'known' ? c.label.process.pid : null,
+        name: c.label.status === 'known' ? c.label.process.name : null,
+        reason: c.label.status === 'unknown' ? c.label.reason : null,
+        bytesIn: c.bytesIn,
+        bytesOut: c.bytesOut,
+      }),
+    );
+  }
+  return lines;
+}

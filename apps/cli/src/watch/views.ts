@@ -1,0 +1,54 @@
+import type { ConnectionRow, ProgramRow, TrafficSnapshot } from '@netwho/attributor';
+import { serviceOf } from './services';
+
+/** A remote host: the traffic of every connection to it. */
+export interface HostRow {
+  address: string;
+  bytesIn: number;
+  bytesOut: number;
+  connections: number;
+  programs: string[];
+  service: string;
+}
+
+export function programName(row: ProgramRow): string {
+  return row.process?.name ?? 'unknown';
+}
+
+export function labelName(c: ConnectionRow): string {
+  if (c.label.status === 'known') return c.label.process.name;
+  return c.label.status === 'pending' ? '…' : `(${c.label.reason})`;
+}
+
+/** Connections grouped by remote address. */
+export function hosts(snapshot: TrafficSnapshot): HostRow[] {
+  const byAddress = new Map<string, HostRow>();
+  for (const c of snapshot.connections) {
+    let row = byAddress.get(c.remote.address);
+    if (!row) {
+      row = { address: c.remote.address, bytesIn: 0, bytesOut: 0, connections: 0, programs: [], service: '' };
+      byAddress.set(c.remote.address, row);
+    }
+    row.bytesIn += c.bytesIn;
+    row.bytesOut += c.bytesOut;
+    row.connections++;
+    const name = labelName(c);
+    if (!row.programs.includes(name)) row.programs.push(name);
+    row.service ||= serviceOf(c.remote.port, c.local.port);
+  }
+  return [...byAddress.values()];
+}
+
+export type SortKey = 'rate' | 'total' | 'name' | 'connections';
+export const SORT_KEYS: SortKey[] = ['rate', 'total', 'name', 'connections'];
+
+export function sortPrograms(rows: ProgramRow[], key: SortKey): ProgramRow[] {
+  const by: Record<SortKey, (a: ProgramRow, b: ProgramRow) => number> = {
+    rate: (a, b) =>
+      b.rateIn + b.rateOut - (a.rateIn + a.rateOut) || b.bytesIn + b.bytesOut - (a.bytesIn + a.bytesOut),
+    total: (a, b) => b.bytesIn + b.bytesOut - (a.bytesIn + a.bytesOut),
+    name: (a, b) => programName(a).localeCompare(programName(b)),
+    connections: (a, b) => b.connections - a.connections,
+  };
+  return [...rows].sort(by[key]);
+}

@@ -1,0 +1,259 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasTool, isRoot, netwho, netwhoAsync, sleep, startTraffic, type Traffic } from './helpers';
+
+const ESC = '\u001b[';
+
+describe.runIf(process.platform === 'linux')('netwho ports / port / pid against real processes', () => {
+  let traffic: Traffic;
+  beforeAll(async () => {
+    traffic = await startTraffic('netwho-holder', [0, 60_000]);
+  });
+  afterAll(() => traffic?.stop());
+
+  it('ports lists the listener with its pid, program and path (text, no colour when not a TTY)', () => {
+    const r = netwho(['ports', '--tcp', '--listen', '--port', String(traffic.port)]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^PROTO\s+LOCAL\s+REMOTE\s+STATE\s+PID\s+PROGRAM\s+PATH$/);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^TCP\\s+127\\.0\\.0\\.1:${traffic.port}\\s+\\*\\s+Listen\\s+${traffic.pid}\\s+netwho-holder\\s+/`,
+      ),
+    );
+    expect(r.stdout).not.toContain(ESC);
+  });
+
+  it('ports --json is the documented array; filters by program', () => {
+    const r = netwho(['ports', '--json', '--program', 'netwho-holder']);
+    const sockets = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
+    expect(sockets).toContainEqual({
+      protocol: 'TCP',
+      family: 4,
+      local: { address: '127.0.0.1', port: traffic.port },
+      remote: null,
+      state: 'Listen',
+      pid: traffic.pid,
+      program: 'netwho-holder',
+      path: expect.stringMatching(/node/),
+      unowned: null,
+    });
+    expect(sockets.every((s) => s.program === 'netwho-holder')).toBe(true);
+  });
+
+  it('port <port> names the owner; --json; exit 1 when nobody owns it, 2 for a bad port', () => {
+    const text = netwho(['port', String(traffic.port)]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`TCP port ${traffic.port}: netwho-holder (pid ${traffic.pid})`);
+    expect(JSON.parse(netwho(['port', String(traffic.port), '--json']).stdout)).toMatchObject({
+      port: traffic.port,
+      protocol: 'TCP',
+      pid: traffic.pid,
+      name: 'netwho-holder',
+    });
+    const udp = netwho(['port', String(traffic.port), '--udp']);
+    expect(udp.code).toBe(1);
+    expect(udp.stderr).toBe(`netwho: no process owns UDP port ${traffic.port}\n`);
+    for (const bad of ['0', '70000', 'http', '-5']) expect(netwho(['port', bad]).code).toBe(2);
+  });
+
+  it('pid <pid> lists the sockets of one process; exit 1 for no such process', () => {
+    const sockets = JSON.parse(netwho(['pid', String(traffic.pid), '--json']).stdout) as Array<{
+      pid: number;
+      local: { port: number };
+    }>;
+    expect(sockets.some((s) => s.local.port === traffic.port)).toBe(true);
+    expect(sockets.every((s) => s.pid === traffic.pid)).toBe(true);
+    const gone = netwho(['pid', '2147483646']);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('no process with pid 2147483646');
+  });
+
+  it('usage errors exit 2 with a hint; every command has --help with examples', () => {
+    expect(netwho(['ports', '--sort', 'colour']).code).toBe(2);
+    expect(netwho(['nonsense']).code).toBe(2);
+    for (const command of ['ports', 'port', 'pid', 'watch', 'capture', 'read']) {
+      const r = netwho([command, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('Examples:');
+    }
+  });
+});
+
+describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture / read on loopback', () => {
+  let traffic: Traffic;
+  let dir: string;
+  beforeAll(async () => {
+    traffic = await startTraffic('netwho-traffic', [0, 100, 20_000]);
+    dir = mkdtempSync(join(tmpdir(), 'netwho-cli-files-'));
+  });
+  afterAll(async () => {
+    await traffic?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('watch --raw prints JSON lines in which the program making traffic has bytes', async () => {
+    const r = await netwhoAsync([
+      'watch',
+      '-i',
+      'lo',
+      '--filter',
+      `tcp port ${traffic.port}`,
+      '--raw',
+      '--duration',
+      '3',
+    ]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const mine = lines.filter((l) => l.type === 'program' && l.pid === traffic.pid);
+    expect(mine.length).toBeGreaterThan(0);
+    const last = mine.at(-1)!;
+    expect(last).toMatchObject({ name: 'netwho-traffic', mode: 'capture' });
+    expect(last.bytesOut as number).toBeGreaterThan(100_000);
+    expect(last.bytesIn as number).toBeGreaterThan(100_000);
+    expect(lines.some((l) => l.type === 'connection' && l.pid === traffic.pid)).toBe(true);
+  });
+
+  it('watch --no-capture uses kernel socket counters', async () => {
+    const r = await netwhoAsync(['watch', '--no-capture', '--raw', '--duration', '3']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('no capture');
+    const mine = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.type === 'program' && l.pid === traffic.pid);
+    expect(mine.at(-1)).toMatchObject({ mode: 'socket-table', name: 'netwho-traffic' });
+    expect(mine.at(-1)!.bytesOut as number).toBeGreaterThan(0);
+  });
+
+  it('without capture rights watch says so once and falls back; --capture makes it exit 3', async () => {
+    const fallback = await netwhoAsync(['watch', '--raw', '--duration', '2', '-i', 'lo'], { user: 'nobody' });
+    expect(fallback.code).toBe(0);
+    expect(fallback.stderr.match(/packet capture is not permitted/g)).toHaveLength(1);
+    expect(fallback.stderr).toContain('setcap cap_net_raw,cap_net_admin=eip');
+    const required = await netwhoAsync(['watch', '--capture', '--raw', '--duration', '2', '-i', 'lo'], {
+      user: 'nobody',
+    });
+    expect(required.code).toBe(3);
+  });
+
+  it('watch on a device that does not exist exits 2 and names the devices there are', () => {
+    const r = netwho(['watch', '-i', 'nosuchdev0', '--raw', '--duration', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('lo');
+  });
+
+  it.runIf(hasTool('tshark'))(
+    'capture writes a pcapng whose packets name their program; read summarises it',
+    async () => {
+      const file = join(dir, 'out.pcapng');
+      const r = await netwhoAsync([
+        'capture',
+        '-i',
+        'lo',
+        '-w',
+        file,
+        '-c',
+        '200',
+        'tcp',
+        'port',
+        String(traffic.port),
+      ]);
+      expect(r.code).toBe(0);
+      expect(existsSync(file)).toBe(true);
+      const fields = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.comment'], {
+        encoding: 'utf8',
+      });
+      const comments = fields.stdout.trim().split('\n');
+      expect(comments).toHaveLength(200);
+      const labelled = comments.filter((c) => c.includes(`pid=${traffic.pid} name=netwho-traffic`));
+      expect(labelled.length).toBeGreaterThan(180); // all but packets of connections caught mid-way
+      const read = netwho(['read', file, '--json']);
+      const summary = JSON.parse(read.stdout) as {
+        packets: number;
+        flows: Array<{ program: string | null; pid: number | null }>;
+      };
+      expect(summary.packets).toBe(200);
+      expect(summary.flows.some((f) => f.program === 'netwho-traffic' && f.pid === traffic.pid)).toBe(true);
+      expect(netwho(['read', file]).stdout).toContain(`netwho-traffic (${traffic.pid})`);
+    },
+  );
+
+  it('read: a missing file exits 1, a file that is not a capture exits 2, a truncated one is summarised as far as it goes', () => {
+    expect(netwho(['read', join(dir, 'missing.pcap')])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('no such file'),
+    });
+    const broken = join(dir, 'broken.pcap');
+    writeFileSync(broken, 'not a capture file at all');
+    expect(netwho(['read', broken])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('not a pcap or pcapng file'),
+    });
+    const whole = readFileSync(join(dir, 'out.pcapng'));
+    const cut = join(dir, 'cut.pcapng');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    const r = netwho(['read', cut, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('is truncated');
+    const summary = JSON.parse(r.stdout) as { packets: number };
+    expect(summary.packets).toBeGreaterThan(50);
+    expect(summary.packets).toBeLessThan(200);
+  });
+
+  it.runIf(hasTool('tmux'))(
+    'the interactive watch shows the program on a terminal, and quits on q',
+    async () => {
+      const session = `netwho-test-${process.pid}`;
+      const tmux = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
+      tmux(
+        'new-session',
+        '-d',
+        '-s',
+        session,
+        '-x',
+        '160',
+        '-y',
+        '40',
+        process.execPath,
+        join(import.meta.dirname, '..', 'dist', 'netwho.js'),
+        'watch',
+        '-i',
+        'lo',
+        '--filter',
+        `tcp port ${traffic.port}`,
+        '--no-dns',
+      );
+      try {
+        let screen = '';
+        for (let i = 0; i < 40 && !screen.includes('netwho-traffic'); i++) {
+          await sleep(250);
+          screen = tmux('capture-pane', '-p', '-t', session).stdout;
+        }
+        expect(screen).toContain('netwho watch');
+        expect(screen).toContain('netwho-traffic');
+        expect(screen).toContain(String(traffic.pid));
+        tmux('send-keys', '-t', session, '2');
+        await sleep(1500);
+        expect(tmux('capture-pane', '-p', '-t', session).stdout).toContain('REMOTE');
+        tmux('send-keys', '-t', session, 'q');
+        let alive = true;
+        for (let i = 0; i < 20 && alive; i++) {
+          await sleep(100);
+          alive = tmux('has-session', '-t', session).status === 0;
+        }
+        expect(alive).toBe(false);
+      } finally {
+        tmux('kill-session', '-t', session);
+      }
+    },
+  );
+});
