@@ -8,5 +8,7 @@ export default defineConfig(
     format: ['esm'],
     dts: false,
     banner: { js: '#!/usr/bin/env node' },
+    // The live view (Ink, React) is a chunk of its own, loaded only by `watch` on a terminal.
+    splitting: true,
   }),
 );

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { createElement } from 'react';
 import { integer } from '../errors';
 import { print } from '../output/style';
-import { WatchApp } from '../watch/app';
 import { ReverseDns } from '../watch/dns';
 import { openMonitor } from '../watch/monitor';
 import { rawLines } from '../watch/raw';
@@ -78,7 +77,10 @@ async function runInteractive(
   choice: ReturnType<typeof openMonitor>,
   options: { interval: number; duration?: number; dns: boolean; interface?: string[] },
 ): Promise<void> {
-  const { render } = await import('ink');
+  // Ink draws only the last frame when it thinks it runs in CI; on a terminal the user wants the
+  // live view, so the CI hint is dropped before Ink (loaded only for this view) reads it.
+  delete process.env.CI;
+  const [{ render }, { WatchApp }] = await Promise.all([import('ink'), import('../watch/app')]);
   const devices = options.interface?.join(', ') ?? 'the default device';
   const app = render(
     createElement(WatchApp, {
