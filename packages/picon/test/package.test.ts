@@ -3,5 +3,13 @@ import { describe } from 'vitest';
 import { testPackageEntry } from '../../../test-utils/package-entry';
 
 describe('package entry', () => {
-  testPackageEntry(join(import.meta.dirname, '..'), ['version']);
+  testPackageEntry(join(import.meta.dirname, '..'), [
+    'IconFinder',
+    'getIcon',
+    'lookUpIcon',
+    'fallbackIcon',
+    'parsePlist',
+    'parseDesktopEntry',
+    'version',
+  ]);
 });
