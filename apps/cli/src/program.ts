@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerCapture } from './commands/capture';
+import { registerIcon } from './commands/icon';
 import { registerRead } from './commands/read';
 import { registerSocketCommands } from './commands/sockets';
 import { registerWatch } from './commands/watch';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerWatch(program);
   registerCapture(program);
   registerRead(program);
+  registerIcon(program);
   // Commander exits 1 on usage errors; netwho documents 2 for usage, 0 for --help/--version.
   const exitOverride = (err: { exitCode: number }) => {
     process.exit(err.exitCode === 0 ? 0 : 2);

@@ -76,7 +76,7 @@ describe.runIf(process.platform === 'linux')('netwho ports / port / pid against 
   it('usage errors exit 2 with a hint; every command has --help with examples', () => {
     expect(netwho(['ports', '--sort', 'colour']).code).toBe(2);
     expect(netwho(['nonsense']).code).toBe(2);
-    for (const command of ['ports', 'port', 'pid', 'watch', 'capture', 'read']) {
+    for (const command of ['ports', 'port', 'pid', 'watch', 'capture', 'read', 'icon']) {
       const r = netwho([command, '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('Examples:');
@@ -256,4 +256,53 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
       }
     },
   );
+});
+
+describe('netwho icon', () => {
+  it('writes the icon a desktop entry names, and exits 1 with the reason when there is none', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, chmodSync } = await import(
+      'node:fs'
+    );
+    const { PNG } = await import('pngjs');
+    const dir = mkdtempSync(join(tmpdir(), 'netwho-icon-'));
+    try {
+      const png = new PNG({ width: 32, height: 32 });
+      png.data.fill(200);
+      const data = PNG.sync.write(png);
+      mkdirSync(join(dir, 'share/applications'), { recursive: true });
+      mkdirSync(join(dir, 'share/icons/hicolor/32x32/apps'), { recursive: true });
+      mkdirSync(join(dir, 'bin'));
+      writeFileSync(join(dir, 'bin/fancy-tool'), '#!/bin/sh\n');
+      chmodSync(join(dir, 'bin/fancy-tool'), 0o755);
+      writeFileSync(
+        join(dir, 'share/applications/fancy.desktop'),
+        '[Desktop Entry]\nType=Application\nExec=fancy-tool\nIcon=fancy\n',
+      );
+      writeFileSync(
+        join(dir, 'share/icons/hicolor/index.theme'),
+        '[Icon Theme]\nDirectories=32x32/apps\n[32x32/apps]\nSize=32\n',
+      );
+      writeFileSync(join(dir, 'share/icons/hicolor/32x32/apps/fancy.png'), data);
+      const env = {
+        XDG_DATA_DIRS: join(dir, 'share'),
+        XDG_DATA_HOME: join(dir, 'nothing'),
+        PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
+      };
+      const out = join(dir, 'out.png');
+      const r = netwho(['icon', 'fancy-tool', '-o', out, '--json'], env);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        format: 'png',
+        width: 32,
+        output: out,
+        source: { kind: 'freedesktop' },
+      });
+      expect(readFileSync(out).equals(data)).toBe(true);
+      const none = netwho(['icon', 'no-such-program-anywhere'], env);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain('no icon for no-such-program-anywhere: no-desktop-entry');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
