@@ -24,9 +24,10 @@ as_root() {
 }
 
 # --- System packages -------------------------------------------------------------------------
-# libpcap-dev + a C++ toolchain build `cap`; the test tools come only with `test`.
+# libpcap-dev + a C++ toolchain build `cap`; the test tools come only with `test` (tmux drives the
+# interactive CLI view, chromium the web dashboard tests).
 base_packages=(libpcap-dev g++ make python3 iproute2)
-test_packages=(tcpdump tshark procps)
+test_packages=(tcpdump tshark procps tmux chromium)
 
 missing_packages() {
   local p

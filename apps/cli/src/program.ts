@@ -4,6 +4,7 @@ import { registerIcon } from './commands/icon';
 import { registerRead } from './commands/read';
 import { registerSocketCommands } from './commands/sockets';
 import { registerWatch } from './commands/watch';
+import { registerWeb } from './commands/web';
 import { version } from './version';
 
 /** The command tree. Each command lives in its own file under commands/ and registers itself here. */
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerCapture(program);
   registerRead(program);
   registerIcon(program);
+  registerWeb(program);
   // Commander exits 1 on usage errors; netwho documents 2 for usage, 0 for --help/--version.
   const exitOverride = (err: { exitCode: number }) => {
     process.exit(err.exitCode === 0 ? 0 : 2);

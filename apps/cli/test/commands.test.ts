@@ -1,9 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasTool, isRoot, netwho, netwhoAsync, sleep, startTraffic, type Traffic } from './helpers';
+import { BIN, hasTool, isRoot, netwho, netwhoAsync, sleep, startTraffic, type Traffic } from './helpers';
 
 const ESC = '\u001b[';
 
@@ -76,7 +77,7 @@ describe.runIf(process.platform === 'linux')('netwho ports / port / pid against 
   it('usage errors exit 2 with a hint; every command has --help with examples', () => {
     expect(netwho(['ports', '--sort', 'colour']).code).toBe(2);
     expect(netwho(['nonsense']).code).toBe(2);
-    for (const command of ['ports', 'port', 'pid', 'watch', 'capture', 'read', 'icon']) {
+    for (const command of ['ports', 'port', 'pid', 'watch', 'capture', 'read', 'icon', 'web']) {
       const r = netwho([command, '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('Examples:');
@@ -172,7 +173,7 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
       const fields = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.comment'], {
         encoding: 'utf8',
       });
-      const comments = fields.stdout.trim().split('\n');
+      const comments = fields.stdout.replace(/\n$/, '').split('\n'); // one line per packet, empty without a comment
       expect(comments).toHaveLength(200);
       const labelled = comments.filter((c) => c.includes(`pid=${traffic.pid} name=netwho-traffic`));
       expect(labelled.length).toBeGreaterThan(180); // all but packets of connections caught mid-way
@@ -303,6 +304,28 @@ describe('netwho icon', () => {
       expect(none.stderr).toContain('no icon for no-such-program-anywhere: no-desktop-entry');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.runIf(process.platform === 'linux')('netwho web', () => {
+  it('starts the dashboard, prints its URL, serves it, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, 'web', '--port', '0', '--no-capture', '--no-dns'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      for (let i = 0; i < 100 && !out.includes('http://'); i++) await sleep(100);
+      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(out)?.[0];
+      expect(url).toBeDefined();
+      const status = (await (await fetch(`${url}api/status`)).json()) as { mode: string };
+      expect(status.mode).toBe('socket-table');
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'exit');
+      expect(code).toBe(0);
+    } finally {
+      child.kill();
     }
   });
 });

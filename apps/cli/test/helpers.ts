@@ -53,9 +53,13 @@ export async function startTraffic(name = 'netwho-traffic', args: number[] = [])
   const dir = mkdtempSync(join(tmpdir(), 'netwho-cli-'));
   const program = join(dir, name);
   symlinkSync(process.execPath, program);
-  const child = spawn(program, [join(import.meta.dirname, 'fixtures', 'traffic.mjs'), ...args.map(String)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    program,
+    [join(import.meta.dirname, '..', '..', '..', 'test-utils', 'traffic.mjs'), ...args.map(String)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   const { pid, port } = JSON.parse(line) as { pid: number; port: number };
   return {

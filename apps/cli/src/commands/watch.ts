@@ -1,8 +1,8 @@
+import { ReverseDns } from '@netwho/attributor';
 import type { Command } from 'commander';
 import { createElement } from 'react';
 import { integer } from '../errors';
 import { print } from '../output/style';
-import { ReverseDns } from '../watch/dns';
 import { openMonitor } from '../watch/monitor';
 import { rawLines } from '../watch/raw';
 

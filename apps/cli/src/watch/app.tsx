@@ -1,10 +1,8 @@
-import type { TrafficMonitor, TrafficSnapshot } from '@netwho/attributor';
+import { type ReverseDns, serviceOf, type TrafficMonitor, type TrafficSnapshot } from '@netwho/attributor';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useState } from 'react';
 import { bytes, endpoint, rate } from '../output/format';
 import { shorten } from '../output/table';
-import type { ReverseDns } from './dns';
-import { serviceOf } from './services';
 import { hosts, labelName, programName, SORT_KEYS, type SortKey, sortPrograms } from './views';
 
 const TABS = ['Programs', 'Connections', 'Remote hosts'] as const;

@@ -1,5 +1,4 @@
-import type { ConnectionRow, ProgramRow, TrafficSnapshot } from '@netwho/attributor';
-import { serviceOf } from './services';
+import { type ConnectionRow, type ProgramRow, serviceOf, type TrafficSnapshot } from '@netwho/attributor';
 
 /** A remote host: the traffic of every connection to it. */
 export interface HostRow {

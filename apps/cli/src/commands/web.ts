@@ -1,0 +1,47 @@
+import { startDashboard } from '@netwho/web';
+import type { Command } from 'commander';
+import { CliError, Exit, integer } from '../errors';
+import { print } from '../output/style';
+
+export function registerWeb(program: Command): void {
+  program
+    .command('web')
+    .description('start the local web dashboard (overview, inspect, ports, program details)')
+    .option('--host <address>', 'address to bind; anything but loopback requires a token', '127.0.0.1')
+    .option('-p, --port <port>', 'port (0: any free one)', integer('--port', 0, 65535), 7777)
+    .option('--token <token>', 'token for non-loopback binds (generated and printed when not given)')
+    .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
+    .option('-f, --filter <bpf>', 'BPF capture filter')
+    .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters')
+    .option('--no-dns', 'do not resolve remote addresses to host names')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sudo netwho web\n  sudo netwho web --host 0.0.0.0 --port 8080   # prints a URL with a token',
+    )
+    .action(async (options) => {
+      let dashboard: Awaited<ReturnType<typeof startDashboard>>;
+      try {
+        dashboard = await startDashboard({
+          host: options.host,
+          port: options.port,
+          ...(options.token && { token: options.token }),
+          ...(options.interface && { devices: options.interface }),
+          ...(options.filter && { filter: options.filter }),
+          capture: options.capture === false ? 'never' : 'auto',
+          dns: options.dns !== false,
+        });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new CliError(`port ${options.port} is in use: pick another with --port`, Exit.USAGE);
+        }
+        throw error;
+      }
+      if (dashboard.status.banner) process.stderr.write(`netwho: ${dashboard.status.banner}\n`);
+      print(`netwho dashboard: ${dashboard.openUrl}`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await dashboard.close();
+    });
+}

@@ -1,0 +1,70 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { Inspect } from './pages/inspect';
+import { Overview } from './pages/overview';
+import { Ports } from './pages/ports';
+import { ProgramDetail } from './pages/program';
+import { Store } from './store';
+import './style.css';
+
+const store = new Store();
+store.connect();
+
+function useHash(): [string, (hash: string) => void] {
+  const [hash, setHash] = useState(location.hash || '#/overview');
+  useEffect(() => {
+    const on = () => setHash(location.hash || '#/overview');
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return [hash, (h) => (location.hash = h)];
+}
+
+function App() {
+  const [model, setModel] = useState(store.model);
+  useEffect(() => store.subscribe(setModel), []);
+  const [hash, go] = useHash();
+  const [path, search = ''] = hash.slice(1).split('?');
+  const query = new URLSearchParams(search);
+  const page = path?.split('/')[1] ?? 'overview';
+  const tabs: Array<[string, string]> = [
+    ['overview', 'Overview'],
+    ['inspect', 'Inspect'],
+    ['ports', 'Ports'],
+  ];
+  return (
+    <>
+      <header>
+        <h1>netwho</h1>
+        <nav>
+          {tabs.map(([id, title]) => (
+            <a key={id} href={`#/${id}`} class={page === id ? 'active' : ''}>
+              {title}
+            </a>
+          ))}
+        </nav>
+        <span class={`live ${model.connected ? 'on' : 'off'}`}>
+          {model.connected ? (model.paused ? 'paused' : 'live') : 'reconnecting…'}
+        </span>
+      </header>
+      {model.status?.banner ? (
+        <div class="banner" role="alert" data-testid="banner">
+          {model.status.banner}
+        </div>
+      ) : null}
+      <main>
+        {page === 'inspect' ? (
+          <Inspect model={model} query={query} setPaused={(p) => store.setPaused(p)} />
+        ) : page === 'ports' ? (
+          <Ports />
+        ) : page === 'program' ? (
+          <ProgramDetail model={model} programKey={decodeURIComponent(path!.split('/')[2] ?? '')} />
+        ) : (
+          <Overview model={model} go={go} />
+        )}
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

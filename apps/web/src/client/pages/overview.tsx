@@ -1,0 +1,100 @@
+import type { ProgramView } from '../../server/protocol';
+import { TrafficChart } from '../chart';
+import { bytes, rate } from '../format';
+import type { Model } from '../store';
+
+/** Traffic over time, the top programs as bars, top remote hosts and services. */
+export function Overview({ model, go }: { model: Model; go: (hash: string) => void }) {
+  const programs = [...model.programs.values()].sort(
+    (a, b) =>
+      b.rateIn + b.rateOut - (a.rateIn + a.rateOut) || b.bytesIn + b.bytesOut - (a.bytesIn + a.bytesOut),
+  );
+  const top = programs.slice(0, 12);
+  const maxTotal = Math.max(1, ...top.map((p) => p.bytesIn + p.bytesOut));
+  const hosts = new Map<string, { name: string; bytes: number; service: string }>();
+  const services = new Map<string, number>();
+  for (const c of model.connections.values()) {
+    const h = hosts.get(c.remote.address) ?? {
+      name: c.host ?? c.remote.address,
+      bytes: 0,
+      service: c.service,
+    };
+    h.bytes += c.bytesIn + c.bytesOut;
+    hosts.set(c.remote.address, h);
+    if (c.service) services.set(c.service, (services.get(c.service) ?? 0) + c.bytesIn + c.bytesOut);
+  }
+  const topHosts = [...hosts.values()].sort((a, b) => b.bytes - a.bytes).slice(0, 8);
+  const topServices = [...services.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  return (
+    <section>
+      <h2>Traffic</h2>
+      <TrafficChart points={model.history} />
+      <div class="columns">
+        <div class="wide">
+          <h2>Programs</h2>
+          <ul class="bars" data-testid="top-programs">
+            {top.map((p) => (
+              <li key={p.key}>
+                <a
+                  href={`#/inspect?program=${encodeURIComponent(p.key)}`}
+                  title={p.process?.path || 'not attributed (yet)'}
+                  onClick={(e) => {
+                    e.preventDefault();
+                    go(`#/inspect?program=${encodeURIComponent(p.key)}`);
+                  }}
+                >
+                  <ProgramIcon program={p} />
+                  <span class="name">{p.process?.name ?? 'unknown'}</span>
+                </a>
+                <span class="bar">
+                  <span class="in" style={{ width: `${(100 * p.bytesIn) / maxTotal}%` }} />
+                  <span class="out" style={{ width: `${(100 * p.bytesOut) / maxTotal}%` }} />
+                </span>
+                <span class="num">↓ {rate(p.rateIn)}</span>
+                <span class="num">↑ {rate(p.rateOut)}</span>
+                <span class="num total">{bytes(p.bytesIn + p.bytesOut)}</span>
+                <a class="detail" href={`#/program/${encodeURIComponent(p.key)}`}>
+                  details
+                </a>
+              </li>
+            ))}
+            {top.length === 0 ? <li class="empty">no traffic yet</li> : null}
+          </ul>
+        </div>
+        <div>
+          <h2>Remote hosts</h2>
+          <table>
+            <tbody>
+              {topHosts.map((h) => (
+                <tr key={h.name}>
+                  <td>{h.name}</td>
+                  <td>{h.service}</td>
+                  <td class="num">{bytes(h.bytes)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <h2>Services</h2>
+          <table>
+            <tbody>
+              {topServices.map(([s, b]) => (
+                <tr key={s}>
+                  <td>{s}</td>
+                  <td class="num">{bytes(b)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </div>
+    </section>
+  );
+}
+
+export function ProgramIcon({ program }: { program: ProgramView }) {
+  return program.icon ? (
+    <img class="icon" src={program.icon} alt="" width={20} height={20} />
+  ) : (
+    <span class="icon unknown">?</span>
+  );
+}

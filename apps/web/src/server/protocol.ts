@@ -1,0 +1,50 @@
+import type { ConnectionRow, ProgramRow } from '@netwho/attributor';
+
+/** One point of the traffic chart: ms since 1970, bytes per second in and out. */
+export type HistoryPoint = [at: number, rateIn: number, rateOut: number];
+
+/** What the server says about itself (GET /api/status and the first WebSocket message). */
+export interface Status {
+  mode: 'capture' | 'socket-table';
+  /** Set when capture is not running: what runs instead and how to enable capture. */
+  banner: string | null;
+  devices: string[];
+  intervalMs: number;
+  version: string;
+}
+
+/** A program row as the browser gets it: with its remote hosts' count and an icon URL. */
+export interface ProgramView extends ProgramRow {
+  icon: string | null;
+}
+
+export interface ConnectionView extends ConnectionRow {
+  /** `pid:<pid>` or `unknown`: the program row it counts under. */
+  program: string;
+  service: string;
+  host: string | null;
+}
+
+/**
+ * WebSocket messages from the server. `full` first, then one `tick` per interval with only what
+ * changed: rows upserted (new or different) and keys removed.
+ */
+export type ServerMessage =
+  | {
+      type: 'full';
+      status: Status;
+      at: number;
+      history: HistoryPoint[];
+      programs: ProgramView[];
+      connections: ConnectionView[];
+    }
+  | {
+      type: 'tick';
+      at: number;
+      point: HistoryPoint;
+      programs: { upsert: ProgramView[]; remove: string[] };
+      connections: { upsert: ConnectionView[]; remove: number[] };
+    };
+
+/** Messages the browser may send. */
+export type ClientMessage = { type: 'pause' } | { type: 'resume' };

@@ -1,0 +1,184 @@
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { CaptureMonitor, ReverseDns, SocketTableMonitor, type TrafficMonitor } from '@netwho/attributor';
+import { CaptureError } from '@netwho/capture';
+import { IconFinder } from '@netwho/picon';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { version } from '../version';
+import { createApp } from './app';
+import type { ServerMessage, Status } from './protocol';
+import { hostAllowed, isLoopback, newToken, presentedToken, tokenMatches } from './security';
+import { DashboardState } from './state';
+
+export interface DashboardOptions {
+  /** Address to bind (default 127.0.0.1). Any other address requires a token. */
+  host?: string;
+  /** Port (default 7777; 0 picks a free one). */
+  port?: number;
+  /** Token for non-loopback binds (generated when not given). Ignored on loopback unless `requireToken`. */
+  token?: string;
+  requireToken?: boolean;
+  /** Capture devices and BPF filter (default: the default route's device). */
+  devices?: string[];
+  filter?: string;
+  /** `auto` falls back to the socket-table source when capture is not permitted. */
+  capture?: 'auto' | 'never' | 'required';
+  /** A traffic source of your own (tests, or another pipeline). */
+  monitor?: TrafficMonitor;
+  intervalMs?: number;
+  /** Reverse DNS of remote hosts (default true). */
+  dns?: boolean;
+  /** Programs with their own /metrics series (default 20). */
+  metricsTopN?: number;
+}
+
+export interface Dashboard {
+  url: string;
+  /** The URL with the token, to open in a browser (same as url on loopback without a token). */
+  openUrl: string;
+  token: string | undefined;
+  status: Status;
+  close(): Promise<void>;
+}
+
+const CAPTURE_FIX =
+  'run as root, or: sudo setcap cap_net_raw,cap_net_admin=eip "$(readlink -f "$(which node)")"';
+/** Messages a browser may send per second before it is disconnected. */
+const WS_MESSAGES_PER_SECOND = 20;
+
+/** Starts the dashboard server and its traffic pipeline; resolves when it listens. */
+export async function startDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
+  const host = options.host ?? '127.0.0.1';
+  const token = !isLoopback(host) || options.requireToken ? (options.token ?? newToken()) : undefined;
+  const intervalMs = options.intervalMs ?? 1000;
+  const { monitor, banner, devices } = options.monitor
+    ? { monitor: options.monitor, banner: null, devices: [] as string[] }
+    : openMonitor(options);
+  const status: Status = { mode: monitor.mode, banner, devices, intervalMs, version };
+  const state = new DashboardState(monitor, status, {
+    intervalMs,
+    ...(options.dns !== false && { dns: new ReverseDns() }),
+  });
+  const app = createApp({
+    state,
+    host,
+    token,
+    icons: new IconFinder(),
+    clientDir: clientDir(),
+    metricsTopN: options.metricsTopN ?? 20,
+  });
+
+  const server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 7777 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const refuse = (code: number, text: string) => {
+      socket.end(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (url.pathname !== '/ws') return refuse(404, 'Not Found');
+    if (!hostAllowed(req.headers.host, host)) return refuse(403, 'Forbidden');
+    if (token && !tokenMatches(token, presentedToken({ cookie: req.headers.cookie ?? null }, url))) {
+      return refuse(401, 'Unauthorized');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws));
+  });
+  const paused = new WeakSet<WebSocket>();
+  wss.on('connection', (ws) => {
+    send(ws, state.full());
+    let window = Date.now();
+    let count = 0;
+    ws.on('message', (data) => {
+      const now = Date.now();
+      if (now - window > 1000) {
+        window = now;
+        count = 0;
+      }
+      if (++count > WS_MESSAGES_PER_SECOND) return ws.close(1008, 'too many messages');
+      let message: { type?: string };
+      try {
+        message = JSON.parse(String(data)) as { type?: string };
+      } catch {
+        return ws.close(1003, 'messages are JSON');
+      }
+      if (message.type === 'pause') paused.add(ws);
+      else if (message.type === 'resume') {
+        paused.delete(ws);
+        send(ws, state.full());
+      } else ws.close(1003, 'unknown message');
+    });
+    ws.on('error', () => ws.terminate());
+  });
+  state.start((tick) => {
+    const text = JSON.stringify(tick);
+    for (const ws of wss.clients) if (ws.readyState === ws.OPEN && !paused.has(ws)) ws.send(text);
+  });
+
+  const { port } = server.address() as AddressInfo;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shown}:${port}/`;
+  return {
+    url,
+    openUrl: token ? `${url}?token=${encodeURIComponent(token)}` : url,
+    token,
+    status,
+    async close() {
+      state.stop();
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      monitor.close();
+    },
+  };
+}
+
+/** The built browser app: dist/client next to the bundled server, or the build output when run from source. */
+function clientDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, 'client'), join(here, '..', '..', 'dist', 'client')];
+  return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? candidates[0]!;
+}
+
+function send(ws: WebSocket, message: ServerMessage): void {
+  ws.send(JSON.stringify(message));
+}
+
+function openMonitor(options: DashboardOptions): {
+  monitor: TrafficMonitor;
+  banner: string | null;
+  devices: string[];
+} {
+  if (options.capture === 'never') {
+    return {
+      monitor: new SocketTableMonitor(),
+      banner: 'Capture is off (--no-capture): TCP traffic from kernel socket counters; UDP is not shown.',
+      devices: [],
+    };
+  }
+  try {
+    const monitor = CaptureMonitor.open({
+      ...(options.devices?.length && { device: options.devices }),
+      ...(options.filter && { filter: options.filter }),
+    });
+    return { monitor, banner: null, devices: [...monitor.capture.devices] };
+  } catch (error) {
+    const allowed =
+      error instanceof CaptureError && (error.code === 'E_PERMISSION' || error.code === 'E_NO_LIBPCAP');
+    if (!allowed || options.capture === 'required') throw error;
+    const why =
+      error.code === 'E_PERMISSION' ? 'Packet capture is not permitted' : 'libpcap is not installed';
+    const fix = error.code === 'E_PERMISSION' ? CAPTURE_FIX : 'install libpcap (apt install libpcap0.8)';
+    return {
+      monitor: new SocketTableMonitor(),
+      banner: `${why}: showing TCP traffic from kernel socket counters instead (no UDP, no connections shorter than a refresh). To capture: ${fix}.`,
+      devices: [],
+    };
+  }
+}
