@@ -92,6 +92,42 @@ export class SocketTable {
     return i;
   }
 
+  /** Copies row `from` of `source` over row `to` of this table. */
+  copyFrom(source: SocketTable, from: number, to: number): void {
+    this.protocol[to] = source.protocol[from]!;
+    this.family[to] = source.family[from]!;
+    this.state[to] = source.state[from]!;
+    this.localPort[to] = source.localPort[from]!;
+    this.remotePort[to] = source.remotePort[from]!;
+    this.uid[to] = source.uid[from]!;
+    this.inode[to] = source.inode[from]!;
+    this.pid[to] = source.pid[from]!;
+    this.fd[to] = source.fd[from]!;
+    this.bytesAcked[to] = source.bytesAcked[from]!;
+    this.bytesReceived[to] = source.bytesReceived[from]!;
+    this.localAddress.set(source.localAddress.subarray(from * 16, from * 16 + 16), to * 16);
+    this.remoteAddress.set(source.remoteAddress.subarray(from * 16, from * 16 + 16), to * 16);
+    this.cookie.set(source.cookie.subarray(from * 2, from * 2 + 2), to * 2);
+  }
+
+  /** Copies row `from` over row `to` (every column). */
+  copyRow(from: number, to: number): void {
+    this.protocol[to] = this.protocol[from]!;
+    this.family[to] = this.family[from]!;
+    this.state[to] = this.state[from]!;
+    this.localPort[to] = this.localPort[from]!;
+    this.remotePort[to] = this.remotePort[from]!;
+    this.uid[to] = this.uid[from]!;
+    this.inode[to] = this.inode[from]!;
+    this.pid[to] = this.pid[from]!;
+    this.fd[to] = this.fd[from]!;
+    this.bytesAcked[to] = this.bytesAcked[from]!;
+    this.bytesReceived[to] = this.bytesReceived[from]!;
+    this.localAddress.copyWithin(to * 16, from * 16, from * 16 + 16);
+    this.remoteAddress.copyWithin(to * 16, from * 16, from * 16 + 16);
+    this.cookie.copyWithin(to * 2, from * 2, from * 2 + 2);
+  }
+
   /** Empties the table for reuse, keeping its capacity. */
   clear(): this {
     this.count = 0;

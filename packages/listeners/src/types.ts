@@ -81,8 +81,11 @@ export interface TcpTraffic {
   bytesReceived: number;
 }
 
-/** Where a backend reads the socket table from (Linux: netlink sock_diag, or /proc/net text files). */
-export type SocketSource = 'netlink' | 'procfs';
+/**
+ * Where a backend reads the socket table from: Linux netlink sock_diag or /proc/net text files,
+ * Windows iphlpapi, macOS libproc, FreeBSD sysctl.
+ */
+export type SocketSource = 'netlink' | 'procfs' | 'iphlpapi' | 'libproc' | 'sysctl';
 
 export interface ScanOptions {
   /** Protocols to list. Default: both. */
@@ -93,7 +96,7 @@ export interface ScanOptions {
    * Linux only: force the socket-table source. Default `auto`: netlink sock_diag, falling back to
    * /proc/net/{tcp,tcp6,udp,udp6} per table when netlink is unavailable.
    */
-  source?: SocketSource | 'auto';
+  source?: 'netlink' | 'procfs' | 'auto';
   /**
    * Only sockets bound to these local ports. With it a scan stops reading processes as soon as the
    * owners of those sockets are found, which makes a lookup of a few ports cheap.
@@ -107,7 +110,7 @@ export interface ScanOptions {
 export interface ResolvedOptions {
   protocols: readonly Protocol[];
   families: readonly Family[];
-  source: SocketSource | 'auto';
+  source: 'netlink' | 'procfs' | 'auto';
   /** undefined: every port. */
   ports: ReadonlySet<number> | undefined;
   tcpInfo: boolean;

@@ -1,6 +1,16 @@
+import { platform as freebsd } from './freebsd';
 import { platform as linux } from './linux';
+import { platform as macos } from './macos';
 import type { Platform } from './types';
 import { platform as unsupported } from './unsupported';
+import { platform as windows } from './windows';
+
+const BACKENDS: Partial<Record<NodeJS.Platform, Platform>> = {
+  linux,
+  win32: windows,
+  darwin: macos,
+  freebsd,
+};
 
 /** The backend of the OS we run on, picked once. Backends load their native bindings lazily. */
-export const current: Platform = process.platform === 'linux' ? linux : unsupported;
+export const current: Platform = BACKENDS[process.platform] ?? unsupported;
