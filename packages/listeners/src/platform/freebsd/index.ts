@@ -100,7 +100,11 @@ function processes(pids: ReadonlySet<number>): Map<number, Process> {
         ? path.toString('utf8', 0, pathLength[0] - 1)
         : '';
     const fromPath = basename(fullPath);
-    out.set(pid, { pid, name: fromPath !== '' && fromPath.startsWith(comm) ? fromPath : comm, path: fullPath });
+    out.set(pid, {
+      pid,
+      name: fromPath !== '' && fromPath.startsWith(comm) ? fromPath : comm,
+      path: fullPath,
+    });
   }
   return out;
 }
