@@ -25,9 +25,9 @@ as_root() {
 
 # --- System packages -------------------------------------------------------------------------
 # libpcap-dev + a C++ toolchain build `cap`; the test tools come only with `test` (tmux drives the
-# interactive CLI view, chromium the web dashboard tests).
+# interactive CLI view, chromium the web dashboard tests, wine the Windows backend of @netwho/listeners).
 base_packages=(libpcap-dev g++ make python3 iproute2)
-test_packages=(tcpdump tshark procps tmux chromium)
+test_packages=(tcpdump tshark procps tmux chromium wine wine64)
 
 missing_packages() {
   local p
