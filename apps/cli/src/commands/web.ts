@@ -1,4 +1,3 @@
-import { startDashboard } from '@netwho/web';
 import type { Command } from 'commander';
 import { CliError, Exit, integer } from '../errors';
 import { print } from '../output/style';
@@ -19,6 +18,8 @@ export function registerWeb(program: Command): void {
       '\nExamples:\n  sudo netwho web\n  sudo netwho web --host 0.0.0.0 --port 8080   # prints a URL with a token',
     )
     .action(async (options) => {
+      // The server (Hono, ws, the page) is loaded only for this command.
+      const { startDashboard } = await import('@netwho/web');
       let dashboard: Awaited<ReturnType<typeof startDashboard>>;
       try {
         dashboard = await startDashboard({
