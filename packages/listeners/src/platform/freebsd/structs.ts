@@ -6,7 +6,7 @@ import koffi, { type TypeObject } from 'koffi';
 // <netinet/tcp_var.h> (struct xtcpcb), <sys/file.h> (struct xfile), <sys/user.h> (struct kinfo_proc).
 // kvaddr_t and ksize_t are 64-bit on every architecture.
 
-const xsockbuf = koffi.struct('netwho_xsockbuf', {
+const xsockbuf = koffi.struct({
   sb_cc: 'uint32_t',
   sb_hiwat: 'uint32_t',
   sb_mbcnt: 'uint32_t',
@@ -19,7 +19,7 @@ const xsockbuf = koffi.struct('netwho_xsockbuf', {
 });
 
 /** struct xsocket: xso_so is the kernel address of the socket, matched against xfile.xf_data. */
-export const xsocket = koffi.struct('netwho_xsocket', {
+export const xsocket = koffi.struct({
   xso_len: 'uint64_t',
   xso_so: 'uint64_t',
   so_pcb: 'uint64_t',
@@ -44,7 +44,7 @@ export const xsocket = koffi.struct('netwho_xsocket', {
 });
 
 /** struct in_endpoints: ports in network order; union in_dependaddr (IPv4 in its last 4 bytes). */
-const in_endpoints = koffi.struct('netwho_in_endpoints', {
+const in_endpoints = koffi.struct({
   ie_fport: 'uint16_t',
   ie_lport: 'uint16_t',
   ie_dependfaddr: koffi.array('uint32_t', 4),
@@ -53,7 +53,7 @@ const in_endpoints = koffi.struct('netwho_in_endpoints', {
 });
 
 /** struct in_conninfo: inc_flags (INC_ISIPV6 0x1), then the endpoints. */
-export const in_conninfo = koffi.struct('netwho_in_conninfo', {
+export const in_conninfo = koffi.struct({
   inc_flags: 'uint8_t',
   inc_len: 'uint8_t',
   inc_fibnum: 'uint16_t',
@@ -61,7 +61,7 @@ export const in_conninfo = koffi.struct('netwho_in_conninfo', {
 });
 
 /** struct xinpcb (__aligned(8)): the record of net.inet.udp.pcblist, and the head of an xtcpcb. */
-export const xinpcb = koffi.struct('netwho_xinpcb', {
+export const xinpcb = koffi.struct({
   xi_len: 'uint64_t',
   xi_socket: xsocket,
   inp_inc: in_conninfo,
@@ -90,7 +90,7 @@ export const xinpcb = koffi.struct('netwho_xinpcb', {
  * struct xtcpcb, up to t_state: xt_stack[32] (TCP_FUNCTION_NAME_LEN_MAX), xt_logid[64]
  * (TCP_LOG_ID_LEN), then 64 bytes (FreeBSD 12: spare64[8]; 13+: xt_cc[16] and spare64[6]).
  */
-export const xtcpcb_head = koffi.struct('netwho_xtcpcb_head', {
+export const xtcpcb_head = koffi.struct({
   xt_len: 'uint64_t',
   xt_inp: xinpcb,
   xt_stack: koffi.array('char', 32),
@@ -100,7 +100,7 @@ export const xtcpcb_head = koffi.struct('netwho_xtcpcb_head', {
 });
 
 /** struct xinpgen (__aligned(8)): the header and trailer of a pcblist. */
-export const xinpgen = koffi.struct('netwho_xinpgen', {
+export const xinpgen = koffi.struct({
   xig_len: 'uint64_t',
   xig_count: 'uint32_t',
   _xig_spare32: 'uint32_t',
@@ -110,7 +110,7 @@ export const xinpgen = koffi.struct('netwho_xinpgen', {
 });
 
 /** struct xfile: one open file of kern.file; xf_data is the socket's kernel address for DTYPE_SOCKET. */
-export const xfile = koffi.struct('netwho_xfile', {
+export const xfile = koffi.struct({
   xf_size: 'uint64_t',
   xf_pid: 'int32_t',
   xf_uid: 'uint32_t',
@@ -131,7 +131,7 @@ export const xfile = koffi.struct('netwho_xfile', {
 });
 
 /** struct kinfo_proc, up to ki_comm (COMMLEN 19 + 1); the whole struct is KINFO_PROC_SIZE (1088) on LP64. */
-export const kinfo_proc_head = koffi.struct('netwho_kinfo_proc_head', {
+export const kinfo_proc_head = koffi.struct({
   ki_structsize: 'int',
   ki_layout: 'int',
   ki_pointers: koffi.array('uint64_t', 8), // ki_args .. ki_wchan

@@ -1,17 +1,18 @@
 import koffi, { type TypeObject } from 'koffi';
 
 // The libproc structs read here, from <sys/proc_info.h> (XNU, bsd/sys/proc_info.h), declared once
-// as koffi types: koffi lays them out with the C rules of LP64 (macOS on x86_64 and arm64), and the
+// as anonymous koffi types (no global type names, so two copies of the package can load side by
+// side): koffi lays them out with the C rules of LP64 (macOS on x86_64 and arm64), and the
 // decoder reads fields at the offsets koffi computes.
 
 /** struct proc_fdinfo: int32_t proc_fd; uint32_t proc_fdtype. */
-export const proc_fdinfo = koffi.struct('netwho_proc_fdinfo', {
+export const proc_fdinfo = koffi.struct({
   proc_fd: 'int32_t',
   proc_fdtype: 'uint32_t',
 });
 
 /** struct proc_fileinfo: uint32_t fi_openflags, fi_status; off_t fi_offset; int32_t fi_type; uint32_t fi_guardflags. */
-export const proc_fileinfo = koffi.struct('netwho_proc_fileinfo', {
+export const proc_fileinfo = koffi.struct({
   fi_openflags: 'uint32_t',
   fi_status: 'uint32_t',
   fi_offset: 'int64_t',
@@ -20,7 +21,7 @@ export const proc_fileinfo = koffi.struct('netwho_proc_fileinfo', {
 });
 
 /** struct vinfo_stat: a copy of stat64 with fixed-size fields. */
-export const vinfo_stat = koffi.struct('netwho_vinfo_stat', {
+export const vinfo_stat = koffi.struct({
   vst_dev: 'uint32_t',
   vst_mode: 'uint16_t',
   vst_nlink: 'uint16_t',
@@ -45,7 +46,7 @@ export const vinfo_stat = koffi.struct('netwho_vinfo_stat', {
 });
 
 /** struct sockbuf_info. */
-const sockbuf_info = koffi.struct('netwho_sockbuf_info', {
+const sockbuf_info = koffi.struct({
   sbi_cc: 'uint32_t',
   sbi_hiwat: 'uint32_t',
   sbi_mbcnt: 'uint32_t',
@@ -59,7 +60,7 @@ const sockbuf_info = koffi.struct('netwho_sockbuf_info', {
 const in_addr_46 = koffi.array('uint32_t', 4);
 
 /** struct in_sockinfo: ports in network order in the low bytes of an int; insi_vflag INI_IPV4 1 / INI_IPV6 2. */
-export const in_sockinfo = koffi.struct('netwho_in_sockinfo', {
+export const in_sockinfo = koffi.struct({
   insi_fport: 'int',
   insi_lport: 'int',
   insi_gencnt: 'uint64_t',
@@ -80,7 +81,7 @@ export const in_sockinfo = koffi.struct('netwho_in_sockinfo', {
 });
 
 /** struct tcp_sockinfo: in_sockinfo, then tcpsi_state (TSI_S_*). */
-export const tcp_sockinfo = koffi.struct('netwho_tcp_sockinfo', {
+export const tcp_sockinfo = koffi.struct({
   tcpsi_ini: in_sockinfo,
   tcpsi_state: 'int',
   tcpsi_timer: koffi.array('int', 4),
@@ -91,7 +92,7 @@ export const tcp_sockinfo = koffi.struct('netwho_tcp_sockinfo', {
 });
 
 /** struct un_sockinfo: the biggest member of soi_proto (two SOCK_MAXADDRLEN (255) addresses). */
-const un_sockinfo = koffi.struct('netwho_un_sockinfo', {
+const un_sockinfo = koffi.struct({
   unsi_conn_so: 'uint64_t',
   unsi_conn_pcb: 'uint64_t',
   unsi_addr: koffi.array('uint8_t', 255),
@@ -99,7 +100,7 @@ const un_sockinfo = koffi.struct('netwho_un_sockinfo', {
 });
 
 /** struct socket_info: soi_kind says which soi_proto member is filled (SOCKINFO_IN 1, SOCKINFO_TCP 2). */
-export const socket_info = koffi.struct('netwho_socket_info', {
+export const socket_info = koffi.struct({
   soi_stat: vinfo_stat,
   soi_so: 'uint64_t',
   soi_pcb: 'uint64_t',
@@ -119,7 +120,7 @@ export const socket_info = koffi.struct('netwho_socket_info', {
   soi_snd: sockbuf_info,
   soi_kind: 'int',
   rfu_1: 'uint32_t',
-  soi_proto: koffi.union('netwho_soi_proto', {
+  soi_proto: koffi.union({
     pri_in: in_sockinfo,
     pri_tcp: tcp_sockinfo,
     pri_un: un_sockinfo,
@@ -127,7 +128,7 @@ export const socket_info = koffi.struct('netwho_socket_info', {
 });
 
 /** struct socket_fdinfo: what proc_pidfdinfo(PROC_PIDFDSOCKETINFO) fills. */
-export const socket_fdinfo = koffi.struct('netwho_socket_fdinfo', { pfi: proc_fileinfo, psi: socket_info });
+export const socket_fdinfo = koffi.struct({ pfi: proc_fileinfo, psi: socket_info });
 
 const at = (type: TypeObject, field: string) => koffi.offsetof(type, field);
 const psi = at(socket_fdinfo, 'psi');
