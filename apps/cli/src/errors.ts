@@ -36,11 +36,14 @@ export function toCliError(error: unknown): CliError {
     const code =
       error.code === 'E_PERMISSION'
         ? Exit.PERMISSION
-        : error.code === 'E_INVALID_ARGUMENT' || error.code === 'E_BAD_FILTER' || error.code === 'E_NO_DEVICE'
+        : // Bad input the user gave: an argument, a filter, a device, a file that is not a capture.
+          error.code === 'E_INVALID_ARGUMENT' ||
+            error.code === 'E_BAD_FILTER' ||
+            error.code === 'E_NO_DEVICE' ||
+            error.code === 'E_FILE_FORMAT' ||
+            error.code === 'E_FILE_TRUNCATED'
           ? Exit.USAGE
-          : error.code === 'E_FILE_FORMAT' || error.code === 'E_FILE_TRUNCATED'
-            ? Exit.NOT_FOUND
-            : Exit.ENVIRONMENT;
+          : Exit.ENVIRONMENT;
     return new CliError(strip(error.message), code);
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -1,9 +1,6 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 
 export const BIN = join(import.meta.dirname, '..', 'dist', 'netwho.js');
 export const isRoot = process.getuid?.() === 0;
@@ -38,41 +35,6 @@ export function netwhoAsync(args: string[], options: { user?: string } = {}) {
   return once(child, 'exit').then(([code]) => ({ code: code as number, stdout, stderr }));
 }
 
-export interface Traffic {
-  pid: number;
-  port: number;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/**
- * Starts the traffic fixture as a program with a name of its own (node through a symlink named
- * `name`, so its kernel name is `name`), and waits for its port.
- */
-export async function startTraffic(name = 'netwho-traffic', args: number[] = []): Promise<Traffic> {
-  const dir = mkdtempSync(join(tmpdir(), 'netwho-cli-'));
-  const program = join(dir, name);
-  symlinkSync(process.execPath, program);
-  const child = spawn(
-    program,
-    [join(import.meta.dirname, '..', '..', '..', 'test-utils', 'traffic.mjs'), ...args.map(String)],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
-  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  const { pid, port } = JSON.parse(line) as { pid: number; port: number };
-  return {
-    pid,
-    port,
-    child,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.stdin!.end();
-      child.kill();
-      await once(child, 'exit');
-    },
-  };
-}
+export { startTraffic, type Traffic } from '../../../test-utils/start-traffic';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -11,6 +11,7 @@ export {
   scanSync,
 } from './api';
 export { isListenersError, ListenersError, type ListenersErrorCode } from './errors';
+export { type SocketRecord, socketRecord } from './record';
 export type {
   Endpoint,
   Family,

@@ -9,7 +9,7 @@ import {
   protocolName,
 } from '@netwho/capture';
 import type { Command } from 'commander';
-import { CliError, Exit } from '../errors';
+import { CliError, Exit, toCliError } from '../errors';
 import { bytes, endpoint } from '../output/format';
 import { colors, print, printJson } from '../output/style';
 import { formatTable } from '../output/table';
@@ -66,12 +66,8 @@ export function registerRead(program: Command): void {
       } catch (error) {
         // A truncated file (a capture still being written, or cut short) is summarised as far as it goes.
         if (!(error instanceof CaptureError && error.code === 'E_FILE_TRUNCATED')) {
-          if (error instanceof CaptureError && error.code === 'E_FILE_FORMAT')
-            throw new CliError(
-              `${file}: ${error.message.replace(/^\[netwho\/capture\]\s*/, '')}`,
-              Exit.USAGE,
-            );
-          throw error;
+          const cli = toCliError(error);
+          throw new CliError(`${file}: ${cli.message}`, cli.exitCode);
         }
         process.stderr.write(
           `netwho: ${file} is truncated: summary of the ${packets} whole packets before the cut\n`,

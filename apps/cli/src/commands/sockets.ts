@@ -5,40 +5,13 @@ import {
   getProcessByPort,
   type Listener,
   type Protocol,
+  socketRecord,
 } from '@netwho/listeners';
 import type { Command } from 'commander';
 import { CliError, Exit, integer } from '../errors';
 import { endpoint } from '../output/format';
 import { colors, print, printJson } from '../output/style';
 import { formatTable } from '../output/table';
-
-/** The documented --json shape of one socket (stable: fields are only ever added). */
-export interface SocketJson {
-  protocol: Protocol;
-  family: Family;
-  local: { address: string; port: number };
-  remote: { address: string; port: number } | null;
-  state: string;
-  pid: number | null;
-  program: string | null;
-  path: string | null;
-  /** Why the owner is unknown: permission, vanished, hidden, none (TIME_WAIT). */
-  unowned: string | null;
-}
-
-export function socketJson(l: Listener): SocketJson {
-  return {
-    protocol: l.protocol,
-    family: l.family,
-    local: l.socket,
-    remote: l.remote ?? null,
-    state: l.state,
-    pid: l.process?.pid ?? null,
-    program: l.process?.name ?? null,
-    path: l.process?.path || null,
-    unowned: l.unowned ?? null,
-  };
-}
 
 const SORTS = {
   proto: (a: Listener, b: Listener) => a.protocol.localeCompare(b.protocol) || a.socket.port - b.socket.port,
@@ -104,7 +77,7 @@ export function registerSocketCommands(program: Command): void {
           (l) => l.socket.port === options.port || l.remote?.port === options.port,
         );
       listeners.sort(sort);
-      if (options.json) printJson(listeners.map(socketJson));
+      if (options.json) printJson(listeners.map(socketRecord));
       else printSockets(listeners);
     });
 
@@ -131,7 +104,7 @@ export function registerSocketCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  netwho pid 1234\n  netwho pid "$(pgrep -n firefox)" --json')
     .action(async (pid: number, options) => {
       const listeners = (await getByPid(pid)).sort(SORTS.proto);
-      if (options.json) printJson(listeners.map(socketJson));
+      if (options.json) printJson(listeners.map(socketRecord));
       else if (listeners.length === 0) print(`pid ${pid} has no TCP or UDP sockets`);
       else printSockets(listeners);
     });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
-import { getAll } from '@netwho/listeners';
+import { getAll, socketRecord } from '@netwho/listeners';
 import type { IconFinder } from '@netwho/picon';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -108,17 +108,7 @@ export function createApp(options: AppOptions): Hono {
       const listeners = await getAll();
       ports = {
         at: Date.now(),
-        body: listeners.map((l) => ({
-          protocol: l.protocol,
-          family: l.family,
-          local: l.socket,
-          remote: l.remote ?? null,
-          state: l.state,
-          pid: l.process?.pid ?? null,
-          program: l.process?.name ?? null,
-          path: l.process?.path || null,
-          unowned: l.unowned ?? null,
-        })),
+        body: listeners.map(socketRecord),
       };
     }
     return c.json({ at: ports.at, sockets: ports.body });

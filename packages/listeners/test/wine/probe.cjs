@@ -34,7 +34,7 @@ server.listen(0, '127.0.0.1', () => {
         result.badPort = await api.getProcessByPort(0, 'TCP').catch((e) => e.code);
         result.isSupported = api.isSupported;
       } catch (e) {
-        result.error = String(e && e.stack ? e.stack : e);
+        result.error = String(e?.stack ? e.stack : e);
       }
       fs.writeFileSync(out, JSON.stringify(result));
       process.exit(0);

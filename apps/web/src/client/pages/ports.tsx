@@ -1,16 +1,5 @@
+import type { SocketRecord as Socket } from '@netwho/listeners';
 import { useEffect, useState } from 'preact/hooks';
-
-interface Socket {
-  protocol: string;
-  family: number;
-  local: { address: string; port: number };
-  remote: { address: string; port: number } | null;
-  state: string;
-  pid: number | null;
-  program: string | null;
-  path: string | null;
-  unowned: string | null;
-}
 
 /** Every open socket (@netwho/listeners), refreshed every 5 s and on demand. */
 export function Ports() {

@@ -1,6 +1,6 @@
-import { basename } from 'node:path';
 import koffi from 'koffi';
 import { ListenersError } from '../../errors';
+import { extendedName } from '../../process-name';
 import { IPPROTO_TCP, IPPROTO_UDP, type SocketTable } from '../../socket-table';
 import type { Process, ResolvedOptions } from '../../types';
 import { ownedTablePlatform } from '../owned-table';
@@ -99,12 +99,7 @@ function processes(pids: ReadonlySet<number>): Map<number, Process> {
         0 && pathLength[0] > 1
         ? path.toString('utf8', 0, pathLength[0] - 1)
         : '';
-    const fromPath = basename(fullPath);
-    out.set(pid, {
-      pid,
-      name: fromPath !== '' && fromPath.startsWith(comm) ? fromPath : comm,
-      path: fullPath,
-    });
+    out.set(pid, { pid, name: extendedName(comm, fullPath), path: fullPath });
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { extendedName } from '../../process-name';
 import type { Process } from '../../types';
 import { O_CLOEXEC, O_RDONLY } from './constants';
 import { cString, libc } from './ffi';
@@ -45,8 +46,8 @@ export function readProcess(pid: number, pidDir: number): Process | undefined {
  */
 export function fullName(comm: string, path: string, readCmdline: () => string | undefined): string {
   if (comm.length < COMM_MAX) return comm || (path ? basename(path) : '');
-  const fromPath = path ? basename(path) : '';
-  if (fromPath.length > comm.length && fromPath.startsWith(comm)) return fromPath;
+  const fromPath = extendedName(comm, path);
+  if (fromPath !== comm) return fromPath;
   const argv0 = readCmdline()?.split('\0', 1)[0] ?? '';
   const fromArgv = basename(argv0.split(' ', 1)[0] ?? '');
   if (fromArgv.length > comm.length && fromArgv.startsWith(comm)) return fromArgv;

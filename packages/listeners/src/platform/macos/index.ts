@@ -1,6 +1,6 @@
-import { basename } from 'node:path';
 import koffi from 'koffi';
 import { ListenersError } from '../../errors';
+import { extendedName } from '../../process-name';
 import type { SocketTable } from '../../socket-table';
 import type { Process, ResolvedOptions } from '../../types';
 import { ownedTablePlatform } from '../owned-table';
@@ -85,13 +85,7 @@ function processes(pids: ReadonlySet<number>): Map<number, Process> {
     if (n <= 0 && p <= 0) continue; // gone
     const fullPath = p > 0 ? path.toString('utf8', 0, p) : '';
     const short = n > 0 ? name.toString('utf8', 0, n) : '';
-    // proc_name keeps 32 characters; the executable's file name is the full one when it starts the same.
-    const fromPath = basename(fullPath);
-    out.set(pid, {
-      pid,
-      name: fromPath.startsWith(short) && fromPath ? fromPath : short || fromPath,
-      path: fullPath,
-    });
+    out.set(pid, { pid, name: extendedName(short, fullPath), path: fullPath });
   }
   return out;
 }
