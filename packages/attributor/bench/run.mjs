@@ -211,7 +211,7 @@ async function replay(file, withAttribution) {
   let n = 0;
   // The file is read in chunks; lookups run between them.
   await parseCaptureFile(file, (r) => {
-    decodePacket(r.data, r.linkType, p);
+    decodePacket(r.buffer, r.linkType, p, r.offset, r.offset + r.capturedLength);
     table.add(p, r.seconds * 1000 + r.nanoseconds / 1e6, r.originalLength);
     n++;
   });

@@ -19,7 +19,7 @@ export {
   parseCaptureFileSync,
   readPackets,
 } from './files/read-file';
-export { type CaptureFileInfo, type CaptureInterface, copyRecord, type PacketRecord } from './files/record';
+export { type CaptureFileInfo, type CaptureInterface, copyRecord, PacketRecord } from './files/record';
 export { type Endpoint, type Flow, type FlowEndReason, protocolName, TcpFlag, TcpSeen } from './flows/flow';
 export { FlowTable, type FlowTableOptions, type FlowTableStats } from './flows/flow-table';
 export { LocalAddresses, machineAddresses } from './flows/local-addresses';

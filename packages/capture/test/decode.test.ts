@@ -165,6 +165,53 @@ describe('decoding each layer', () => {
   });
 });
 
+describe('a frame inside a larger buffer (decoded in place)', () => {
+  const frame = bytes(ethernet(0x0800, ipv4(6, '10.0.0.1', '10.0.0.2', tcp(40000, 443, SYN, [1, 2, 3]))));
+  const before = 7;
+  const buffer = new Uint8Array(before + frame.length + 50).fill(0xee);
+  buffer.set(frame, before);
+
+  it('decodes like the frame alone, with offsets into the buffer', () => {
+    const alone = decodePacket(frame, LinkType.ETHERNET);
+    const inPlace = decodePacket(buffer, LinkType.ETHERNET, undefined, before, before + frame.length);
+    expect(inPlace).toMatchObject({
+      start: before,
+      end: before + frame.length,
+      capturedLength: frame.length,
+    });
+    expect(inPlace.error).toBeUndefined();
+    for (const field of ['srcAddrOffset', 'dstAddrOffset', 'transportOffset', 'payloadOffset'] as const) {
+      expect(inPlace[field]).toBe(alone[field] + before);
+    }
+    expect([inPlace.srcPort, inPlace.dstPort, inPlace.payloadLength]).toEqual([40000, 443, 3]);
+    expect(text(inPlace, 'dst')).toBe('10.0.0.2');
+  });
+
+  it('never reads past its end, though the buffer goes on', () => {
+    const cut = decodePacket(buffer, LinkType.ETHERNET, undefined, before, before + 14 + 30);
+    expect(cut).toMatchObject({ error: 'truncated', errorLayer: 'tcp', ipVersion: 4 });
+    // A range outside the buffer is clamped to it.
+    expect(decodePacket(buffer, 1, undefined, buffer.length + 5, buffer.length + 99)).toMatchObject({
+      capturedLength: 0,
+      error: 'truncated',
+    });
+    expect(decodePacket(frame, 1, undefined, -3, 1e9)).toMatchObject({ start: 0, end: frame.length });
+  });
+
+  it('clone() keeps just the frame, with its offsets moved to match', () => {
+    const copy = decodePacket(buffer, LinkType.ETHERNET, undefined, before, before + frame.length).clone();
+    const alone = decodePacket(frame, LinkType.ETHERNET);
+    expect([...copy.data]).toEqual([...frame]);
+    expect(copy).toMatchObject({
+      start: 0,
+      end: frame.length,
+      srcAddrOffset: alone.srcAddrOffset,
+      transportOffset: alone.transportOffset,
+      payloadOffset: alone.payloadOffset,
+    });
+  });
+});
+
 describe('bad input: a reason, never a throw or a read past the end', () => {
   const valid = [
     [

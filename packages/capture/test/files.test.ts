@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CaptureFileParser,
+  copyRecord,
   DecodedPacket,
   decodePacket,
   FlowTable,
@@ -38,7 +39,7 @@ function readAll(
   chunk = file.length,
 ): { records: PacketRecord[]; parser: CaptureFileParser } {
   const records: PacketRecord[] = [];
-  const parser = new CaptureFileParser((r) => records.push({ ...r, data: Uint8Array.from(r.data) }));
+  const parser = new CaptureFileParser((r) => records.push(copyRecord(r)));
   for (let at = 0; at < file.length; at += chunk) parser.push(file.subarray(at, at + chunk));
   parser.end();
   return { records, parser };
@@ -112,6 +113,32 @@ describe('pcap and pcapng round trips', () => {
       comment: undefined,
     });
     expect(records[3]!.data.length).toBe(100);
+  });
+
+  it('a record points into the read buffer; data is that range, copyRecord owns its bytes', () => {
+    const file = pcapngFile();
+    const seen: Array<{ inChunk: boolean; same: boolean }> = [];
+    const copies: PacketRecord[] = [];
+    const parser = new CaptureFileParser((r) => {
+      seen.push({
+        inChunk: r.buffer === file,
+        same: [...r.data].join() === [...file.subarray(r.offset, r.offset + r.capturedLength)].join(),
+      });
+      copies.push(copyRecord(r));
+    });
+    parser.push(file);
+    parser.end();
+    // Three frames on eth0, then one on tun0 cut to its snap length of 100.
+    const expected = [
+      ...frames.map((f) => [...f]),
+      [...bytes(ipv4(17, '1.1.1.1', '2.2.2.2', udp(1, 2, new Array(200).fill(1)))).subarray(0, 100)],
+    ];
+    expect(seen).toEqual(expected.map(() => ({ inChunk: true, same: true })));
+    expect(copies.map((c) => [c.offset, c.capturedLength, c.buffer.length])).toEqual(
+      expected.map((e) => [0, e.length, e.length]),
+    );
+    file.fill(0);
+    expect(copies.map((c) => [...c.data])).toEqual(expected);
   });
 
   it('gives the same packets whatever the chunk size', () => {

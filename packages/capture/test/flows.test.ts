@@ -162,32 +162,38 @@ describe('flow table', () => {
     expect(table.get(second)).toBeDefined();
   });
 
-  it('stays exact and bounded through 200,000 packets of churn (checked against a plain Map)', () => {
-    const max = 500;
-    const table = new FlowTable({ maxFlows: max, localAddresses: ['10.0.0.1'] });
-    // The model: key -> packets since the flow (re)appeared, in LRU order (Map keeps insertion order).
-    const model = new Map<string, number>();
-    let seed = 42;
-    const random = () => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed / 2 ** 32;
-    };
-    for (let i = 0; i < 200_000; i++) {
-      // Ports spread over 2,000 flows with a hot set, so flows come, go and come back.
-      const port = random() < 0.5 ? Math.floor(random() * 100) : Math.floor(random() * 2000);
-      const host = `10.0.${port >> 8}.${port & 255}`;
-      const p = udpPacket('10.0.0.1', 1000 + port, host, 53);
-      table.add(p, i, 1);
-      const key = `${port}`;
-      const count = model.get(key);
-      model.delete(key);
-      if (count === undefined && model.size === max) model.delete(model.keys().next().value!);
-      model.set(key, (count ?? 0) + 1);
-    }
-    expect(table.size).toBe(max);
-    const flows = table.flows();
-    expect(flows.map((f) => `${f.local.port - 1000}`)).toEqual([...model.keys()].reverse());
-    expect(flows.map((f) => f.packetsOut)).toEqual([...model.values()].reverse());
-    expect(table.stats().evicted).toBe(table.stats().created - max);
-  });
+  // 5,000 flows make the index grow from its first 1,024 buckets while flows come and go.
+  it.each([
+    [500, 2000],
+    [5000, 20000],
+  ])(
+    'stays exact and bounded through 200,000 packets of churn, max %i flows of %i (checked against a plain Map)',
+    (max, spread) => {
+      const table = new FlowTable({ maxFlows: max, localAddresses: ['10.0.0.1'] });
+      // The model: key -> packets since the flow (re)appeared, in LRU order (Map keeps insertion order).
+      const model = new Map<string, number>();
+      let seed = 42;
+      const random = () => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return seed / 2 ** 32;
+      };
+      for (let i = 0; i < 200_000; i++) {
+        // Ports spread over `spread` flows with a hot set, so flows come, go and come back.
+        const port = random() < 0.5 ? Math.floor(random() * (max / 5)) : Math.floor(random() * spread);
+        const host = `10.0.${port >> 8}.${port & 255}`;
+        const p = udpPacket('10.0.0.1', 1000 + port, host, 53);
+        table.add(p, i, 1);
+        const key = `${port}`;
+        const count = model.get(key);
+        model.delete(key);
+        if (count === undefined && model.size === max) model.delete(model.keys().next().value!);
+        model.set(key, (count ?? 0) + 1);
+      }
+      expect(table.size).toBe(max);
+      const flows = table.flows();
+      expect(flows.map((f) => `${f.local.port - 1000}`)).toEqual([...model.keys()].reverse());
+      expect(flows.map((f) => f.packetsOut)).toEqual([...model.values()].reverse());
+      expect(table.stats().evicted).toBe(table.stats().created - max);
+    },
+  );
 });

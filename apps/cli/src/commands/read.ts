@@ -54,7 +54,7 @@ export function registerRead(program: Command): void {
       const onPacket = (r: Parameters<Parameters<typeof parseCaptureFile>[1]>[0]) => {
         packets++;
         totalBytes += r.originalLength;
-        decodePacket(r.data, r.linkType, p);
+        decodePacket(r.buffer, r.linkType, p, r.offset, r.offset + r.capturedLength);
         const id = table.add(p, r.seconds * 1000 + r.nanoseconds / 1e6, r.originalLength);
         if (id >= 0 && r.comment && !programs.has(id)) {
           const m = /pid=(\d+) name=(\S+)/.exec(r.comment);

@@ -11,16 +11,20 @@ import { decodeTcp } from './tcp';
 import { decodeUdp } from './udp';
 
 /**
- * Decodes `data` (one captured frame of link type `linkType`) into `into`, layer by layer, as far as
- * the bytes allow. Never throws and never reads outside `data`: a packet that stops early says why
- * in `error` and `errorLayer`, with every layer before it filled in.
+ * Decodes one captured frame of link type `linkType` into `into`, layer by layer, as far as the
+ * bytes allow. The frame is `data[start, end)` (default: all of `data`), so a frame inside a larger
+ * buffer decodes in place, without a view made for it. Never throws and never reads outside that
+ * range: a packet that stops early says why in `error` and `errorLayer`, with every layer before it
+ * filled in.
  */
 export function decodePacket(
   data: Uint8Array,
   linkType: number,
   into: DecodedPacket = new DecodedPacket(),
+  start = 0,
+  end: number = data.length,
 ): DecodedPacket {
-  const p = into.reset(data, linkType);
+  const p = into.reset(data, linkType, start, end);
   const network = decodeLink(data, p);
   if (network < 0) return p;
   let transport: number;
@@ -56,26 +60,27 @@ export function decodePacket(
 
 /** Decodes the link layer; returns the network layer's offset (p.etherType says which), or -1. */
 function decodeLink(data: Uint8Array, p: DecodedPacket): number {
+  const start = p.start;
   switch (p.linkType) {
     case LinkType.ETHERNET:
-      return decodeEthernet(data, 0, p);
+      return decodeEthernet(data, start, p);
     case LinkType.LINUX_SLL:
-      return decodeSll(data, 0, p);
+      return decodeSll(data, start, p);
     case LinkType.LINUX_SLL2:
-      return decodeSll2(data, 0, p);
+      return decodeSll2(data, start, p);
     case LinkType.NULL:
     case LinkType.LOOP:
-      return decodeLoopback(data, 0, p);
+      return decodeLoopback(data, start, p);
     case LinkType.RAW:
-      if (data.length === 0) return p.fail('link', 'truncated');
-      p.etherType = data[0]! >> 4 === 6 ? EtherType.IPV6 : EtherType.IPV4;
-      return 0;
+      if (p.end === start) return p.fail('link', 'truncated');
+      p.etherType = data[start]! >> 4 === 6 ? EtherType.IPV6 : EtherType.IPV4;
+      return start;
     case LinkType.IPV4:
       p.etherType = EtherType.IPV4;
-      return 0;
+      return start;
     case LinkType.IPV6:
       p.etherType = EtherType.IPV6;
-      return 0;
+      return start;
     default:
       return p.fail('link', 'unsupported');
   }

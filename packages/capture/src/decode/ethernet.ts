@@ -10,12 +10,12 @@ const MAX_TAGS = 8;
 
 /** Decodes an Ethernet header with any VLAN tags. Returns the network layer's offset, or -1. */
 export function decodeEthernet(data: Uint8Array, offset: number, p: DecodedPacket): number {
-  if (data.length - offset < HEADER) return p.fail('ethernet', 'truncated');
+  if (p.end - offset < HEADER) return p.fail('ethernet', 'truncated');
   let type = (data[offset + 12]! << 8) | data[offset + 13]!;
   let at = offset + HEADER;
   while (type === EtherType.VLAN || type === EtherType.QINQ || type === EtherType.QINQ_OLD) {
     if (p.vlanTags === MAX_TAGS) return p.fail('ethernet', 'malformed');
-    if (data.length - at < TAG) return p.fail('ethernet', 'truncated');
+    if (p.end - at < TAG) return p.fail('ethernet', 'truncated');
     if (p.vlanTags === 0) p.vlan = ((data[at]! << 8) | data[at + 1]!) & 0x0fff;
     p.vlanTags++;
     type = (data[at + 2]! << 8) | data[at + 3]!;

@@ -4,11 +4,11 @@ import type { DecodedPacket } from './packet';
 const HEADER = 4;
 
 export function decodeIcmp(data: Uint8Array, offset: number, end: number, p: DecodedPacket): number {
-  if (data.length - offset < HEADER) return p.fail('icmp', 'truncated');
+  if (p.end - offset < HEADER) return p.fail('icmp', 'truncated');
   p.transportOffset = offset;
   p.icmpType = data[offset]!;
   p.icmpCode = data[offset + 1]!;
   p.payloadOffset = offset + HEADER;
-  p.payloadLength = Math.max(0, Math.min(end, data.length) - p.payloadOffset);
+  p.payloadLength = Math.max(0, Math.min(end, p.end) - p.payloadOffset);
   return p.payloadOffset;
 }

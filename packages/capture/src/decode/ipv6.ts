@@ -22,7 +22,7 @@ const SHIM6 = 140;
  * header. Returns the transport header's offset, or -1.
  */
 export function decodeIpv6(data: Uint8Array, offset: number, p: DecodedPacket): number {
-  if (data.length - offset < HEADER) return p.fail('ipv6', 'truncated');
+  if (p.end - offset < HEADER) return p.fail('ipv6', 'truncated');
   if (data[offset]! >> 4 !== 6) return p.fail('ipv6', 'malformed');
   p.ipVersion = 6;
   p.ipLength = HEADER + ((data[offset + 4]! << 8) | data[offset + 5]!);
@@ -35,7 +35,7 @@ export function decodeIpv6(data: Uint8Array, offset: number, p: DecodedPacket): 
     p.protocol = next;
     if (!isExtension(next)) return at;
     if (walked === MAX_EXTENSIONS) return p.fail('ipv6', 'malformed');
-    if (data.length - at < 8) return p.fail('ipv6', 'truncated');
+    if (p.end - at < 8) return p.fail('ipv6', 'truncated');
     if (next === FRAGMENT) {
       // Fragment header (8 bytes): next header, reserved, offset (13 bits, in 8-byte units) and M flag.
       const offsetAndFlags = (data[at + 2]! << 8) | data[at + 3]!;

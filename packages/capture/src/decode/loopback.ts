@@ -9,7 +9,7 @@ import type { DecodedPacket } from './packet';
 const HEADER = 4;
 
 export function decodeLoopback(data: Uint8Array, offset: number, p: DecodedPacket): number {
-  if (data.length - offset < HEADER) return p.fail('loopback', 'truncated');
+  if (p.end - offset < HEADER) return p.fail('loopback', 'truncated');
   const big =
     (data[offset]! << 24) | (data[offset + 1]! << 16) | (data[offset + 2]! << 8) | data[offset + 3]!;
   const little =

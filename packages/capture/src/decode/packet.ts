@@ -8,11 +8,16 @@ import type { DecodeError, DecodeLayer } from './errors';
  * A field of a layer that was not reached is left at its reset value (0, -1 for offsets).
  */
 export class DecodedPacket {
-  /** The bytes decoded (a view of the capture buffer, not a copy). */
+  /**
+   * The buffer decoded (the caller's, not a copy). The frame is `data[start, end)`, and every
+   * offset below is an index into `data`.
+   */
   data: Uint8Array = new Uint8Array(0);
+  start = 0;
+  end = 0;
   /** LINKTYPE_* of the link layer. */
   linkType = 0;
-  /** Bytes captured (may be less than the packet's length on the wire when a snaplen cut it). */
+  /** Bytes captured, end - start (may be less than the packet's length on the wire when a snaplen cut it). */
   capturedLength = 0;
 
   /** EtherType of the network layer (0x0800 IPv4, 0x86dd IPv6, 0x0806 ARP), or 0 when unknown. */
@@ -69,11 +74,19 @@ export class DecodedPacket {
   /** The layer where decoding stopped (undefined when `error` is). */
   errorLayer: DecodeLayer | undefined = undefined;
 
-  /** Clears every field, ready for the next packet. */
-  reset(data: Uint8Array, linkType: number): this {
+  /**
+   * Clears every field, ready for the next packet: `data[start, end)`, a range clamped to `data`
+   * so that no decoder can read outside it.
+   */
+  reset(data: Uint8Array, linkType: number, start = 0, end: number = data.length): this {
+    const length = data.length;
+    const from = start > 0 ? (start < length ? start | 0 : length) : 0;
+    const to = end < length ? (end > from ? end | 0 : from) : length;
     this.data = data;
+    this.start = from;
+    this.end = to;
     this.linkType = linkType;
-    this.capturedLength = data.length;
+    this.capturedLength = to - from;
     this.etherType = 0;
     this.vlan = -1;
     this.vlanTags = 0;
@@ -110,10 +123,21 @@ export class DecodedPacket {
     return -1;
   }
 
-  /** A copy that owns its bytes, safe to keep after the next packet is decoded. */
+  /**
+   * A copy that owns its bytes (just the frame, so `start` becomes 0 and every offset moves with
+   * it), safe to keep after the next packet is decoded.
+   */
   clone(): DecodedPacket {
     const copy = Object.assign(new DecodedPacket(), this);
-    copy.data = new Uint8Array(this.data); // a copy, even when data is a Buffer
+    // new Uint8Array(view) copies, even when data is a Buffer.
+    copy.data = new Uint8Array(this.data.subarray(this.start, this.end));
+    const shift = (offset: number) => (offset < 0 ? offset : offset - this.start);
+    copy.start = 0;
+    copy.end = this.capturedLength;
+    copy.srcAddrOffset = shift(this.srcAddrOffset);
+    copy.dstAddrOffset = shift(this.dstAddrOffset);
+    copy.transportOffset = shift(this.transportOffset);
+    copy.payloadOffset = shift(this.payloadOffset);
     return copy;
   }
 }

@@ -12,14 +12,14 @@ const SLL_HEADER = 16;
 const SLL2_HEADER = 20;
 
 export function decodeSll(data: Uint8Array, offset: number, p: DecodedPacket): number {
-  if (data.length - offset < SLL_HEADER) return p.fail('sll', 'truncated');
+  if (p.end - offset < SLL_HEADER) return p.fail('sll', 'truncated');
   p.linuxPacketType = (data[offset]! << 8) | data[offset + 1]!;
   p.etherType = (data[offset + 14]! << 8) | data[offset + 15]!;
   return offset + SLL_HEADER;
 }
 
 export function decodeSll2(data: Uint8Array, offset: number, p: DecodedPacket): number {
-  if (data.length - offset < SLL2_HEADER) return p.fail('sll', 'truncated');
+  if (p.end - offset < SLL2_HEADER) return p.fail('sll', 'truncated');
   p.etherType = (data[offset]! << 8) | data[offset + 1]!;
   p.linuxPacketType = data[offset + 10]!;
   return offset + SLL2_HEADER;

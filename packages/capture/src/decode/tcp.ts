@@ -8,7 +8,7 @@ import type { DecodedPacket } from './packet';
 const MIN_HEADER = 20;
 
 export function decodeTcp(data: Uint8Array, offset: number, end: number, p: DecodedPacket): number {
-  if (data.length - offset < MIN_HEADER) return p.fail('tcp', 'truncated');
+  if (p.end - offset < MIN_HEADER) return p.fail('tcp', 'truncated');
   p.transportOffset = offset;
   p.srcPort = (data[offset]! << 8) | data[offset + 1]!;
   p.dstPort = (data[offset + 2]! << 8) | data[offset + 3]!;
@@ -26,8 +26,8 @@ export function decodeTcp(data: Uint8Array, offset: number, end: number, p: Deco
   p.window = (data[offset + 14]! << 8) | data[offset + 15]!;
   const headerLength = (dataOffset >> 4) * 4;
   if (headerLength < MIN_HEADER || offset + headerLength > end) return p.fail('tcp', 'malformed');
-  if (data.length - offset < headerLength) return p.fail('tcp', 'truncated');
+  if (p.end - offset < headerLength) return p.fail('tcp', 'truncated');
   p.payloadOffset = offset + headerLength;
-  p.payloadLength = Math.min(end, data.length) - p.payloadOffset;
+  p.payloadLength = Math.min(end, p.end) - p.payloadOffset;
   return p.payloadOffset;
 }

@@ -4,7 +4,7 @@ import type { DecodedPacket } from './packet';
 const HEADER = 8;
 
 export function decodeUdp(data: Uint8Array, offset: number, end: number, p: DecodedPacket): number {
-  if (data.length - offset < HEADER) return p.fail('udp', 'truncated');
+  if (p.end - offset < HEADER) return p.fail('udp', 'truncated');
   p.transportOffset = offset;
   p.srcPort = (data[offset]! << 8) | data[offset + 1]!;
   p.dstPort = (data[offset + 2]! << 8) | data[offset + 3]!;
@@ -13,6 +13,6 @@ export function decodeUdp(data: Uint8Array, offset: number, end: number, p: Deco
   if (length !== 0 && (length < HEADER || offset + length > end)) return p.fail('udp', 'malformed');
   const datagramEnd = length === 0 ? end : offset + length;
   p.payloadOffset = offset + HEADER;
-  p.payloadLength = Math.min(datagramEnd, data.length) - p.payloadOffset;
+  p.payloadLength = Math.min(datagramEnd, p.end) - p.payloadOffset;
   return p.payloadOffset;
 }

@@ -3,7 +3,7 @@ import { readU32 } from './bytes';
 import { PCAP_MAGIC_MICRO, PCAP_MAGIC_NANO, PcapFormat } from './pcap-format';
 import { Block } from './pcapng-blocks';
 import { PcapngFormat } from './pcapng-format';
-import { type CaptureFileInfo, emptyRecord, type PacketRecord } from './record';
+import { type CaptureFileInfo, PacketRecord } from './record';
 import type { UnitParser } from './unit-parser';
 
 /**
@@ -20,7 +20,7 @@ export class CaptureFileParser {
   bytes = 0;
 
   private format: UnitParser | undefined;
-  private readonly record: PacketRecord = emptyRecord();
+  private readonly record = new PacketRecord();
   private carry = new Uint8Array(4096);
   private carried = 0;
 

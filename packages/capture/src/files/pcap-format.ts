@@ -45,16 +45,18 @@ export class PcapFormat implements UnitParser {
   }
 
   parseUnit(buf: Uint8Array, at: number, length: number): void {
-    if (!this.started) {
-      this.parseFileHeader(buf, at);
-      return;
-    }
+    if (!this.started) this.parseFileHeader(buf, at);
+    else this.emitRecord(buf, at, length - RECORD_HEADER);
+  }
+
+  private emitRecord(buf: Uint8Array, at: number, captured: number): void {
     const r = this.record;
-    r.seconds = readU32(buf, at, this.little);
-    const fraction = readU32(buf, at + 4, this.little);
+    const little = this.little;
+    r.seconds = readU32(buf, at, little);
+    const fraction = readU32(buf, at + 4, little);
     r.nanoseconds = this.nano ? fraction : fraction * 1000;
-    r.originalLength = readU32(buf, at + 12, this.little);
-    r.data = buf.subarray(at + RECORD_HEADER, at + length);
+    r.originalLength = readU32(buf, at + 12, little);
+    r.setBytes(buf, at + RECORD_HEADER, captured);
     this.emit(r);
   }
 

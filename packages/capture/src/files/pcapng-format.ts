@@ -147,7 +147,7 @@ export class PcapngFormat implements UnitParser {
     }
     const r = this.startRecord(iface, readU32(buf, at + 12, this.little), readU32(buf, at + 16, this.little));
     r.originalLength = readU32(buf, at + 24, this.little);
-    r.data = buf.subarray(at + 28, dataEnd);
+    r.setBytes(buf, at + 28, captured);
     this.readPacketOptions(buf, at + 28 + ((captured + 3) & ~3), end, r);
     this.emit(r);
   }
@@ -162,7 +162,7 @@ export class PcapngFormat implements UnitParser {
     if (iface.snapLength > 0) captured = Math.min(captured, iface.snapLength);
     const r = this.startRecord(iface, -1, 0);
     r.originalLength = original;
-    r.data = buf.subarray(at + 12, at + 12 + captured);
+    r.setBytes(buf, at + 12, captured);
     this.emit(r);
   }
 
@@ -179,7 +179,7 @@ export class PcapngFormat implements UnitParser {
     }
     const r = this.startRecord(iface, readU32(buf, at + 12, this.little), readU32(buf, at + 16, this.little));
     r.originalLength = readU32(buf, at + 24, this.little);
-    r.data = buf.subarray(at + 28, at + 28 + captured);
+    r.setBytes(buf, at + 28, captured);
     this.emit(r);
   }
 

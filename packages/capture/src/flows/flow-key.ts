@@ -54,7 +54,7 @@ function word(data: Uint8Array, at: number): number {
   return ((data[at]! << 24) | (data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!) >>> 0;
 }
 
-/** A 32-bit hash of a key (multiply-xorshift over the words; good spread for sequential ports). */
+/** A 32-bit hash (signed) of a key (multiply-xorshift over the words; good spread for sequential ports). */
 export function hashKey(key: Uint32Array): number {
   let h = 0x9e3779b9;
   // IPv4 keys hold zeros in words 3-5 and 7-9: only the other four carry information.
@@ -64,7 +64,8 @@ export function hashKey(key: Uint32Array): number {
     for (let i = 0; i < KEY_WORDS; i++) h = mix(h, key[i]!);
   }
   h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  // An int32, not a uint32: V8 keeps it a small integer instead of boxing it as a heap number.
+  return h ^ (h >>> 16);
 }
 
 function mix(h: number, word: number): number {

@@ -42,12 +42,45 @@ interface FlowTableEvents {
 }
 
 const NONE = -1;
+/** The index's first size (it grows with the flows). */
+const MIN_BUCKETS = 1024;
 
 /**
- * Flows keyed by 5-tuple, in typed arrays: a packet costs a key built in a scratch array, one hash
- * probe and a few numeric updates, with no allocation. Bounded: at most `maxFlows` flows, the least
- * recently seen evicted first (an LRU list threaded through the slots), idle and closed flows
- * expired as packet time moves on.
+ * A slot's fields, as indexes into its 128-byte record (two cache lines). The first line holds what
+ * finding a flow and ordering it touch, the second the counters a packet adds to: a packet costs
+ * two lines of its own flow (and the LRU neighbours' first lines), not one line per field.
+ */
+const WORDS_PER_SLOT = 32; // Uint32 / Int32 view
+const NUMBERS_PER_SLOT = 16; // Float64 view
+// Words 0-9: the key (KEY_WORDS).
+/** hashKey of the key (an int32: read it through the Int32 view). */
+const HASH = 10;
+const GENERATION = 11;
+/** LRU list links (read through the Int32 view: a slot or NONE). */
+const NEWER = 12;
+const OLDER = 13;
+/**
+ * Bit 0: which endpoint of the key (0 = A, 1 = B) is local; bit 2 (LOCAL_KNOWN): the machine's
+ * addresses told; bit 3 (IN_USE): the slot holds a flow.
+ */
+const LOCAL_SIDE = 14;
+const LOCAL_KNOWN = 4;
+const IN_USE = 8;
+/** TcpSeen bits. */
+const TCP = 15;
+// Float64 fields, in the second line.
+const BYTES_OUT = 8;
+const BYTES_IN = 9;
+const PACKETS_OUT = 10;
+const PACKETS_IN = 11;
+const FIRST_SEEN = 12;
+const LAST_SEEN = 13;
+
+/**
+ * Flows keyed by 5-tuple, in one typed-array record per slot: a packet costs a key built in a
+ * scratch array, one hash probe and a few numeric updates, with no allocation. Bounded: at most
+ * `maxFlows` flows, the least recently seen evicted first (an LRU list threaded through the slots),
+ * idle and closed flows expired as packet time moves on.
  */
 export class FlowTable extends EventEmitter<FlowTableEvents> {
   readonly maxFlows: number;
@@ -55,29 +88,23 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
   readonly closedTimeoutMs: number;
   private readonly local: LocalAddresses;
 
-  // Per slot.
-  private readonly keys: Uint32Array;
-  private readonly hashes: Uint32Array;
-  private readonly generation: Uint32Array;
-  /** Which endpoint of the key (0 = A, 1 = B) is local; bit 2 set when the machine's addresses told. */
-  private readonly localSide: Uint8Array;
-  private readonly tcp: Uint8Array;
-  private readonly bytesOut: Float64Array;
-  private readonly bytesIn: Float64Array;
-  private readonly packetsOut: Float64Array;
-  private readonly packetsIn: Float64Array;
-  private readonly firstSeen: Float64Array;
-  private readonly lastSeen: Float64Array;
-  private readonly newer: Int32Array;
-  private readonly older: Int32Array;
+  /** The slots' records: three views of one buffer. */
+  private readonly words: Uint32Array;
+  private readonly ints: Int32Array;
+  private readonly numbers: Float64Array;
   private newest = NONE;
   private oldest = NONE;
   private readonly free: Int32Array;
   private freeCount: number;
 
-  // Open-addressing index: slot + 1 per bucket, 0 when empty; linear probing, backward-shift deletion.
-  private readonly index: Int32Array;
-  private readonly mask: number;
+  /**
+   * Open-addressing index: slot + 1 per bucket, 0 when empty; linear probing, backward-shift
+   * deletion. It starts small and doubles to keep at most half its buckets full, up to maxBuckets:
+   * a small index stays in cache, which is most of what a lookup costs.
+   */
+  private index: Int32Array;
+  private mask: number;
+  private readonly maxBuckets: number;
 
   private readonly key = new Uint32Array(KEY_WORDS);
   private lastExpiry = 0;
@@ -101,28 +128,19 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     this.closedTimeoutMs = Math.min(options.closedTimeoutMs ?? 5_000, this.idleTimeoutMs);
     this.local = new LocalAddresses(options.localAddresses);
     const n = this.maxFlows;
-    this.keys = new Uint32Array(n * KEY_WORDS);
-    this.hashes = new Uint32Array(n);
-    this.generation = new Uint32Array(n);
-    this.localSide = new Uint8Array(n);
-    this.tcp = new Uint8Array(n);
-    this.bytesOut = new Float64Array(n);
-    this.bytesIn = new Float64Array(n);
-    this.packetsOut = new Float64Array(n);
-    this.packetsIn = new Float64Array(n);
-    this.firstSeen = new Float64Array(n);
-    this.lastSeen = new Float64Array(n);
-    this.newer = new Int32Array(n);
-    this.older = new Int32Array(n);
-    this.newer.fill(NONE);
-    this.older.fill(NONE);
+    const records = new ArrayBuffer(n * WORDS_PER_SLOT * 4);
+    this.words = new Uint32Array(records);
+    this.ints = new Int32Array(records);
+    this.numbers = new Float64Array(records);
+    // Lowest slots first, so the records in use stay together (and untouched pages unallocated).
     this.free = new Int32Array(n);
     for (let i = 0; i < n; i++) this.free[i] = n - 1 - i;
     this.freeCount = n;
     let buckets = 2;
     while (buckets < n * 2) buckets *= 2;
-    this.index = new Int32Array(buckets);
-    this.mask = buckets - 1;
+    this.maxBuckets = buckets;
+    this.index = new Int32Array(Math.min(buckets, MIN_BUCKETS));
+    this.mask = this.index.length - 1;
   }
 
   get size(): number {
@@ -154,17 +172,19 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     else this.touch(slot);
 
     this.counters.packets++;
-    this.lastSeen[slot] = timeMs;
-    const outgoing = sourceSide === (this.localSide[slot]! & 1);
+    const numbers = this.numbers;
+    const at = slot * NUMBERS_PER_SLOT;
+    numbers[at + LAST_SEEN] = timeMs;
+    const outgoing = sourceSide === (this.words[slot * WORDS_PER_SLOT + LOCAL_SIDE]! & 1);
     if (outgoing) {
-      this.bytesOut[slot]! += length;
-      this.packetsOut[slot]!++;
+      numbers[at + BYTES_OUT]! += length;
+      numbers[at + PACKETS_OUT]!++;
     } else {
-      this.bytesIn[slot]! += length;
-      this.packetsIn[slot]!++;
+      numbers[at + BYTES_IN]! += length;
+      numbers[at + PACKETS_IN]!++;
     }
     if (protocol === IpProtocol.TCP) this.trackTcp(slot, p.tcpFlags, outgoing);
-    if (isNew) this.emit('flow', this.snapshot(slot));
+    if (isNew && this.listenerCount('flow') > 0) this.emit('flow', this.snapshot(slot));
     return this.idOf(slot);
   }
 
@@ -174,10 +194,11 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     let ended = 0;
     // The LRU list is ordered by last packet: only its old end can hold expired flows.
     for (let slot = this.oldest; slot !== NONE; ) {
-      const idle = nowMs - this.lastSeen[slot]!;
+      const idle = nowMs - this.numbers[slot * NUMBERS_PER_SLOT + LAST_SEEN]!;
       if (idle < this.closedTimeoutMs) break;
-      const next = this.newer[slot]!;
-      const closed = (this.tcp[slot]! & TcpSeen.RST) !== 0 || (this.tcp[slot]! & 12) === 12;
+      const next = this.ints[slot * WORDS_PER_SLOT + NEWER]!;
+      const tcp = this.words[slot * WORDS_PER_SLOT + TCP]!;
+      const closed = (tcp & TcpSeen.RST) !== 0 || (tcp & 12) === 12;
       if (idle >= this.idleTimeoutMs || closed) {
         this.remove(slot, closed ? 'closed' : 'idle');
         this.counters.expired++;
@@ -198,7 +219,9 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
   /** Every flow, most recently seen first (snapshots: they do not change as packets arrive). */
   flows(): Flow[] {
     const out: Flow[] = [];
-    for (let slot = this.newest; slot !== NONE; slot = this.older[slot]!) out.push(this.snapshot(slot));
+    for (let slot = this.newest; slot !== NONE; slot = this.ints[slot * WORDS_PER_SLOT + OLDER]!) {
+      out.push(this.snapshot(slot));
+    }
     return out;
   }
 
@@ -208,25 +231,37 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
   }
 
   private inUse(slot: number): boolean {
-    return this.newer[slot] !== NONE || this.newest === slot;
+    return (this.words[slot * WORDS_PER_SLOT + LOCAL_SIDE]! & IN_USE) !== 0;
   }
 
   private idOf(slot: number): number {
-    return this.generation[slot]! * this.maxFlows + slot;
+    return this.words[slot * WORDS_PER_SLOT + GENERATION]! * this.maxFlows + slot;
   }
 
   private find(hash: number): number {
-    const keys = this.keys;
+    const words = this.words;
+    const ints = this.ints;
     const key = this.key;
     for (let b = hash & this.mask; ; b = (b + 1) & this.mask) {
       const entry = this.index[b]!;
       if (entry === 0) return NONE;
       const slot = entry - 1;
-      if (this.hashes[slot] !== hash) continue;
-      const base = slot * KEY_WORDS;
+      const base = slot * WORDS_PER_SLOT;
+      if (ints[base + HASH] !== hash) continue;
+      // Words 0, 1, 2 and 6 are all of an IPv4 key (the others are 0): they are compared first,
+      // and for IPv4 they are enough. (A loop over all ten costs a quarter of a packet's time.)
+      if (
+        words[base] !== key[0] ||
+        words[base + 1] !== key[1] ||
+        words[base + 2] !== key[2] ||
+        words[base + 6] !== key[6]
+      ) {
+        continue;
+      }
+      if (key[0]! >> 8 === 4) return slot;
       let same = true;
-      for (let w = 0; w < KEY_WORDS; w++) {
-        if (keys[base + w] !== key[w]) {
+      for (let w = 3; w < KEY_WORDS; w++) {
+        if (words[base + w] !== key[w]) {
           same = false;
           break;
         }
@@ -241,24 +276,30 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
       this.counters.evicted++;
     }
     const slot = this.free[--this.freeCount]!;
-    this.keys.set(this.key, slot * KEY_WORDS);
-    this.hashes[slot] = hash;
-    this.generation[slot]!++;
-    let b = hash & this.mask;
-    while (this.index[b] !== 0) b = (b + 1) & this.mask;
-    this.index[b] = slot + 1;
+    const base = slot * WORDS_PER_SLOT;
+    const words = this.words;
+    words.set(this.key, base);
+    this.ints[base + HASH] = hash;
+    words[base + GENERATION]!++;
+    if ((this.counters.flows + 1) * 2 > this.index.length && this.index.length < this.maxBuckets) {
+      this.growIndex();
+    }
+    this.addToIndex(slot, hash);
 
-    this.localSide[slot] = this.decideLocalSide(p, sourceSide);
-    this.tcp[slot] = 0;
-    this.bytesOut[slot] = 0;
-    this.bytesIn[slot] = 0;
-    this.packetsOut[slot] = 0;
-    this.packetsIn[slot] = 0;
-    this.firstSeen[slot] = timeMs;
+    words[base + LOCAL_SIDE] = this.decideLocalSide(p, sourceSide) | IN_USE;
+    words[base + TCP] = 0;
+    const at = slot * NUMBERS_PER_SLOT;
+    const numbers = this.numbers;
+    numbers[at + BYTES_OUT] = 0;
+    numbers[at + BYTES_IN] = 0;
+    numbers[at + PACKETS_OUT] = 0;
+    numbers[at + PACKETS_IN] = 0;
+    numbers[at + FIRST_SEEN] = timeMs;
     // Link at the newest end.
-    this.older[slot] = this.newest;
-    this.newer[slot] = NONE;
-    if (this.newest !== NONE) this.newer[this.newest] = slot;
+    const ints = this.ints;
+    ints[base + OLDER] = this.newest;
+    ints[base + NEWER] = NONE;
+    if (this.newest !== NONE) ints[this.newest * WORDS_PER_SLOT + NEWER] = slot;
     this.newest = slot;
     if (this.oldest === NONE) this.oldest = slot;
     this.counters.flows++;
@@ -272,59 +313,82 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     const sourceLocal = this.local.has(p.data, p.srcAddrOffset, version);
     const destinationLocal = this.local.has(p.data, p.dstAddrOffset, version);
     const destinationSide = (1 - sourceSide) as 0 | 1;
-    if (sourceLocal !== destinationLocal) return (sourceLocal ? sourceSide : destinationSide) | 4;
+    if (sourceLocal !== destinationLocal) return (sourceLocal ? sourceSide : destinationSide) | LOCAL_KNOWN;
     // Both or neither ours: local is the side that opened the flow. A SYN-ACK comes from the other.
     const synAck = p.protocol === IpProtocol.TCP && (p.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === 0x12;
     return synAck ? destinationSide : sourceSide;
   }
 
   private trackTcp(slot: number, flags: number, outgoing: boolean): void {
-    let seen = this.tcp[slot]!;
+    const at = slot * WORDS_PER_SLOT + TCP;
+    let seen = this.words[at]!;
     if (flags & TcpFlag.SYN) seen |= flags & TcpFlag.ACK ? TcpSeen.SYN_ACK : TcpSeen.SYN;
     if (flags & TcpFlag.FIN) seen |= outgoing ? TcpSeen.FIN_LOCAL : TcpSeen.FIN_REMOTE;
     if (flags & TcpFlag.RST) seen |= TcpSeen.RST;
-    this.tcp[slot] = seen;
+    this.words[at] = seen;
   }
 
   /** Moves `slot` to the newest end of the LRU list. */
   private touch(slot: number): void {
     if (this.newest === slot) return;
-    const newer = this.newer[slot]!;
-    const older = this.older[slot]!;
-    this.older[newer] = older;
-    if (older !== NONE) this.newer[older] = newer;
+    const ints = this.ints;
+    const base = slot * WORDS_PER_SLOT;
+    const newer = ints[base + NEWER]!;
+    const older = ints[base + OLDER]!;
+    ints[newer * WORDS_PER_SLOT + OLDER] = older;
+    if (older !== NONE) ints[older * WORDS_PER_SLOT + NEWER] = newer;
     else this.oldest = newer;
-    this.older[slot] = this.newest;
-    this.newer[slot] = NONE;
-    this.newer[this.newest] = slot;
+    ints[base + OLDER] = this.newest;
+    ints[base + NEWER] = NONE;
+    ints[this.newest * WORDS_PER_SLOT + NEWER] = slot;
     this.newest = slot;
   }
 
   private remove(slot: number, reason: FlowEndReason): void {
     const flow = this.listenerCount('end') > 0 ? this.snapshot(slot) : undefined;
     // Unlink from the LRU list.
-    const newer = this.newer[slot]!;
-    const older = this.older[slot]!;
-    if (newer !== NONE) this.older[newer] = older;
+    const ints = this.ints;
+    const base = slot * WORDS_PER_SLOT;
+    const newer = ints[base + NEWER]!;
+    const older = ints[base + OLDER]!;
+    if (newer !== NONE) ints[newer * WORDS_PER_SLOT + OLDER] = older;
     else this.newest = older;
-    if (older !== NONE) this.newer[older] = newer;
+    if (older !== NONE) ints[older * WORDS_PER_SLOT + NEWER] = newer;
     else this.oldest = newer;
-    this.newer[slot] = NONE;
-    this.older[slot] = NONE;
+    ints[base + NEWER] = NONE;
+    ints[base + OLDER] = NONE;
+    this.words[base + LOCAL_SIDE] = 0;
     this.unindex(slot);
     this.free[this.freeCount++] = slot;
     this.counters.flows--;
     if (flow) this.emit('end', flow, reason);
   }
 
+  private addToIndex(slot: number, hash: number): void {
+    let b = hash & this.mask;
+    while (this.index[b] !== 0) b = (b + 1) & this.mask;
+    this.index[b] = slot + 1;
+  }
+
+  /** Doubles the index and puts every flow back in it. */
+  private growIndex(): void {
+    const old = this.index;
+    this.index = new Int32Array(old.length * 2);
+    this.mask = this.index.length - 1;
+    for (const entry of old) {
+      if (entry !== 0) this.addToIndex(entry - 1, this.ints[(entry - 1) * WORDS_PER_SLOT + HASH]!);
+    }
+  }
+
   /** Removes `slot` from the index, shifting later entries of its probe run back (no tombstones). */
   private unindex(slot: number): void {
     const index = this.index;
     const mask = this.mask;
-    let hole = this.hashes[slot]! & mask;
+    const ints = this.ints;
+    let hole = ints[slot * WORDS_PER_SLOT + HASH]! & mask;
     while (index[hole] !== slot + 1) hole = (hole + 1) & mask;
     for (let b = (hole + 1) & mask; index[b] !== 0; b = (b + 1) & mask) {
-      const home = this.hashes[index[b]! - 1]! & mask;
+      const home = ints[(index[b]! - 1) * WORDS_PER_SLOT + HASH]! & mask;
       // The entry at b may fill the hole unless its home lies cyclically in (hole, b].
       const stays = hole <= b ? home > hole && home <= b : home > hole || home <= b;
       if (!stays) {
@@ -336,31 +400,33 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
   }
 
   private snapshot(slot: number): Flow {
-    const base = slot * KEY_WORDS;
-    const keys = this.keys;
-    const version = (keys[base]! >> 8) as 4 | 6;
-    const side = this.localSide[slot]! & 1;
+    const base = slot * WORDS_PER_SLOT;
+    const words = this.words;
+    const version = (words[base]! >> 8) as 4 | 6;
+    const side = words[base + LOCAL_SIDE]! & 1;
     const endpoint = (which: number) => {
       const bytes = new Uint8Array(16);
       const view = new DataView(bytes.buffer);
-      for (let w = 0; w < 4; w++) view.setUint32(4 * w, keys[base + 2 + 4 * which + w]!);
-      const ports = keys[base + 1]!;
+      for (let w = 0; w < 4; w++) view.setUint32(4 * w, words[base + 2 + 4 * which + w]!);
+      const ports = words[base + 1]!;
       return { address: addressText(bytes, 0, version), port: which === 0 ? ports >>> 16 : ports & 0xffff };
     };
+    const at = slot * NUMBERS_PER_SLOT;
+    const numbers = this.numbers;
     return {
       id: this.idOf(slot),
       ipVersion: version,
-      protocol: keys[base]! & 0xff,
+      protocol: words[base]! & 0xff,
       local: endpoint(side),
       remote: endpoint(1 - side),
-      localKnown: (this.localSide[slot]! & 4) !== 0,
-      bytesOut: this.bytesOut[slot]!,
-      bytesIn: this.bytesIn[slot]!,
-      packetsOut: this.packetsOut[slot]!,
-      packetsIn: this.packetsIn[slot]!,
-      firstSeen: this.firstSeen[slot]!,
-      lastSeen: this.lastSeen[slot]!,
-      tcp: this.tcp[slot]!,
+      localKnown: (words[base + LOCAL_SIDE]! & LOCAL_KNOWN) !== 0,
+      bytesOut: numbers[at + BYTES_OUT]!,
+      bytesIn: numbers[at + BYTES_IN]!,
+      packetsOut: numbers[at + PACKETS_OUT]!,
+      packetsIn: numbers[at + PACKETS_IN]!,
+      firstSeen: numbers[at + FIRST_SEEN]!,
+      lastSeen: numbers[at + LAST_SEEN]!,
+      tcp: words[base + TCP]!,
     };
   }
 }
