@@ -13,6 +13,7 @@ function resolve(options: ScanOptions = {}): ResolvedOptions {
     source: options.source ?? 'auto',
     ports: options.ports ? new Set(options.ports.map(checkPort)) : undefined,
     tcpInfo: options.tcpInfo === true,
+    parallel: options.parallel,
   };
 }
 

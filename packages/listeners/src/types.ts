@@ -104,6 +104,12 @@ export interface ScanOptions {
   ports?: readonly number[];
   /** Linux: ask the kernel for each TCP socket's byte counters (`Listener.traffic`). Default false. */
   tcpInfo?: boolean;
+  /**
+   * Linux: read /proc on two threads (this one and a worker that starts on the first scan and then
+   * sleeps, unref'd, between scans). Default: when there are 64 processes or more and 2+ CPUs.
+   * `true` uses the worker whenever it can run, `false` never starts it.
+   */
+  parallel?: boolean;
 }
 
 /** ScanOptions with the defaults filled in, as the backends get them. */
@@ -114,6 +120,8 @@ export interface ResolvedOptions {
   /** undefined: every port. */
   ports: ReadonlySet<number> | undefined;
   tcpInfo: boolean;
+  /** undefined: decide by the machine. */
+  parallel: boolean | undefined;
 }
 
 /** What a full scan found, with the count of sockets whose owner is unknown, by reason. */
@@ -125,5 +133,7 @@ export interface ScanResult {
     unowned: Record<UnownedReason, number>;
     /** Sources used to read the socket table, e.g. `['netlink']`. */
     sources: SocketSource[];
+    /** Linux: threads that read /proc for this scan (2 when the worker took part, 0 when none was needed). */
+    threads?: number;
   };
 }

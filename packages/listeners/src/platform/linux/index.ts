@@ -4,11 +4,13 @@ import { IPPROTO_TCP, SocketTable, TCP_LISTEN, UNKNOWN_ID } from '../../socket-t
 import type { Listener, Process, Protocol, ResolvedOptions, ScanResult, UnownedReason } from '../../types';
 import type { Platform } from '../types';
 import { EACCES, ENOENT, EPERM, ESRCH } from './constants';
-import { holdsSocket, listPids, openPidDir, preferUid, socketInodesOf, walkSocketFds } from './fd-walk';
+import { holdsSocket, listPids, openPidDir, preferUid, socketInodesOf } from './fd-walk';
 import { libc } from './ffi';
 import { explainUnowned, type ProcessCache, unresolvedRows } from './owners';
+import { startWalk } from './parallel-walk';
 import { readProcess } from './process-info';
 import { readTables } from './tables';
+import type { FoundProcess } from './walk-protocol';
 
 // The scan's table is kept between calls (its capacity is the most sockets ever seen at once), so a
 // repeated scan allocates no columns.
@@ -18,6 +20,10 @@ function scan(options: ResolvedOptions): ScanResult {
   scanTable = scanTable?.clear() ?? new SocketTable(1024);
   const table = scanTable;
   const ports = options.ports;
+  // The walk worker starts reading /proc now, while this thread reads the socket table. A
+  // port-limited scan stays on one thread: it stops as soon as its few owners are found, and the
+  // worker, which reports every socket it meets, would not know when that is.
+  const job = startWalk(listPids(), { mode: 'all' }, ports ? false : options.parallel);
   const sources = readTables(options, table, {
     ...(ports && { keep: (_inode: number, port: number) => ports.has(port) }),
     tcpInfo: options.tcpInfo,
@@ -32,8 +38,8 @@ function scan(options: ResolvedOptions): ScanResult {
   let wantedRow = -1; // the row wants() matched, handed to onSocket() without a second lookup
   const walk =
     remaining === 0
-      ? { denied: [], unsettled: [] }
-      : walkSocketFds(
+      ? job.abandon()
+      : job.join(
           (inode) => {
             const row = rowOf.get(inode);
             if (row === undefined || table.pid[row] !== UNKNOWN_ID) return false;
@@ -52,6 +58,7 @@ function scan(options: ResolvedOptions): ScanResult {
             return --remaining === 0 ? 'stop' : 'next'; // all found: older processes need not be read
           },
         );
+  mergeFound(table, rowOf, walk.found, processes);
   const reasons = explainUnowned(table, unresolvedRows(table), walk, options);
 
   const listeners: Listener[] = new Array(table.count);
@@ -63,7 +70,31 @@ function scan(options: ResolvedOptions): ScanResult {
     listeners[row] = toListener(table, row, process, reason);
   }
   const owned = table.count - unowned.permission - unowned.vanished - unowned.hidden - unowned.none;
-  return { listeners, summary: { sockets: table.count, owned, unowned, sources } };
+  return { listeners, summary: { sockets: table.count, owned, unowned, sources, threads: walk.threads } };
+}
+
+/**
+ * Adds to `table` the owners the walk worker found. A socket held by several processes (inherited
+ * across fork) goes to the newest, as in a one-thread walk, which reads the newest first.
+ */
+function mergeFound(
+  table: SocketTable,
+  rowOf: Map<number, number>,
+  found: readonly FoundProcess[],
+  processes: ProcessCache,
+): void {
+  for (const holder of found) {
+    const process: Process = { pid: holder.pid, name: holder.name, path: holder.path };
+    for (let i = 0; i < holder.sockets.length; i += 2) {
+      const row = rowOf.get(holder.sockets[i + 1]!);
+      if (row === undefined) continue; // not in the table: another kind of socket
+      const owner = table.pid[row]!;
+      if (owner !== UNKNOWN_ID && owner > holder.pid) continue;
+      table.pid[row] = holder.pid;
+      table.fd[row] = holder.sockets[i]!;
+      if (!processes.has(holder.pid)) processes.set(holder.pid, process);
+    }
+  }
 }
 
 function processByPort(port: number, protocol: Protocol, options: ResolvedOptions): Process {
@@ -96,14 +127,19 @@ function lookUpPort(port: number, protocol: Protocol, options: ResolvedOptions):
   }
   const wanted = new Set(candidates.map((row) => table.inode[row]!));
   let found: Process | undefined;
-  const walk = walkSocketFds(
+  const walk = startWalk(
+    preferUid(listPids(), table.uid[candidates[0]!]!),
+    { mode: 'wanted', inodes: [...wanted] },
+    options.parallel,
+  ).join(
     (inode) => wanted.has(inode),
     (pid, _inode, pidDir) => {
       found = readProcess(pid, pidDir);
       return found ? 'stop' : 'gone';
     },
-    preferUid(listPids(), table.uid[candidates[0]!]!),
   );
+  const theirs = walk.found[0];
+  if (!found && theirs) found = { pid: theirs.pid, name: theirs.name, path: theirs.path };
   if (found) return found;
 
   const reasons = [...explainUnowned(table, candidates, walk, options).values()];
