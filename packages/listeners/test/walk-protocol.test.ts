@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CHUNK, CTL_WORDS, Ctl, claim, firstClaim, lastClaim } from '../src/platform/linux/walk-protocol';
+import {
+  CHUNK,
+  CTL_WORDS,
+  Ctl,
+  claim,
+  claimed,
+  firstClaim,
+  lastClaim,
+} from '../src/platform/linux/walk-protocol';
 
 function job(gen: number, count: number): Int32Array {
   const ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
@@ -27,6 +35,15 @@ describe('claiming pids of a shared walk', () => {
     expect(claim(ctl, 2)).toBe(-1);
     expect(claim(ctl, 3 + 2048)).toBe(0); // generations wrap at 2048: same job
     expect(claim(ctl, 3)).toBe(CHUNK);
+  });
+
+  it('claimed() says how far the claims got, and nothing for another job', () => {
+    const ctl = job(9, 100);
+    expect(claimed(ctl, 9)).toBe(0);
+    claim(ctl, 9);
+    claim(ctl, 9);
+    expect(claimed(ctl, 9)).toBe(2 * CHUNK);
+    expect(claimed(ctl, 10)).toBe(0);
   });
 
   it('a closed job has nothing left to claim', () => {

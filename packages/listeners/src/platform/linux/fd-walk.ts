@@ -87,6 +87,16 @@ export function listPids(): Int32Array {
   return pids.subarray(0, count).sort().reverse();
 }
 
+/** The pids listed now that `before` did not have (processes started since), newest first. */
+export function pidsSince(before: Int32Array): Int32Array {
+  const known = new Set(before);
+  const now = listPids();
+  const fresh = new Int32Array(now.length);
+  let count = 0;
+  for (const pid of now) if (!known.has(pid)) fresh[count++] = pid;
+  return fresh.subarray(0, count);
+}
+
 /** The NUL-terminated decimal name at `at` as a number, or -1 if it is not all digits. */
 function parseDecimalName(buf: Buffer, at: number): number {
   let value = 0;

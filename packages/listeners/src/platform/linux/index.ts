@@ -4,13 +4,25 @@ import { IPPROTO_TCP, SocketTable, TCP_LISTEN, UNKNOWN_ID } from '../../socket-t
 import type { Listener, Process, Protocol, ResolvedOptions, ScanResult, UnownedReason } from '../../types';
 import type { Platform } from '../types';
 import { EACCES, ENOENT, EPERM, ESRCH } from './constants';
-import { holdsSocket, listPids, openPidDir, preferUid, socketInodesOf } from './fd-walk';
+import {
+  holdsSocket,
+  listPids,
+  openPidDir,
+  pidsSince,
+  preferUid,
+  socketInodesOf,
+  walkSocketFds,
+} from './fd-walk';
 import { libc } from './ffi';
 import { explainUnowned, type ProcessCache, unresolvedRows } from './owners';
 import { startWalk } from './parallel-walk';
 import { readProcess } from './process-info';
 import { readTables } from './tables';
 import type { FoundProcess } from './walk-protocol';
+
+// The socket inodes of the last full scan (replaced by each one, so bounded by the table): sockets
+// that existed before a scan began, whose owners its early reads cannot have missed.
+let knownBefore: ReadonlySet<number> = new Set();
 
 // The scan's table is kept between calls (its capacity is the most sockets ever seen at once), so a
 // repeated scan allocates no columns.
@@ -23,42 +35,75 @@ function scan(options: ResolvedOptions): ScanResult {
   // The walk worker starts reading /proc now, while this thread reads the socket table. A
   // port-limited scan stays on one thread: it stops as soon as its few owners are found, and the
   // worker, which reports every socket it meets, would not know when that is.
-  const job = startWalk(listPids(), { mode: 'all' }, ports ? false : options.parallel);
+  const pids = listPids();
+  const job = startWalk(pids, { mode: 'all' }, ports ? false : options.parallel);
   const sources = readTables(options, table, {
     ...(ports && { keep: (_inode: number, port: number) => ports.has(port) }),
     tcpInfo: options.tcpInfo,
   });
+
+  // How far the worker got while the table was read: see the catch-up below.
+  const readEarly = job.readSoFar();
+  // Processes started after the pids were listed may hold sockets of the table: they are walked
+  // too (first: they are the newest), or their sockets would look held by no visible process.
+  const late = pidsSince(pids);
 
   // inode -> row for every socket a process can hold; inode 0 (TIME_WAIT, orphans) has no owner.
   const rowOf = new Map<number, number>();
   for (let row = 0; row < table.count; row++) if (table.inode[row] !== 0) rowOf.set(table.inode[row]!, row);
 
   const processes: ProcessCache = new Map();
-  let remaining = rowOf.size;
   let wantedRow = -1; // the row wants() matched, handed to onSocket() without a second lookup
+  /** Whether `inode` is a socket of the table whose owner is still unknown (and among `only`). */
+  const unresolved = (inode: number, only?: ReadonlySet<number>) => {
+    const row = rowOf.get(inode);
+    if (row === undefined || table.pid[row] !== UNKNOWN_ID || (only && !only.has(inode))) return false;
+    wantedRow = row;
+    return true;
+  };
+  /** Makes `pid` the owner of the row unresolved() matched; false when the process is gone. */
+  const own = (pid: number, pidDir: number, fd: number) => {
+    let process = processes.get(pid);
+    if (!process) {
+      process = readProcess(pid, pidDir);
+      if (!process) return false; // exited mid-scan: its sockets are explained below
+      processes.set(pid, process);
+    }
+    table.pid[wantedRow] = pid;
+    table.fd[wantedRow] = fd;
+    return true;
+  };
+
+  let remaining = rowOf.size;
   const walk =
     remaining === 0
       ? job.abandon()
       : job.join(
-          (inode) => {
-            const row = rowOf.get(inode);
-            if (row === undefined || table.pid[row] !== UNKNOWN_ID) return false;
-            wantedRow = row;
-            return true;
-          },
-          (pid, _inode, pidDir, fd) => {
-            let process = processes.get(pid);
-            if (!process) {
-              process = readProcess(pid, pidDir);
-              if (!process) return 'gone'; // exited mid-scan: its sockets are explained below
-              processes.set(pid, process);
-            }
-            table.pid[wantedRow] = pid;
-            table.fd[wantedRow] = fd;
-            return --remaining === 0 ? 'stop' : 'next'; // all found: older processes need not be read
-          },
+          (inode) => unresolved(inode),
+          // Once all are found, older processes need not be read.
+          (pid, _inode, pidDir, fd) => (!own(pid, pidDir, fd) ? 'gone' : --remaining === 0 ? 'stop' : 'next'),
+          late,
         );
   mergeFound(table, rowOf, walk.found, processes);
+
+  // The worker read its first pids while the table was being read, so a socket created just after
+  // its owner was read is in the table but was not seen. A socket already in the previous scan's
+  // table is older than this walk; the first pids are read again for the others, if any.
+  const fresh = new Set<number>();
+  for (const row of unresolvedRows(table)) {
+    if (!knownBefore.has(table.inode[row]!)) fresh.add(table.inode[row]!);
+  }
+  if (fresh.size > 0 && readEarly > 0) {
+    let left = fresh.size;
+    const again = walkSocketFds(
+      (inode) => unresolved(inode, fresh),
+      (pid, _inode, pidDir, fd) => (!own(pid, pidDir, fd) ? 'gone' : --left === 0 ? 'stop' : 'next'),
+      pids.subarray(0, readEarly),
+    );
+    walk.denied.push(...again.denied);
+    walk.unsettled.push(...again.unsettled);
+  }
+  if (!ports) knownBefore = new Set(rowOf.keys());
   const reasons = explainUnowned(table, unresolvedRows(table), walk, options);
 
   const listeners: Listener[] = new Array(table.count);

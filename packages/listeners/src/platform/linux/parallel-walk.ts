@@ -21,6 +21,7 @@ import {
   CTL_WORDS,
   Ctl,
   claim,
+  claimed,
   type DataBuffer,
   dataViews,
   emptyData,
@@ -53,12 +54,15 @@ export type WorkerTask = { mode: 'all' } | { mode: 'wanted'; inodes: readonly nu
 /** A walk under way: the worker may already be reading; `join` does the main thread's part. */
 export interface WalkJob {
   /**
-   * Walks the pids left, calling `onSocket` for the wanted sockets, then waits for the worker's part
-   * (at most one CHUNK). Call it once.
+   * Walks `first` (pids the job did not list, such as processes started since: they are the
+   * newest) and then the pids left, calling `onSocket` for the wanted sockets; then waits for the
+   * worker's part (at most one CHUNK). Call it once.
    */
-  join(wants: (inode: number) => boolean, onSocket: OnSocket): ParallelWalkReport;
+  join(wants: (inode: number) => boolean, onSocket: OnSocket, first?: Int32Array): ParallelWalkReport;
   /** Ends the walk unread (nothing to look for), once the worker has let go of it. */
   abandon(): ParallelWalkReport;
+  /** How many of the pids, from the first, the worker may have read so far (0 on one thread). */
+  readSoFar(): number;
 }
 
 const nothingWalked = (): ParallelWalkReport => ({
@@ -78,19 +82,24 @@ const nothingWalked = (): ParallelWalkReport => ({
 export function startWalk(pids: Int32Array, task: WorkerTask, parallel: boolean | undefined): WalkJob {
   const pool = parallel === false || !worthIt(pids, task, parallel) ? undefined : WalkPool.get();
   const oneThread: WalkJob = {
-    join: (wants, onSocket) => ({ ...walkSocketFds(wants, onSocket, pids), found: [], threads: 1 }),
+    join: (wants, onSocket, first) => {
+      const all = first?.length ? Int32Array.from([...first, ...pids]) : pids;
+      return { ...walkSocketFds(wants, onSocket, all), found: [], threads: 1 };
+    },
     abandon: nothingWalked,
+    readSoFar: () => 0,
   };
   if (!pool) return oneThread;
   const gen = pool.start(pids, task);
   return {
     // If the worker failed, the main thread's part may have stopped early: walk everything again.
-    join: (wants, onSocket) =>
-      pool.join(gen, pids.length, wants, onSocket) ?? oneThread.join(wants, onSocket),
+    join: (wants, onSocket, first) =>
+      pool.join(gen, pids.length, wants, onSocket, first) ?? oneThread.join(wants, onSocket, first),
     abandon: () => {
       pool.abandon(gen);
       return nothingWalked();
     },
+    readSoFar: () => Math.min(pids.length, claimed(pool.control, gen)),
   };
 }
 
@@ -119,6 +128,9 @@ class WalkPool {
   }
 
   private readonly ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
+  get control(): Int32Array {
+    return this.ctl;
+  }
   private readonly port: MessagePort;
   private readonly worker: Worker;
   private data: DataBuffer = emptyData();
@@ -159,13 +171,23 @@ class WalkPool {
     count: number,
     wants: (inode: number) => boolean,
     onSocket: OnSocket,
+    first: Int32Array | undefined,
   ): ParallelWalkReport | undefined {
     const ctl = this.ctl;
     const denied: number[] = [];
     const unsettled: number[] = [];
     let stopped = false;
+    if (first?.length) {
+      const walk = walkSocketFds(wants, onSocket, first);
+      denied.push(...walk.denied);
+      unsettled.push(...walk.unsettled);
+      if (walk.stopped) {
+        stopped = true;
+        Atomics.store(ctl, Ctl.STOP, gen);
+      }
+    }
     const shared = dataViews(this.data).pids;
-    for (let at = claim(ctl, gen); at >= 0; at = claim(ctl, gen)) {
+    for (let at = stopped ? -1 : claim(ctl, gen); at >= 0; at = claim(ctl, gen)) {
       if (Atomics.load(ctl, Ctl.STOP) === gen) break;
       const walk = walkSocketFds(wants, onSocket, shared.subarray(at, Math.min(at + CHUNK, count)));
       denied.push(...walk.denied);

@@ -52,6 +52,12 @@ export function lastClaim(gen: number): number {
   return firstClaim(gen) | INDEX_MASK;
 }
 
+/** How many pids of job `gen` have been claimed so far (all of them once it is over). */
+export function claimed(ctl: Int32Array, gen: number): number {
+  const next = Atomics.load(ctl, Ctl.NEXT);
+  return next >>> INDEX_BITS === (gen & GEN_MASK) ? next & INDEX_MASK : 0;
+}
+
 /**
  * Claims the next CHUNK pids of job `gen`: returns the index of the first, or -1 when the job has
  * none left or is no longer the current one.
