@@ -106,7 +106,7 @@ export interface ScanOptions {
   tcpInfo?: boolean;
   /**
    * Linux: read /proc on two threads (this one and a worker that starts on the first scan and then
-   * sleeps, unref'd, between scans). Default: when there are 64 processes or more and 2+ CPUs.
+   * sleeps, unref'd, between scans). Default: when there are 256 processes or more and 2+ CPUs.
    * `true` uses the worker whenever it can run, `false` never starts it.
    */
   parallel?: boolean;

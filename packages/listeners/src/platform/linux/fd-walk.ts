@@ -252,41 +252,38 @@ export function walkSocketFds(
   const m = scratchMemory();
   const denied: number[] = [];
   const unsettled: number[] = [];
-  const proc = c.openat(AT_FDCWD, PROC, DIR_FLAGS);
+  // /proc stays open: walks come a few pids at a time when two threads share one.
+  const proc = procDir();
   if (proc < 0) return { denied, unsettled, stopped: false };
-  try {
-    for (const pid of pids) {
-      const digits = writeDecimalName(pid);
-      name.write('/fd\0', digits, 'latin1');
-      const fdDir = c.openat(proc, m.name.ptr, DIR_FLAGS);
-      if (fdDir < 0) {
-        const errno = c.errno();
-        if (errno === EACCES || errno === EPERM) denied.push(pid);
-        continue; // or exited
-      }
-      let pidDir = -1;
-      let gone = false;
-      try {
-        const stopped = walkFdDir(
-          fdDir,
-          (fd, inode) => {
-            if (pidDir === -2) return false; // gone or not the same process: its fds say nothing
-            if (pidDir === -1) pidDir = openPinned(proc, pid, fd, inode);
-            const step = pidDir >= 0 ? onSocket(pid, inode, pidDir, fd) : 'gone';
-            if (step === 'gone') gone = true;
-            return step === 'stop';
-          },
-          wants,
-        );
-        if (stopped) return { denied, unsettled, stopped: true };
-        if (gone || dirRead.seen === 0 || dirRead.lost > 0) unsettled.push(pid);
-      } finally {
-        c.close(fdDir);
-        if (pidDir >= 0) c.close(pidDir);
-      }
+  for (const pid of pids) {
+    const digits = writeDecimalName(pid);
+    name.write('/fd\0', digits, 'latin1');
+    const fdDir = c.openat(proc, m.name.ptr, DIR_FLAGS);
+    if (fdDir < 0) {
+      const errno = c.errno();
+      if (errno === EACCES || errno === EPERM) denied.push(pid);
+      continue; // or exited
     }
-  } finally {
-    c.close(proc);
+    let pidDir = -1;
+    let gone = false;
+    try {
+      const stopped = walkFdDir(
+        fdDir,
+        (fd, inode) => {
+          if (pidDir === -2) return false; // gone or not the same process: its fds say nothing
+          if (pidDir === -1) pidDir = openPinned(proc, pid, fd, inode);
+          const step = pidDir >= 0 ? onSocket(pid, inode, pidDir, fd) : 'gone';
+          if (step === 'gone') gone = true;
+          return step === 'stop';
+        },
+        wants,
+      );
+      if (stopped) return { denied, unsettled, stopped: true };
+      if (gone || dirRead.seen === 0 || dirRead.lost > 0) unsettled.push(pid);
+    } finally {
+      c.close(fdDir);
+      if (pidDir >= 0) c.close(pidDir);
+    }
   }
   return { denied, unsettled, stopped: false };
 }
@@ -414,8 +411,8 @@ export function holdsSocket(pid: number, fd: number, inode: number): boolean {
   return socketInode(libc().readlinkat(procDir(), m.path.ptr, m.link.ptr, link.length)) === inode;
 }
 
-// /proc stays open for holdsSocket(), which callers make thousands of times (cached answers are
-// checked before each reuse).
+// /proc stays open (one fd per thread) for the walk and for holdsSocket(), which callers make
+// thousands of times (cached answers are checked before each reuse).
 let procFd = -1;
 function procDir(): number {
   if (procFd < 0) procFd = libc().openat(AT_FDCWD, PROC, DIR_FLAGS);

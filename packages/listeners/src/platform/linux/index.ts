@@ -20,9 +20,9 @@ import { readProcess } from './process-info';
 import { readTables } from './tables';
 import type { FoundProcess } from './walk-protocol';
 
-// The socket inodes of the last full scan (replaced by each one, so bounded by the table): sockets
-// that existed before a scan began, whose owners its early reads cannot have missed.
-let knownBefore: ReadonlySet<number> = new Set();
+// The socket inodes (inode -> row) of the last full scan, replaced by each one so bounded by the
+// table: sockets that existed before a scan began, whose owners its early reads cannot have missed.
+let knownBefore: ReadonlyMap<number, number> = new Map();
 
 // The scan's table is kept between calls (its capacity is the most sockets ever seen at once), so a
 // repeated scan allocates no columns.
@@ -103,7 +103,7 @@ function scan(options: ResolvedOptions): ScanResult {
     walk.denied.push(...again.denied);
     walk.unsettled.push(...again.unsettled);
   }
-  if (!ports) knownBefore = new Set(rowOf.keys());
+  if (!ports) knownBefore = rowOf;
   const reasons = explainUnowned(table, unresolvedRows(table), walk, options);
 
   const listeners: Listener[] = new Array(table.count);
