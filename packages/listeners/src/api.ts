@@ -1,7 +1,7 @@
 import { current } from './platform';
 import type { Platform } from './platform/types';
 import type { Family, Listener, Process, Protocol, ResolvedOptions, ScanOptions, ScanResult } from './types';
-import { checkPid, checkPort, checkProtocol } from './validate';
+import { checkOwners, checkPid, checkPort, checkProtocol } from './validate';
 
 const ALL_PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP'];
 const ALL_FAMILIES: readonly Family[] = [4, 6];
@@ -14,6 +14,7 @@ function resolve(options: ScanOptions = {}): ResolvedOptions {
     ports: options.ports ? new Set(options.ports.map(checkPort)) : undefined,
     tcpInfo: options.tcpInfo === true,
     parallel: options.parallel,
+    owners: checkOwners(options.owners),
   };
 }
 

@@ -110,6 +110,12 @@ export interface ScanOptions {
    * `true` uses the worker whenever it can run, `false` never starts it.
    */
   parallel?: boolean;
+  /**
+   * Linux: where the owners of sockets are read from. `bpf`: one BPF iterator over every process's
+   * open files (needs root and the kernel's BTF; an E_UNSUPPORTED error says why when it cannot
+   * run); `procfs`: the /proc/<pid>/fd walk; `auto` (default): BPF when it can run, else the walk.
+   */
+  owners?: 'auto' | 'bpf' | 'procfs';
 }
 
 /** ScanOptions with the defaults filled in, as the backends get them. */
@@ -122,6 +128,7 @@ export interface ResolvedOptions {
   tcpInfo: boolean;
   /** undefined: decide by the machine. */
   parallel: boolean | undefined;
+  owners: 'auto' | 'bpf' | 'procfs';
 }
 
 /** What a full scan found, with the count of sockets whose owner is unknown, by reason. */
@@ -135,5 +142,7 @@ export interface ScanResult {
     sources: SocketSource[];
     /** Linux: threads that read /proc for this scan (2 when the worker took part, 0 when none was needed). */
     threads?: number;
+    /** Linux: where the owners came from (see ScanOptions.owners). */
+    owners?: 'bpf' | 'procfs';
   };
 }

@@ -27,3 +27,14 @@ export function checkPid(pid: unknown): number {
   }
   return pid;
 }
+
+export function checkOwners(owners: unknown): 'auto' | 'bpf' | 'procfs' {
+  if (owners === undefined) return 'auto';
+  if (owners !== 'auto' && owners !== 'bpf' && owners !== 'procfs') {
+    throw new ListenersError(
+      'E_INVALID_ARGUMENT',
+      `owners must be 'auto', 'bpf' or 'procfs', got ${String(owners)}`,
+    );
+  }
+  return owners;
+}

@@ -4,22 +4,28 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ScanOptions } from '../src/index';
 import * as sources from '../src/index';
+import { TaskFiles } from '../src/platform/linux/bpf/task-files';
 import { type Holder, startHolder } from './helpers';
 
-// Each race runs on one thread (the sources) and, when the package is built, on two: the walk
-// worker is a built file, so the second run loads dist/ and forces the worker on.
+// Each race runs with owners from the /proc walk on one thread (the sources) and, when the package
+// is built, on two (the walk worker is a built file, so that run loads dist/), and from the BPF
+// iterator where it can run (root, kernel BTF).
 type Api = typeof sources;
 const builtWorker = existsSync(join(import.meta.dirname, '..', 'dist', 'walk-worker.js'));
+const bpfAvailable = process.platform === 'linux' && TaskFiles.open() !== undefined;
 const variants: Array<[string, () => Promise<Api>, ScanOptions]> = [
-  ['one thread', async () => sources, {}],
+  ['/proc walk, one thread', async () => sources, { owners: 'procfs', parallel: false }],
   ...(builtWorker
     ? [
         [
-          'two threads (built package)',
+          '/proc walk, two threads (built package)',
           async () => (await import('../dist/index.js')) as Api,
-          { parallel: true },
+          { owners: 'procfs', parallel: true },
         ] as [string, () => Promise<Api>, ScanOptions],
       ]
+    : []),
+  ...(bpfAvailable
+    ? [['BPF iterator', async () => sources, { owners: 'bpf' }] as [string, () => Promise<Api>, ScanOptions]]
     : []),
 ];
 

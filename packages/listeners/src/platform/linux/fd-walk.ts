@@ -289,6 +289,15 @@ export function walkSocketFds(
 }
 
 /**
+ * /proc/<pid> opened as a directory fd if process `pid` still holds socket `inode` at fd `fd`, or -2:
+ * what is read through it then belongs to that process, even if the pid is reused meanwhile.
+ */
+export function pinProcess(pid: number, fd: number, inode: number): number {
+  const proc = procDir();
+  return proc < 0 ? -2 : openPinned(proc, pid, fd, inode);
+}
+
+/**
  * Opens /proc/<pid> and checks that through it fd `fd` still links to socket `inode`, which pins the
  * process: if the pid was reused since its fd directory was read, the check fails. Returns the fd,
  * or -2 when the process is gone or no longer holds the socket.

@@ -3,6 +3,8 @@ import { toListener } from '../../materialize';
 import { IPPROTO_TCP, SocketTable, TCP_LISTEN, UNKNOWN_ID } from '../../socket-table';
 import type { Listener, Process, Protocol, ResolvedOptions, ScanResult, UnownedReason } from '../../types';
 import type { Platform } from '../types';
+import { TaskFiles } from './bpf/task-files';
+import { newestHolder, ownersFromRecords, readPinned } from './bpf-owners';
 import { EACCES, ENOENT, EPERM, ESRCH } from './constants';
 import {
   holdsSocket,
@@ -35,12 +37,17 @@ function scan(options: ResolvedOptions): ScanResult {
   // The walk worker starts reading /proc now, while this thread reads the socket table. A
   // port-limited scan stays on one thread: it stops as soon as its few owners are found, and the
   // worker, which reports every socket it meets, would not know when that is.
-  const pids = listPids();
-  const job = startWalk(pids, { mode: 'all' }, ports ? false : options.parallel);
+  // Owners come from the BPF iterator when it can run (a port-limited scan walks /proc, which stops
+  // at its few owners), else from the walk, which starts now (see startWalk).
+  const iterator = ports ? undefined : taskFilesFor(options);
+  const pids = iterator ? new Int32Array(0) : listPids();
+  const job = startWalk(pids, { mode: 'all' }, ports || iterator ? false : options.parallel);
   const sources = readTables(options, table, {
     ...(ports && { keep: (_inode: number, port: number) => ports.has(port) }),
     tcpInfo: options.tcpInfo,
   });
+  const records = iterator?.read();
+  if (records) return scanWithRecords(table, sources, records, options);
 
   // How far the worker got while the table was read: see the catch-up below.
   const readEarly = job.readSoFar();
@@ -106,6 +113,32 @@ function scan(options: ResolvedOptions): ScanResult {
   if (!ports) knownBefore = rowOf;
   const reasons = explainUnowned(table, unresolvedRows(table), walk, options);
 
+  return finish(table, processes, reasons, sources, { threads: walk.threads, owners: 'procfs' });
+}
+
+/** A scan whose owners come from the task_file iterator's records (read after the table). */
+function scanWithRecords(
+  table: SocketTable,
+  sources: ScanResult['summary']['sources'],
+  { records, length }: { records: Buffer; length: number },
+  options: ResolvedOptions,
+): ScanResult {
+  const rowOf = new Map<number, number>();
+  for (let row = 0; row < table.count; row++) if (table.inode[row] !== 0) rowOf.set(table.inode[row]!, row);
+  const processes: ProcessCache = new Map();
+  const unexplained = ownersFromRecords(records, length, table, rowOf, processes);
+  const reasons = explainUnowned(table, unresolvedRows(table), unexplained, options);
+  return finish(table, processes, reasons, sources, { threads: 0, owners: 'bpf' });
+}
+
+/** The public result of a scan whose owners are known (or explained by `reasons`). */
+function finish(
+  table: SocketTable,
+  processes: ProcessCache,
+  reasons: Map<number, UnownedReason>,
+  sources: ScanResult['summary']['sources'],
+  how: { threads: number; owners: 'bpf' | 'procfs' },
+): ScanResult {
   const listeners: Listener[] = new Array(table.count);
   const unowned: Record<UnownedReason, number> = { permission: 0, vanished: 0, hidden: 0, none: 0 };
   for (let row = 0; row < table.count; row++) {
@@ -115,7 +148,20 @@ function scan(options: ResolvedOptions): ScanResult {
     listeners[row] = toListener(table, row, process, reason);
   }
   const owned = table.count - unowned.permission - unowned.vanished - unowned.hidden - unowned.none;
-  return { listeners, summary: { sockets: table.count, owned, unowned, sources, threads: walk.threads } };
+  return { listeners, summary: { sockets: table.count, owned, unowned, sources, ...how } };
+}
+
+/** The task_file iterator if `options` allow it and it can run; throws if they ask for it and it cannot. */
+function taskFilesFor(options: ResolvedOptions): TaskFiles | undefined {
+  if (options.owners === 'procfs') return undefined;
+  const iterator = TaskFiles.open();
+  if (!iterator && options.owners === 'bpf') {
+    throw new ListenersError(
+      'E_UNSUPPORTED',
+      `owners: 'bpf' cannot be used here: ${TaskFiles.unavailable() ?? 'unknown reason'}`,
+    );
+  }
+  return iterator;
 }
 
 /**
@@ -171,6 +217,14 @@ function lookUpPort(port: number, protocol: Protocol, options: ResolvedOptions):
     if (listening.length > 0) candidates = listening;
   }
   const wanted = new Set(candidates.map((row) => table.inode[row]!));
+  // The iterator names the holder at once; the walk below is for what it cannot explain (a holder
+  // gone before it was read, or none visible), where its report tells why.
+  const iterator = taskFilesFor(options);
+  const records = iterator?.read();
+  const holder = records && newestHolder(records.records, records.length, wanted);
+  const pinned = holder && readPinned(holder.pid, holder.fd, holder.inode);
+  if (pinned) return pinned;
+
   let found: Process | undefined;
   const walk = startWalk(
     preferUid(listPids(), table.uid[candidates[0]!]!),

@@ -1,0 +1,203 @@
+/**
+ * Every process's socket fds in one read, through a BPF iterator over the kernel's (task, file)
+ * pairs ("task_file", Linux 5.8+): a small program the kernel runs for each open file writes
+ * (tgid, fd, inode) for sockets, and reading the iterator's fd returns those records. It replaces
+ * the /proc/<pid>/fd walk (one getdents64 per process and one readlinkat per fd) by one read, when
+ * the kernel allows it: root (CAP_BPF and CAP_PERFMON), BTF in /sys/kernel/btf/vmlinux, and this
+ * process in the initial PID namespace (the program sees global pids). Otherwise `open()` says why
+ * and callers walk /proc.
+ *
+ * The program reads task->tgid, file->f_inode, inode->i_mode and inode->i_ino at offsets taken from
+ * the running kernel's BTF, so it does not depend on one kernel build.
+ */
+import { readFileSync, readlinkSync } from 'node:fs';
+import koffi from 'koffi';
+import { libc } from '../ffi';
+import { Btf } from './btf';
+
+// bpf(2) commands, program type and attach type (include/uapi/linux/bpf.h).
+const BPF_PROG_LOAD = 5;
+const BPF_LINK_CREATE = 28;
+const BPF_ITER_CREATE = 33;
+const BPF_PROG_TYPE_TRACING = 26;
+const BPF_TRACE_ITER = 28;
+const SYS_BPF: Partial<Record<string, number>> = { x64: 321, arm64: 280 };
+/** bpf_seq_write(struct seq_file *m, const void *data, u32 len), helper 127. */
+const HELPER_SEQ_WRITE = 127;
+/** PROC_PID_INIT_INO: the inode number of the initial PID namespace. */
+const INIT_PID_NS = 'pid:[4026531836]';
+/** Bytes per record the program writes: tgid (u32), fd (u32), inode (u64). */
+export const RECORD = 16;
+
+let sys: ((...args: unknown[]) => number | bigint) | undefined;
+function bpf(cmd: number, attr: Buffer): number {
+  sys ??= koffi.load('libc.so.6').func('long syscall(long number, ...)') as never;
+  const r = sys!(SYS_BPF[process.arch], 'int', cmd, 'void *', attr, 'unsigned int', attr.length);
+  return Number(r);
+}
+
+/** One BPF instruction (struct bpf_insn): opcode, dst and src registers, offset, immediate. */
+function insn(code: number, dst: number, src: number, off: number, imm: number): Buffer {
+  const b = Buffer.alloc(8);
+  b[0] = code;
+  b[1] = (src << 4) | dst;
+  b.writeInt16LE(off, 2);
+  b.writeInt32LE(imm, 4);
+  return b;
+}
+// Opcodes: class | mode/op | size/source.
+const LDX_DW = 0x79;
+const LDX_W = 0x61;
+const LDX_H = 0x69;
+const STX_DW = 0x7b;
+const STX_W = 0x63;
+const MOV64_REG = 0xbf;
+const MOV64_IMM = 0xb7;
+const ADD64_IMM = 0x07;
+const AND64_IMM = 0x57;
+const JEQ_IMM = 0x15;
+const JNE_IMM = 0x55;
+const CALL = 0x85;
+const EXIT = 0x95;
+
+export interface Offsets {
+  tgid: number;
+  fInode: number;
+  iMode: number;
+  iIno: number;
+}
+
+/**
+ * The program, for ctx = struct bpf_iter__task_file { meta @0, task @8, u32 fd @16, file @24 }:
+ * for a socket (S_IFSOCK in i_mode), write {tgid, fd, i_ino} with bpf_seq_write.
+ */
+export function program(o: Offsets): Buffer {
+  const code = [
+    insn(MOV64_REG, 6, 1, 0, 0), // r6 = ctx
+    insn(LDX_DW, 7, 6, 0, 0), // r7 = ctx->meta
+    insn(LDX_DW, 8, 6, 8, 0), // r8 = ctx->task
+    insn(JEQ_IMM, 8, 0, 18, 0), // if !task goto out
+    insn(LDX_DW, 9, 6, 24, 0), // r9 = ctx->file
+    insn(JEQ_IMM, 9, 0, 16, 0), // if !file goto out
+    insn(LDX_W, 1, 6, 16, 0), // r1 = ctx->fd
+    insn(STX_W, 10, 1, -12, 0), // record.fd = r1
+    insn(LDX_W, 1, 8, o.tgid, 0), // r1 = task->tgid
+    insn(STX_W, 10, 1, -16, 0), // record.tgid = r1
+    insn(LDX_DW, 1, 9, o.fInode, 0), // r1 = file->f_inode
+    insn(JEQ_IMM, 1, 0, 10, 0), // if !inode goto out
+    insn(LDX_H, 2, 1, o.iMode, 0), // r2 = inode->i_mode
+    insn(AND64_IMM, 2, 0, 0, 0xf000), // r2 &= S_IFMT
+    insn(JNE_IMM, 2, 0, 7, 0xc000), // if r2 != S_IFSOCK goto out
+    insn(LDX_DW, 2, 1, o.iIno, 0), // r2 = inode->i_ino
+    insn(STX_DW, 10, 2, -8, 0), // record.inode = r2
+    insn(LDX_DW, 1, 7, 0, 0), // r1 = meta->seq
+    insn(MOV64_REG, 2, 10, 0, 0), // r2 = r10
+    insn(ADD64_IMM, 2, 0, 0, -RECORD), // r2 = &record
+    insn(MOV64_IMM, 3, 0, 0, RECORD), // r3 = sizeof record
+    insn(CALL, 0, 0, 0, HELPER_SEQ_WRITE), // bpf_seq_write(seq, &record, 16)
+    insn(MOV64_IMM, 0, 0, 0, 0), // out: r0 = 0
+    insn(EXIT, 0, 0, 0, 0),
+  ];
+  return Buffer.concat(code);
+}
+
+/** The iterator, loaded once per process and read once per scan. */
+export class TaskFiles {
+  private static loaded: TaskFiles | undefined;
+  private static why: string | undefined;
+
+  /** The iterator, or undefined when it cannot run here (see `unavailable()`). */
+  static open(): TaskFiles | undefined {
+    if (TaskFiles.loaded || TaskFiles.why) return TaskFiles.loaded;
+    try {
+      TaskFiles.loaded = TaskFiles.load();
+    } catch (error) {
+      TaskFiles.why = (error as Error).message;
+    }
+    return TaskFiles.loaded;
+  }
+
+  /** Why the iterator cannot run here, once open() failed. */
+  static unavailable(): string | undefined {
+    return TaskFiles.why;
+  }
+
+  private static load(): TaskFiles {
+    if (SYS_BPF[process.arch] === undefined) throw new Error(`no bpf syscall number for ${process.arch}`);
+    if (process.getuid?.() !== 0) throw new Error('not root');
+    if (readlinkSync('/proc/self/ns/pid') !== INIT_PID_NS)
+      throw new Error('not in the initial PID namespace');
+    const btf = new Btf(readFileSync('/sys/kernel/btf/vmlinux'));
+    const target = btf.findFunc('bpf_iter_task_file');
+    const offsets: Offsets = {
+      tgid: btf.memberOffset('task_struct', 'tgid'),
+      fInode: btf.memberOffset('file', 'f_inode'),
+      iMode: btf.memberOffset('inode', 'i_mode'),
+      iIno: btf.memberOffset('inode', 'i_ino'),
+    };
+    if (target < 0 || Object.values(offsets).some((o) => o < 0 || o > 0x7fff)) {
+      throw new Error('the kernel BTF lacks the task_file iterator or a field it reads');
+    }
+    const insns = program(offsets);
+    const license = Buffer.from('GPL\0'); // bpf_seq_write is GPL-only
+    const log = Buffer.alloc(64 * 1024);
+    const load = Buffer.alloc(128);
+    load.writeUInt32LE(BPF_PROG_TYPE_TRACING, 0);
+    load.writeUInt32LE(insns.length / 8, 4);
+    load.writeBigUInt64LE(koffi.address(insns), 8);
+    load.writeBigUInt64LE(koffi.address(license), 16);
+    load.writeUInt32LE(1, 24); // log_level
+    load.writeUInt32LE(log.length, 28);
+    load.writeBigUInt64LE(koffi.address(log), 32);
+    load.write('netwho_sockets', 48, 'latin1'); // prog_name (16 bytes, NUL-padded)
+    load.writeUInt32LE(BPF_TRACE_ITER, 68); // expected_attach_type
+    load.writeUInt32LE(target, 108); // attach_btf_id
+    const prog = bpf(BPF_PROG_LOAD, load);
+    if (prog < 0) {
+      const errno = koffi.errno();
+      const verifier = log.toString('latin1', 0, log.indexOf(0)).trim().split('\n').slice(-3).join(' | ');
+      throw new Error(`BPF_PROG_LOAD failed (errno ${errno})${verifier ? `: ${verifier}` : ''}`);
+    }
+    const linkAttr = Buffer.alloc(64);
+    linkAttr.writeUInt32LE(prog, 0);
+    linkAttr.writeUInt32LE(BPF_TRACE_ITER, 8);
+    const link = bpf(BPF_LINK_CREATE, linkAttr);
+    const linkErrno = koffi.errno();
+    libc().close(prog); // the link holds the program
+    if (link < 0) throw new Error(`BPF_LINK_CREATE failed (errno ${linkErrno})`);
+    return new TaskFiles(link);
+  }
+
+  private buffer = Buffer.alloc(256 * 1024);
+
+  private constructor(private readonly link: number) {}
+
+  /**
+   * Runs the iterator: returns the records (RECORD bytes each) and how many bytes they fill, or
+   * undefined when the kernel refused (the caller walks /proc instead).
+   */
+  read(): { records: Buffer; length: number } | undefined {
+    const attr = Buffer.alloc(8);
+    attr.writeUInt32LE(this.link, 0);
+    const fd = bpf(BPF_ITER_CREATE, attr);
+    if (fd < 0) return undefined;
+    const c = libc();
+    let length = 0;
+    try {
+      for (;;) {
+        if (this.buffer.length - length < 64 * 1024) {
+          const bigger = Buffer.alloc(this.buffer.length * 2);
+          this.buffer.copy(bigger, 0, 0, length);
+          this.buffer = bigger;
+        }
+        const n = c.read(fd, this.buffer.subarray(length), this.buffer.length - length);
+        if (n < 0) return undefined;
+        if (n === 0) break;
+        length += n;
+      }
+    } finally {
+      c.close(fd);
+    }
+    return { records: this.buffer, length: length - (length % RECORD) };
+  }
+}
