@@ -113,7 +113,8 @@ export interface ScanOptions {
   /**
    * Linux: where the owners of sockets are read from. `bpf`: one BPF iterator over every process's
    * open files (needs root and the kernel's BTF; an E_UNSUPPORTED error says why when it cannot
-   * run); `procfs`: the /proc/<pid>/fd walk; `auto` (default): BPF when it can run, else the walk.
+   * run); `procfs`: the /proc/<pid>/fd walk; `auto` (default): BPF when it can run and is worth
+   * loading (256 processes or more, or loaded already), else the walk.
    */
   owners?: 'auto' | 'bpf' | 'procfs';
 }

@@ -39,8 +39,8 @@ function scan(options: ResolvedOptions): ScanResult {
   // worker, which reports every socket it meets, would not know when that is.
   // Owners come from the BPF iterator when it can run (a port-limited scan walks /proc, which stops
   // at its few owners), else from the walk, which starts now (see startWalk).
-  const iterator = ports ? undefined : taskFilesFor(options);
-  const pids = iterator ? new Int32Array(0) : listPids();
+  const pids = listPids();
+  const iterator = ports ? undefined : taskFilesFor(options, pids.length);
   const job = startWalk(pids, { mode: 'all' }, ports || iterator ? false : options.parallel);
   const sources = readTables(options, table, {
     ...(ports && { keep: (_inode: number, port: number) => ports.has(port) }),
@@ -151,9 +151,19 @@ function finish(
   return { listeners, summary: { sockets: table.count, owned, unowned, sources, ...how } };
 }
 
-/** The task_file iterator if `options` allow it and it can run; throws if they ask for it and it cannot. */
-function taskFilesFor(options: ResolvedOptions): TaskFiles | undefined {
+/**
+ * Below this many processes the walk takes a few ms, less than loading the iterator the first time
+ * (~25 ms: the kernel's BTF is read and the program verified), so `auto` walks until it is loaded.
+ */
+const ITERATOR_MIN_PIDS = 256;
+
+/**
+ * The task_file iterator if `options` allow it, it can run and (for `auto`) it is worth loading for
+ * `processes` processes; throws if the options insist on it and it cannot run.
+ */
+function taskFilesFor(options: ResolvedOptions, processes: number): TaskFiles | undefined {
   if (options.owners === 'procfs') return undefined;
+  if (options.owners === 'auto' && !TaskFiles.isLoaded() && processes < ITERATOR_MIN_PIDS) return undefined;
   const iterator = TaskFiles.open();
   if (!iterator && options.owners === 'bpf') {
     throw new ListenersError(
@@ -219,7 +229,8 @@ function lookUpPort(port: number, protocol: Protocol, options: ResolvedOptions):
   const wanted = new Set(candidates.map((row) => table.inode[row]!));
   // The iterator names the holder at once; the walk below is for what it cannot explain (a holder
   // gone before it was read, or none visible), where its report tells why.
-  const iterator = taskFilesFor(options);
+  const pids = listPids();
+  const iterator = taskFilesFor(options, pids.length);
   const records = iterator?.read();
   const holder = records && newestHolder(records.records, records.length, wanted);
   const pinned = holder && readPinned(holder.pid, holder.fd, holder.inode);
@@ -227,7 +238,7 @@ function lookUpPort(port: number, protocol: Protocol, options: ResolvedOptions):
 
   let found: Process | undefined;
   const walk = startWalk(
-    preferUid(listPids(), table.uid[candidates[0]!]!),
+    preferUid(pids, table.uid[candidates[0]!]!),
     { mode: 'wanted', inodes: [...wanted] },
     options.parallel,
   ).join(

@@ -117,6 +117,11 @@ export class TaskFiles {
     return TaskFiles.loaded;
   }
 
+  /** Whether the iterator is loaded already (so using it costs only its read). */
+  static isLoaded(): boolean {
+    return TaskFiles.loaded !== undefined;
+  }
+
   /** Why the iterator cannot run here, once open() failed. */
   static unavailable(): string | undefined {
     return TaskFiles.why;
