@@ -68,8 +68,7 @@ async function time(fn, runs) {
     await fn();
     samples.push(performance.now() - start);
   }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
+  return median(samples);
 }
 
 /** Medians of `runs` calls of `a` and of `b`, called in turn (after one warm-up call each). */

@@ -35,15 +35,21 @@ export interface LibC {
   getdents64(fd: number, buf: Mem, count: number): number;
   readlinkat(dirfd: number, path: Mem, buf: Mem, size: number): number;
   statx(dirfd: number, path: Mem, flags: number, mask: number, buf: Mem): number;
+  /** bpf(2) through syscall(2) (glibc has no wrapper): `attr` is the command's union bpf_attr. */
+  bpf(cmd: number, attr: Buffer): number;
   /** errno of the last call on this thread. */
   errno(): number;
 }
+
+/** __NR_bpf per architecture (arch/x86/entry/syscalls/syscall_64.tbl, include/uapi/asm-generic/unistd.h). */
+const SYS_BPF: Partial<Record<string, number>> = { x64: 321, arm64: 280 };
 
 let bound: LibC | undefined;
 
 export function libc(): LibC {
   if (bound) return bound;
   const lib = koffi.load('libc.so.6');
+  const syscall = lib.func('long syscall(long number, ...)');
   bound = {
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t length)'),
@@ -55,6 +61,12 @@ export function libc(): LibC {
     getdents64: lib.func('intptr_t getdents64(int fd, void *buf, size_t count)'),
     readlinkat: lib.func('intptr_t readlinkat(int dirfd, const void *path, void *buf, size_t size)'),
     statx: lib.func('int statx(int dirfd, const void *path, int flags, uint32_t mask, void *buf)'),
+    bpf: (cmd: number, attr: Buffer) => {
+      const nr = SYS_BPF[process.arch];
+      return nr === undefined
+        ? -1
+        : Number(syscall(nr, 'int', cmd, 'void *', attr, 'unsigned int', attr.length));
+    },
     errno: () => koffi.errno(),
   } as LibC;
   return bound;

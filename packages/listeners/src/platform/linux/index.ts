@@ -40,7 +40,7 @@ function scan(options: ResolvedOptions): ScanResult {
   // Owners come from the BPF iterator when it can run (a port-limited scan walks /proc, which stops
   // at its few owners), else from the walk, which starts now (see startWalk).
   const pids = listPids();
-  const iterator = ports ? undefined : taskFilesFor(options, pids.length);
+  const iterator = ports ? undefined : taskFilesFor(options, () => pids.length);
   const job = startWalk(pids, { mode: 'all' }, ports || iterator ? false : options.parallel);
   const sources = readTables(options, table, {
     ...(ports && { keep: (_inode: number, port: number) => ports.has(port) }),
@@ -55,9 +55,7 @@ function scan(options: ResolvedOptions): ScanResult {
   // too (first: they are the newest), or their sockets would look held by no visible process.
   const late = pidsSince(pids);
 
-  // inode -> row for every socket a process can hold; inode 0 (TIME_WAIT, orphans) has no owner.
-  const rowOf = new Map<number, number>();
-  for (let row = 0; row < table.count; row++) if (table.inode[row] !== 0) rowOf.set(table.inode[row]!, row);
+  const rowOf = rowsByInode(table);
 
   const processes: ProcessCache = new Map();
   let wantedRow = -1; // the row wants() matched, handed to onSocket() without a second lookup
@@ -116,6 +114,13 @@ function scan(options: ResolvedOptions): ScanResult {
   return finish(table, processes, reasons, sources, { threads: walk.threads, owners: 'procfs' });
 }
 
+/** inode -> row for every socket of `table` a process can hold (inode 0: TIME_WAIT, orphans). */
+function rowsByInode(table: SocketTable): Map<number, number> {
+  const rowOf = new Map<number, number>();
+  for (let row = 0; row < table.count; row++) if (table.inode[row] !== 0) rowOf.set(table.inode[row]!, row);
+  return rowOf;
+}
+
 /** A scan whose owners come from the task_file iterator's records (read after the table). */
 function scanWithRecords(
   table: SocketTable,
@@ -123,8 +128,7 @@ function scanWithRecords(
   { records, length }: { records: Buffer; length: number },
   options: ResolvedOptions,
 ): ScanResult {
-  const rowOf = new Map<number, number>();
-  for (let row = 0; row < table.count; row++) if (table.inode[row] !== 0) rowOf.set(table.inode[row]!, row);
+  const rowOf = rowsByInode(table);
   const processes: ProcessCache = new Map();
   const unexplained = ownersFromRecords(records, length, table, rowOf, processes);
   const reasons = explainUnowned(table, unresolvedRows(table), unexplained, options);
@@ -159,11 +163,11 @@ const ITERATOR_MIN_PIDS = 256;
 
 /**
  * The task_file iterator if `options` allow it, it can run and (for `auto`) it is worth loading for
- * `processes` processes; throws if the options insist on it and it cannot run.
+ * `processes()` processes (counted only then); throws if the options insist on it and it cannot run.
  */
-function taskFilesFor(options: ResolvedOptions, processes: number): TaskFiles | undefined {
+function taskFilesFor(options: ResolvedOptions, processes: () => number): TaskFiles | undefined {
   if (options.owners === 'procfs') return undefined;
-  if (options.owners === 'auto' && !TaskFiles.isLoaded() && processes < ITERATOR_MIN_PIDS) return undefined;
+  if (options.owners === 'auto' && !TaskFiles.isLoaded() && processes() < ITERATOR_MIN_PIDS) return undefined;
   const iterator = TaskFiles.open();
   if (!iterator && options.owners === 'bpf') {
     throw new ListenersError(
@@ -229,8 +233,10 @@ function lookUpPort(port: number, protocol: Protocol, options: ResolvedOptions):
   const wanted = new Set(candidates.map((row) => table.inode[row]!));
   // The iterator names the holder at once; the walk below is for what it cannot explain (a holder
   // gone before it was read, or none visible), where its report tells why.
-  const pids = listPids();
-  const iterator = taskFilesFor(options, pids.length);
+  // The pids are listed only if the walk needs them (or to decide whether to load the iterator).
+  let listed: Int32Array | undefined;
+  const pids = () => (listed ??= listPids());
+  const iterator = taskFilesFor(options, () => pids().length);
   const records = iterator?.read();
   const holder = records && newestHolder(records.records, records.length, wanted);
   const pinned = holder && readPinned(holder.pid, holder.fd, holder.inode);
@@ -238,7 +244,7 @@ function lookUpPort(port: number, protocol: Protocol, options: ResolvedOptions):
 
   let found: Process | undefined;
   const walk = startWalk(
-    preferUid(pids, table.uid[candidates[0]!]!),
+    preferUid(pids(), table.uid[candidates[0]!]!),
     { mode: 'wanted', inodes: [...wanted] },
     options.parallel,
   ).join(

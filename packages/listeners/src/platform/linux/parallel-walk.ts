@@ -15,12 +15,11 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { emptyPart, walkClaims, walkInto } from './claimed-walk';
 import { type OnSocket, type WalkReport, walkSocketFds } from './fd-walk';
 import {
-  CHUNK,
   CTL_WORDS,
   Ctl,
-  claim,
   claimed,
   type DataBuffer,
   dataViews,
@@ -97,7 +96,7 @@ export function startWalk(pids: Int32Array, task: WorkerTask, parallel: boolean 
   return {
     // If the worker failed, the main thread's part may have stopped early: walk everything again.
     join: (wants, onSocket, first) =>
-      pool.join(gen, pids.length, wants, onSocket, first) ?? oneThread.join(wants, onSocket, first),
+      pool.join(gen, wants, onSocket, first) ?? oneThread.join(wants, onSocket, first),
     abandon: () => {
       pool.abandon(gen);
       return nothingWalked();
@@ -171,36 +170,16 @@ class WalkPool {
   /** The main thread's part of job `gen`, then the worker's report; undefined if the worker failed. */
   join(
     gen: number,
-    count: number,
     wants: (inode: number) => boolean,
     onSocket: OnSocket,
     first: Int32Array | undefined,
   ): ParallelWalkReport | undefined {
     const ctl = this.ctl;
-    const denied: number[] = [];
-    const unsettled: number[] = [];
-    let stopped = false;
-    if (first?.length) {
-      const walk = walkSocketFds(wants, onSocket, first);
-      denied.push(...walk.denied);
-      unsettled.push(...walk.unsettled);
-      if (walk.stopped) {
-        stopped = true;
-        Atomics.store(ctl, Ctl.STOP, gen);
-      }
-    }
-    const shared = dataViews(this.data).pids;
-    for (let at = stopped ? -1 : claim(ctl, gen); at >= 0; at = claim(ctl, gen)) {
-      if (Atomics.load(ctl, Ctl.STOP) === gen) break;
-      const walk = walkSocketFds(wants, onSocket, shared.subarray(at, Math.min(at + CHUNK, count)));
-      denied.push(...walk.denied);
-      unsettled.push(...walk.unsettled);
-      if (walk.stopped) {
-        stopped = true;
-        Atomics.store(ctl, Ctl.STOP, gen);
-        break;
-      }
-    }
+    // The pids the job did not list come first (they are the newest), then this thread's claims.
+    const part = emptyPart();
+    if (first?.length) walkInto(part, first, wants, onSocket);
+    walkClaims(ctl, gen, dataViews(this.data).pids, wants, onSocket, part);
+    const { denied, unsettled, stopped } = part;
     // Close the job: a worker that has not joined yet finds nothing left to claim, so only a worker
     // that already joined (it says so before its first claim) can hold a part still being read.
     Atomics.store(ctl, Ctl.NEXT, lastClaim(gen));

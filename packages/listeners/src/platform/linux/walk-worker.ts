@@ -5,12 +5,10 @@
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { Process } from '../../types';
-import { walkSocketFds } from './fd-walk';
+import { walkClaims } from './claimed-walk';
 import { readProcess } from './process-info';
 import {
-  CHUNK,
   Ctl,
-  claim,
   type DataBuffer,
   dataViews,
   emptyData,
@@ -39,19 +37,7 @@ function runJob(gen: number): WorkerReport {
     return wantedOnly ? ('stop' as const) : ('next' as const);
   };
   const wants = wantedOnly ? (inode: number) => wanted.has(inode) : () => true;
-  for (let at = claim(ctl, gen); at >= 0; at = claim(ctl, gen)) {
-    if (Atomics.load(ctl, Ctl.STOP) === gen) break;
-    const count = Math.min(CHUNK, Atomics.load(ctl, Ctl.COUNT) - at);
-    const walk = walkSocketFds(wants, onSocket, views.pids.subarray(at, at + count));
-    report.walked += count;
-    report.denied.push(...walk.denied);
-    report.unsettled.push(...walk.unsettled);
-    if (walk.stopped) {
-      report.stopped = true;
-      Atomics.store(ctl, Ctl.STOP, gen);
-      break;
-    }
-  }
+  walkClaims(ctl, gen, views.pids, wants, onSocket, report);
   return report;
 }
 

@@ -21,7 +21,6 @@ const BPF_LINK_CREATE = 28;
 const BPF_ITER_CREATE = 33;
 const BPF_PROG_TYPE_TRACING = 26;
 const BPF_TRACE_ITER = 28;
-const SYS_BPF: Partial<Record<string, number>> = { x64: 321, arm64: 280 };
 /** bpf_seq_write(struct seq_file *m, const void *data, u32 len), helper 127. */
 const HELPER_SEQ_WRITE = 127;
 /** PROC_PID_INIT_INO: the inode number of the initial PID namespace. */
@@ -29,12 +28,7 @@ const INIT_PID_NS = 'pid:[4026531836]';
 /** Bytes per record the program writes: tgid (u32), fd (u32), inode (u64). */
 export const RECORD = 16;
 
-let sys: ((...args: unknown[]) => number | bigint) | undefined;
-function bpf(cmd: number, attr: Buffer): number {
-  sys ??= koffi.load('libc.so.6').func('long syscall(long number, ...)') as never;
-  const r = sys!(SYS_BPF[process.arch], 'int', cmd, 'void *', attr, 'unsigned int', attr.length);
-  return Number(r);
-}
+const bpf = (cmd: number, attr: Buffer) => libc().bpf(cmd, attr);
 
 /** One BPF instruction (struct bpf_insn): opcode, dst and src registers, offset, immediate. */
 function insn(code: number, dst: number, src: number, off: number, imm: number): Buffer {
@@ -128,7 +122,8 @@ export class TaskFiles {
   }
 
   private static load(): TaskFiles {
-    if (SYS_BPF[process.arch] === undefined) throw new Error(`no bpf syscall number for ${process.arch}`);
+    if (process.arch !== 'x64' && process.arch !== 'arm64')
+      throw new Error(`no bpf syscall number for ${process.arch}`);
     if (process.getuid?.() !== 0) throw new Error('not root');
     if (readlinkSync('/proc/self/ns/pid') !== INIT_PID_NS)
       throw new Error('not in the initial PID namespace');
