@@ -4,7 +4,7 @@ import { IPPROTO_TCP, SocketTable, TCP_LISTEN, UNKNOWN_ID } from '../../socket-t
 import type { Listener, Process, Protocol, ResolvedOptions, ScanResult, UnownedReason } from '../../types';
 import type { Platform } from '../types';
 import { TaskFiles } from './bpf/task-files';
-import { newestHolder, ownersFromRecords, readPinned } from './bpf-owners';
+import { newestHolder, ownersFromRecords } from './bpf-owners';
 import { EACCES, ENOENT, EPERM, ESRCH } from './constants';
 import {
   holdsSocket,
@@ -34,20 +34,25 @@ function scan(options: ResolvedOptions): ScanResult {
   scanTable = scanTable?.clear() ?? new SocketTable(1024);
   const table = scanTable;
   const ports = options.ports;
-  // The walk worker starts reading /proc now, while this thread reads the socket table. A
-  // port-limited scan stays on one thread: it stops as soon as its few owners are found, and the
-  // worker, which reports every socket it meets, would not know when that is.
-  // Owners come from the BPF iterator when it can run (a port-limited scan walks /proc, which stops
-  // at its few owners), else from the walk, which starts now (see startWalk).
-  const pids = listPids();
-  const iterator = ports ? undefined : taskFilesFor(options, () => pids.length);
-  const job = startWalk(pids, { mode: 'all' }, ports || iterator ? false : options.parallel);
+  // Owners come from the BPF iterator when it can run, read after the socket table (a port-limited
+  // scan walks /proc instead, which stops at its few owners). Otherwise the walk worker starts
+  // reading /proc now, while this thread reads the socket table; a port-limited scan stays on one
+  // thread: the worker, which reports every socket it meets, would not know when to stop.
+  let listed: Int32Array | undefined;
+  const listAllPids = () => (listed ??= listPids());
+  const iterator = ports ? undefined : taskFilesFor(options, () => listAllPids().length);
+  if (iterator) {
+    const sources = readTables(options, table, { tcpInfo: options.tcpInfo });
+    const records = iterator.read();
+    if (records) return scanWithRecords(table, sources, records, options);
+    table.clear(); // the kernel refused the iterator this time: walk /proc, as without it
+  }
+  const pids = listAllPids();
+  const job = startWalk(pids, { mode: 'all' }, ports ? false : options.parallel);
   const sources = readTables(options, table, {
     ...(ports && { keep: (_inode: number, port: number) => ports.has(port) }),
     tcpInfo: options.tcpInfo,
   });
-  const records = iterator?.read();
-  if (records) return scanWithRecords(table, sources, records, options);
 
   // How far the worker got while the table was read: see the catch-up below.
   const readEarly = job.readSoFar();
@@ -239,8 +244,7 @@ function lookUpPort(port: number, protocol: Protocol, options: ResolvedOptions):
   const iterator = taskFilesFor(options, () => pids().length);
   const records = iterator?.read();
   const holder = records && newestHolder(records.records, records.length, wanted);
-  const pinned = holder && readPinned(holder.pid, holder.fd, holder.inode);
-  if (pinned) return pinned;
+  if (holder) return holder;
 
   let found: Process | undefined;
   const walk = startWalk(

@@ -46,10 +46,14 @@ export function readProcess(pid: number, pidDir: number): Process | undefined {
  */
 export function fullName(comm: string, path: string, readCmdline: () => string | undefined): string {
   if (comm.length < COMM_MAX) return comm || (path ? basename(path) : '');
-  const fromPath = extendedName(comm, path);
-  if (fromPath !== comm) return fromPath;
+  if (!nameNeedsCmdline(comm, path)) return extendedName(comm, path);
   const argv0 = readCmdline()?.split('\0', 1)[0] ?? '';
   const fromArgv = basename(argv0.split(' ', 1)[0] ?? '');
   if (fromArgv.length > comm.length && fromArgv.startsWith(comm)) return fromArgv;
   return comm;
+}
+
+/** Whether fullName() looks at the command line for this comm and path (a cut comm the path does not extend). */
+export function nameNeedsCmdline(comm: string, path: string): boolean {
+  return comm.length >= COMM_MAX && extendedName(comm, path) === comm;
 }

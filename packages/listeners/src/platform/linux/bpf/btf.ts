@@ -8,6 +8,7 @@ const MAGIC = 0xeb9f;
 
 // BTF_KIND_*: how many extra bytes follow each type record.
 const KIND_INT = 1;
+const KIND_PTR = 2;
 const KIND_ARRAY = 3;
 const KIND_STRUCT = 4;
 const KIND_UNION = 5;
@@ -83,13 +84,23 @@ export class Btf {
    * unions; -1 when there is no such struct or member, or the member is a bitfield.
    */
   memberOffset(struct: string, member: string): number {
-    const id = this.find(struct, KIND_STRUCT);
-    return id < 0 ? -1 : this.offsetIn(id, Buffer.from(member, 'latin1'), 0);
+    return this.member(struct, member)?.offset ?? -1;
   }
 
-  private offsetIn(id: number, member: Buffer, base: number): number {
+  /** The size in bytes of member `member` of struct `struct` (as memberOffset finds it), or -1. */
+  memberSize(struct: string, member: string): number {
+    const found = this.member(struct, member);
+    return found ? this.sizeOf(this.resolve(found.type)) : -1;
+  }
+
+  private member(struct: string, member: string): { offset: number; type: number } | undefined {
+    const id = this.find(struct, KIND_STRUCT);
+    return id < 0 ? undefined : this.memberIn(id, Buffer.from(member, 'latin1'), 0);
+  }
+
+  private memberIn(id: number, member: Buffer, base: number): { offset: number; type: number } | undefined {
     const kind = (this.info[id]! >>> 24) & 0x1f;
-    if (kind !== KIND_STRUCT && kind !== KIND_UNION) return -1;
+    if (kind !== KIND_STRUCT && kind !== KIND_UNION) return undefined;
     const kindFlag = this.info[id]! >>> 31 === 1;
     const vlen = this.info[id]! & 0xffff;
     for (let i = 0; i < vlen; i++) {
@@ -100,14 +111,36 @@ export class Btf {
       const bitfieldSize = kindFlag ? raw >>> 24 : 0;
       const bits = kindFlag ? raw & 0xffffff : raw;
       if (nameOff !== 0 && this.nameIs(nameOff, member)) {
-        return bitfieldSize !== 0 || bits % 8 !== 0 ? -1 : base + bits / 8;
+        return bitfieldSize !== 0 || bits % 8 !== 0 ? undefined : { offset: base + bits / 8, type };
       }
       if (nameOff === 0) {
-        const inner = this.offsetIn(this.resolve(type), member, base + bits / 8);
-        if (inner >= 0) return inner;
+        const inner = this.memberIn(this.resolve(type), member, base + bits / 8);
+        if (inner) return inner;
       }
     }
-    return -1;
+    return undefined;
+  }
+
+  /** Bytes of type `id` (resolved): ints, enums, structs and unions say it, arrays multiply it. */
+  private sizeOf(id: number): number {
+    const kind = (this.info[id]! >>> 24) & 0x1f;
+    const at = this.at[id]!;
+    switch (kind) {
+      case KIND_INT:
+      case KIND_STRUCT:
+      case KIND_UNION:
+      case KIND_ENUM:
+      case KIND_ENUM64:
+        return this.view.getUint32(at + 8, true);
+      case KIND_PTR:
+        return 8;
+      case KIND_ARRAY: {
+        const element = this.sizeOf(this.resolve(this.view.getUint32(at + 12, true)));
+        return element < 0 ? -1 : element * this.view.getUint32(at + 20, true);
+      }
+      default:
+        return -1;
+    }
   }
 
   /** Follows typedefs and qualifiers (not pointers) to the underlying type id. */

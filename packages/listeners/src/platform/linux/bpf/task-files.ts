@@ -1,17 +1,18 @@
 /**
  * Every process's socket fds in one read, through a BPF iterator over the kernel's (task, file)
- * pairs ("task_file", Linux 5.8+): a small program the kernel runs for each open file writes
- * (tgid, fd, inode) for sockets, and reading the iterator's fd returns those records. It replaces
- * the /proc/<pid>/fd walk (one getdents64 per process and one readlinkat per fd) by one read, when
- * the kernel allows it: root (CAP_BPF and CAP_PERFMON), BTF in /sys/kernel/btf/vmlinux, and this
- * process in the initial PID namespace (the program sees global pids). Otherwise `open()` says why
- * and callers walk /proc.
+ * pairs ("task_file", Linux 5.8+): a small program the kernel runs for each open file writes a
+ * record (tgid, fd, inode, and the holder's identity: see RECORD) for sockets, and reading the
+ * iterator's fd returns those records. It replaces the /proc/<pid>/fd walk (one getdents64 per
+ * process and one readlinkat per fd) by one read, when the kernel allows it: root (CAP_BPF and
+ * CAP_PERFMON), BTF in /sys/kernel/btf/vmlinux, and this process in the initial PID namespace (the
+ * program sees global pids). Otherwise `open()` says why and callers walk /proc.
  *
- * The program reads task->tgid, file->f_inode, inode->i_mode and inode->i_ino at offsets taken from
- * the running kernel's BTF, so it does not depend on one kernel build.
+ * The program reads task_struct, file and inode fields at offsets taken from the running kernel's
+ * BTF, so it does not depend on one kernel build.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import koffi from 'koffi';
+import { EAGAIN, EINTR } from '../constants';
 import { libc } from '../ffi';
 import { Btf } from './btf';
 
@@ -25,8 +26,14 @@ const BPF_TRACE_ITER = 28;
 const HELPER_SEQ_WRITE = 127;
 /** PROC_PID_INIT_INO: the inode number of the initial PID namespace. */
 const INIT_PID_NS = 'pid:[4026531836]';
-/** Bytes per record the program writes: tgid (u32), fd (u32), inode (u64). */
-export const RECORD = 16;
+/**
+ * The record the program writes per socket fd, 48 bytes: the socket's holder and fd, the socket
+ * inode, and who the holder is at that moment: its start time (ns since boot: with the tgid, one
+ * process), its exec count (self_exec_id, which every execve bumps) and its comm (16 bytes, which
+ * prctl(PR_SET_NAME) can change). Byte offsets in the record:
+ */
+export const RECORD = 48;
+export const AT = { tgid: 0, fd: 4, inode: 8, startTime: 16, execId: 24, comm: 32 } as const;
 
 const bpf = (cmd: number, attr: Buffer) => libc().bpf(cmd, attr);
 
@@ -56,44 +63,71 @@ const EXIT = 0x95;
 
 export interface Offsets {
   tgid: number;
+  startTime: number;
+  execId: number;
+  /** 8 on current kernels (u64 since Linux 5.7), 4 before. */
+  execIdSize: 4 | 8;
+  comm: number;
   fInode: number;
   iMode: number;
   iIno: number;
 }
 
+/** Placeholder offset of a jump to the program's exit, filled in by program(). */
+const OUT = 0x7fff;
+const isJump = (instruction: Buffer) => (instruction[0]! & 0x07) === 0x05; // BPF_JMP class
+
 /**
  * The program, for ctx = struct bpf_iter__task_file { meta @0, task @8, u32 fd @16, file @24 }:
- * for a socket (S_IFSOCK in i_mode), write {tgid, fd, i_ino} with bpf_seq_write.
+ * for a socket (S_IFSOCK in i_mode), write a RECORD with bpf_seq_write. The record is built on the
+ * stack at r10 - RECORD; every byte of it is written first (the verifier insists).
  */
 export function program(o: Offsets): Buffer {
+  const at = (field: keyof typeof AT) => AT[field] - RECORD; // stack offset of a record field
   const code = [
     insn(MOV64_REG, 6, 1, 0, 0), // r6 = ctx
-    insn(LDX_DW, 7, 6, 0, 0), // r7 = ctx->meta
     insn(LDX_DW, 8, 6, 8, 0), // r8 = ctx->task
-    insn(JEQ_IMM, 8, 0, 18, 0), // if !task goto out
+    insn(JEQ_IMM, 8, 0, OUT, 0), // if !task goto out
     insn(LDX_DW, 9, 6, 24, 0), // r9 = ctx->file
-    insn(JEQ_IMM, 9, 0, 16, 0), // if !file goto out
-    insn(LDX_W, 1, 6, 16, 0), // r1 = ctx->fd
-    insn(STX_W, 10, 1, -12, 0), // record.fd = r1
-    insn(LDX_W, 1, 8, o.tgid, 0), // r1 = task->tgid
-    insn(STX_W, 10, 1, -16, 0), // record.tgid = r1
+    insn(JEQ_IMM, 9, 0, OUT, 0), // if !file goto out
     insn(LDX_DW, 1, 9, o.fInode, 0), // r1 = file->f_inode
-    insn(JEQ_IMM, 1, 0, 10, 0), // if !inode goto out
+    insn(JEQ_IMM, 1, 0, OUT, 0), // if !inode goto out
     insn(LDX_H, 2, 1, o.iMode, 0), // r2 = inode->i_mode
     insn(AND64_IMM, 2, 0, 0, 0xf000), // r2 &= S_IFMT
-    insn(JNE_IMM, 2, 0, 7, 0xc000), // if r2 != S_IFSOCK goto out
+    insn(JNE_IMM, 2, 0, OUT, 0xc000), // if r2 != S_IFSOCK goto out
     insn(LDX_DW, 2, 1, o.iIno, 0), // r2 = inode->i_ino
-    insn(STX_DW, 10, 2, -8, 0), // record.inode = r2
+    insn(STX_DW, 10, 2, at('inode'), 0), // record.inode = r2
+    insn(LDX_W, 1, 6, 16, 0), // r1 = ctx->fd
+    insn(STX_W, 10, 1, at('fd'), 0), // record.fd = r1
+    insn(LDX_W, 1, 8, o.tgid, 0), // r1 = task->tgid
+    insn(STX_W, 10, 1, at('tgid'), 0), // record.tgid = r1
+    insn(LDX_DW, 1, 8, o.startTime, 0), // r1 = task->start_time
+    insn(STX_DW, 10, 1, at('startTime'), 0), // record.startTime = r1
+    insn(o.execIdSize === 8 ? LDX_DW : LDX_W, 1, 8, o.execId, 0), // r1 = task->self_exec_id
+    insn(STX_DW, 10, 1, at('execId'), 0), // record.execId = r1 (a u32 load zero-extends)
+    insn(LDX_DW, 1, 8, o.comm, 0), // r1 = task->comm[0..8]
+    insn(STX_DW, 10, 1, at('comm'), 0),
+    insn(LDX_DW, 1, 8, o.comm + 8, 0), // r1 = task->comm[8..16]
+    insn(STX_DW, 10, 1, at('comm') + 8, 0),
+    insn(LDX_DW, 7, 6, 0, 0), // r7 = ctx->meta
     insn(LDX_DW, 1, 7, 0, 0), // r1 = meta->seq
     insn(MOV64_REG, 2, 10, 0, 0), // r2 = r10
     insn(ADD64_IMM, 2, 0, 0, -RECORD), // r2 = &record
     insn(MOV64_IMM, 3, 0, 0, RECORD), // r3 = sizeof record
-    insn(CALL, 0, 0, 0, HELPER_SEQ_WRITE), // bpf_seq_write(seq, &record, 16)
+    insn(CALL, 0, 0, 0, HELPER_SEQ_WRITE), // bpf_seq_write(seq, &record, RECORD)
     insn(MOV64_IMM, 0, 0, 0, 0), // out: r0 = 0
     insn(EXIT, 0, 0, 0, 0),
   ];
+  // Jumps to OUT go to the last two instructions (offsets count from the next instruction).
+  for (const [i, instruction] of code.entries()) {
+    if (isJump(instruction) && instruction.readInt16LE(2) === OUT)
+      instruction.writeInt16LE(code.length - 2 - (i + 1), 2);
+  }
   return Buffer.concat(code);
 }
+
+/** read() calls interrupted (EINTR) or cut short (EAGAIN) that one scan retries. */
+const MAX_RETRIES = 16;
 
 /** The iterator, loaded once per process and read once per scan. */
 export class TaskFiles {
@@ -129,13 +163,22 @@ export class TaskFiles {
       throw new Error('not in the initial PID namespace');
     const btf = new Btf(readFileSync('/sys/kernel/btf/vmlinux'));
     const target = btf.findFunc('bpf_iter_task_file');
+    const execIdSize = btf.memberSize('task_struct', 'self_exec_id');
     const offsets: Offsets = {
       tgid: btf.memberOffset('task_struct', 'tgid'),
+      startTime: btf.memberOffset('task_struct', 'start_time'),
+      execId: btf.memberOffset('task_struct', 'self_exec_id'),
+      execIdSize: execIdSize === 4 ? 4 : 8,
+      comm: btf.memberOffset('task_struct', 'comm'),
       fInode: btf.memberOffset('file', 'f_inode'),
       iMode: btf.memberOffset('inode', 'i_mode'),
       iIno: btf.memberOffset('inode', 'i_ino'),
     };
-    if (target < 0 || Object.values(offsets).some((o) => o < 0 || o > 0x7fff)) {
+    const sizesFit =
+      btf.memberSize('task_struct', 'start_time') === 8 &&
+      (execIdSize === 4 || execIdSize === 8) &&
+      btf.memberSize('task_struct', 'comm') === 16;
+    if (target < 0 || !sizesFit || Object.values(offsets).some((o) => o < 0 || o > 0x7fff)) {
       throw new Error('the kernel BTF lacks the task_file iterator or a field it reads');
     }
     const insns = program(offsets);
@@ -183,6 +226,7 @@ export class TaskFiles {
     if (fd < 0) return undefined;
     const c = libc();
     let length = 0;
+    let retries = 0;
     try {
       for (;;) {
         if (this.buffer.length - length < 64 * 1024) {
@@ -191,7 +235,12 @@ export class TaskFiles {
           this.buffer = bigger;
         }
         const n = c.read(fd, this.buffer.subarray(length), this.buffer.length - length);
-        if (n < 0) return undefined;
+        if (n < 0) {
+          // A signal, or the kernel's cap on objects per read(): the iterator goes on where it was.
+          const errno = c.errno();
+          if ((errno === EINTR || errno === EAGAIN) && ++retries <= MAX_RETRIES) continue;
+          return undefined;
+        }
         if (n === 0) break;
         length += n;
       }
