@@ -96,6 +96,17 @@ describe('BTF reader', () => {
     expect(btf.memberOffset('inode', 'i_ino')).toBe(-1);
   });
 
+  it('finds the same types while indexing as by a later search', () => {
+    // struct file has the kind flag set (bitfield offsets): it must still be found in the first pass.
+    const btf = new Btf(blob, { funcs: ['bpf_iter_task_file', 'missing'], structs: ['file', 'task_struct'] });
+    expect(btf.findFunc('bpf_iter_task_file')).toBe(4);
+    expect(btf.findFunc('missing')).toBe(-1);
+    expect(btf.find('file', 4)).toBe(5);
+    expect(btf.find('task_struct', 4)).toBe(3);
+    expect(btf.memberOffset('file', 'f_inode')).toBe(16);
+    expect(btf.find('record', 4)).toBe(11); // not asked for up front: found by a search
+  });
+
   it('gives member sizes: ints through typedefs, arrays, pointers, structs', () => {
     const btf = new Btf(blob);
     expect(btf.memberSize('record', 'comm')).toBe(16);

@@ -83,8 +83,9 @@ function identify(records: Buffer, words: Uint32Array, w: number, keep?: typeof 
     keep?.set(pid, last);
     return last.process;
   }
-  const process = readPinned(pid, words[w + FD]!, inodeAt(words, w));
-  if (process && keep && !nameNeedsCmdline(commAt(records, w * 4), process.path)) {
+  const comm = commAt(records, w * 4);
+  const process = readPinned(pid, words[w + FD]!, inodeAt(words, w), comm);
+  if (process && keep && !nameNeedsCmdline(comm, process.path)) {
     keep.set(pid, { identity: words.slice(w + IDENTITY, w + IDENTITY + IDENTITY_WORDS), process });
   }
   return process;
@@ -95,12 +96,12 @@ function sameIdentity(words: Uint32Array, w: number, identity: Uint32Array): boo
   return true;
 }
 
-/** Name and path of `pid` if it still holds socket `inode` at `fd`. */
-export function readPinned(pid: number, fd: number, inode: number): Process | undefined {
+/** Name and path of `pid` if it still holds socket `inode` at `fd` (its comm as the iterator saw it). */
+function readPinned(pid: number, fd: number, inode: number, comm: string): Process | undefined {
   const pidDir = pinProcess(pid, fd, inode);
   if (pidDir < 0) return undefined;
   try {
-    return readProcess(pid, pidDir);
+    return readProcess(pid, pidDir, comm);
   } finally {
     libc().close(pidDir);
   }

@@ -27,13 +27,16 @@ function readSmallFile(dir: number, file: Buffer): string | undefined {
 /**
  * Name and executable path of the process whose /proc/<pid> is open as `pidDir`. Reading through
  * that fd pins the process: if it exits, these reads fail instead of reading a newer process that
- * got the same pid. Undefined when the process has exited.
+ * got the same pid. Undefined when the process has exited. `knownComm` (the BPF iterator reports
+ * it) saves reading the comm file.
  */
-export function readProcess(pid: number, pidDir: number): Process | undefined {
-  const comm = readSmallFile(pidDir, COMM);
+export function readProcess(pid: number, pidDir: number, knownComm?: string): Process | undefined {
+  const comm = knownComm ?? readSmallFile(pidDir, COMM);
   if (comm === undefined) return undefined; // exited: every file of a dead process reads ESRCH
   const c = libc();
   const n = c.readlinkat(pidDir, EXE, buf, buf.length);
+  // With the comm known, a failed exe read may mean the process has exited since: the comm file tells.
+  if (n < 0 && knownComm !== undefined && readSmallFile(pidDir, COMM) === undefined) return undefined;
   // exe is unreadable for another user's process unless we are root, and absent for kernel threads.
   let path = n > 0 ? buf.toString('utf8', 0, n) : '';
   if (path.endsWith(' (deleted)')) path = path.slice(0, -' (deleted)'.length);

@@ -161,7 +161,10 @@ export class TaskFiles {
     if (process.getuid?.() !== 0) throw new Error('not root');
     if (readlinkSync('/proc/self/ns/pid') !== INIT_PID_NS)
       throw new Error('not in the initial PID namespace');
-    const btf = new Btf(readFileSync('/sys/kernel/btf/vmlinux'));
+    const btf = new Btf(readFileSync('/sys/kernel/btf/vmlinux'), {
+      funcs: ['bpf_iter_task_file'],
+      structs: ['task_struct', 'file', 'inode'],
+    });
     const target = btf.findFunc('bpf_iter_task_file');
     const execIdSize = btf.memberSize('task_struct', 'self_exec_id');
     const offsets: Offsets = {
