@@ -1,7 +1,8 @@
 import { connect, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Listener } from '../src/index';
+import type { Listener, ScanOptions } from '../src/index';
 import * as api from '../src/index';
+import { TaskFiles } from '../src/platform/linux/bpf/task-files';
 import { testPublicBehaviour } from './behaviour';
 import { type Holder, longNamedNode, NODE_PATH, startHolder } from './helpers';
 
@@ -48,10 +49,16 @@ describe.runIf(process.platform === 'linux')('Linux backend, real processes and 
   const expectServer = (l: Listener | undefined) =>
     expect(l?.process).toEqual({ pid: server.pid, name: 'netwho-test-socket-holder', path: NODE_PATH });
 
-  it.each(['auto', 'netlink', 'procfs'] as const)(
-    'getAll (source %s) maps every test socket to its pid, full name and path',
-    async (source) => {
-      const all = await api.getAll({ source });
+  // Owners from the /proc walk, and from the BPF iterator where it runs (root): each twice, as the
+  // second scan takes processes known from the first.
+  const ownerModes: ScanOptions['owners'][] = TaskFiles.open() ? ['procfs', 'bpf'] : ['procfs'];
+  const combinations = (['auto', 'netlink', 'procfs'] as const).flatMap((source) =>
+    ownerModes.flatMap((owners) => [[source, owners, 'first'] as const, [source, owners, 'again'] as const]),
+  );
+  it.each(combinations)(
+    'getAll (source %s, owners %s, %s) maps every test socket to its pid, full name and path',
+    async (source, owners) => {
+      const all = await api.getAll({ source, owners });
       const [tcp4, tcp6, udp4, udp6] = server.sockets;
       // The accepted end of the connection shares the listener's address and port: tell them apart by peer.
       const listen4 = find(all, 'TCP', tcp4!.port, '127.0.0.1').filter((l) => !l.remote);

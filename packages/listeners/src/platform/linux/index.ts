@@ -30,6 +30,9 @@ let knownBefore: ReadonlyMap<number, number> = new Map();
 // repeated scan allocates no columns.
 let scanTable: SocketTable | undefined;
 
+/** Full scans made by this process: a second one tells `auto` the iterator is worth loading. */
+let fullScans = 0;
+
 function scan(options: ResolvedOptions): ScanResult {
   scanTable = scanTable?.clear() ?? new SocketTable(1024);
   const table = scanTable;
@@ -40,7 +43,7 @@ function scan(options: ResolvedOptions): ScanResult {
   // thread: the worker, which reports every socket it meets, would not know when to stop.
   let listed: Int32Array | undefined;
   const listAllPids = () => (listed ??= listPids());
-  const iterator = ports ? undefined : taskFilesFor(options, () => listAllPids().length);
+  const iterator = ports ? undefined : taskFilesFor(options, () => listAllPids().length, fullScans++ > 0);
   if (iterator) {
     const sources = readTables(options, table, { tcpInfo: options.tcpInfo });
     const records = iterator.read();
@@ -162,17 +165,25 @@ function finish(
 
 /**
  * Below this many processes the walk takes a few ms, less than loading the iterator the first time
- * (~25 ms: the kernel's BTF is read and the program verified), so `auto` walks until it is loaded.
+ * (~20 ms: the kernel's BTF is read and the program verified), so `auto` walks until it is loaded,
+ * unless the process scans again: one that scans repeatedly (a monitor) soon earns the load back.
  */
 const ITERATOR_MIN_PIDS = 256;
 
 /**
- * The task_file iterator if `options` allow it, it can run and (for `auto`) it is worth loading for
- * `processes()` processes (counted only then); throws if the options insist on it and it cannot run.
+ * The task_file iterator if `options` allow it, it can run and (for `auto`) it is worth loading:
+ * for `processes()` processes (counted only then), or because this is a `repeated` scan. Throws if
+ * the options insist on it and it cannot run.
  */
-function taskFilesFor(options: ResolvedOptions, processes: () => number): TaskFiles | undefined {
+function taskFilesFor(
+  options: ResolvedOptions,
+  processes: () => number,
+  repeated = false,
+): TaskFiles | undefined {
   if (options.owners === 'procfs') return undefined;
-  if (options.owners === 'auto' && !TaskFiles.isLoaded() && processes() < ITERATOR_MIN_PIDS) return undefined;
+  if (options.owners === 'auto' && !TaskFiles.isLoaded() && !repeated && processes() < ITERATOR_MIN_PIDS) {
+    return undefined;
+  }
   const iterator = TaskFiles.open();
   if (!iterator && options.owners === 'bpf') {
     throw new ListenersError(
