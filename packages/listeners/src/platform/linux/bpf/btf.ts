@@ -98,16 +98,18 @@ export class Btf {
     this.typeOff = typeOff;
     const start = data.byteOffset + typeOff;
     const length = Math.floor(typeLen / 4);
-    const words = (this.words =
+    const words =
       start % 4 === 0
         ? new Uint32Array(data.buffer, start, length)
-        : new Uint32Array(data.slice(typeOff, typeOff + length * 4).buffer));
+        : new Uint32Array(data.slice(typeOff, typeOff + length * 4).buffer);
+    this.words = words;
     const wanted = this.pending([
       ...(lookUp.funcs ?? []).map((name) => [name, KIND_FUNC] as const),
       ...(lookUp.structs ?? []).map((name) => [name, KIND_STRUCT] as const),
     ]);
     // Every record is at least 12 bytes: that bounds the number of types.
-    const at = (this.at = new Int32Array(Math.floor(typeLen / 12) + 1));
+    const at = new Int32Array(Math.floor(typeLen / 12) + 1);
+    this.at = at;
     this.count = indexTypes(words, at, candidateFilter(wanted, data, this.strOff), (id, info, name) =>
       this.match(wanted, id, info, name),
     );
