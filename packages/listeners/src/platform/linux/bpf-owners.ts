@@ -6,7 +6,8 @@ import { libc } from './ffi';
 import type { ProcessCache } from './owners';
 import { nameNeedsCmdline, readProcess } from './process-info';
 
-/** The records as 32-bit words (little-endian, as the kernel wrote them on this machine). */
+// Records are read as 32-bit words, in this machine's byte order (the kernel wrote them): words per
+// record and the word of each field.
 const WORDS = RECORD / 4;
 const TGID = AT.tgid / 4;
 const FD = AT.fd / 4;

@@ -28,7 +28,7 @@ const HELPER_SEQ_WRITE = 127;
 const INIT_PID_NS = 'pid:[4026531836]';
 /**
  * The record the program writes per socket fd, 48 bytes: the socket's holder and fd, the socket
- * inode, and who the holder is at that moment: its start time (ns since boot: with the tgid, one
+ * inode, and who the holder is at that moment: its start time (monotonic ns: with the tgid, one
  * process), its exec count (self_exec_id, which every execve bumps) and its comm (16 bytes, which
  * prctl(PR_SET_NAME) can change). Byte offsets in the record:
  */
