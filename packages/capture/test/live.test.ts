@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,13 +19,13 @@ import { makeLoopbackTraffic } from './traffic';
 const linux = process.platform === 'linux';
 const fixture = (name: string) => join(import.meta.dirname, 'fixtures', name);
 
-/** Captures on `device` while `traffic` runs, then waits for stragglers and closes. */
+/** Captures on `device` while `traffic` runs, then delivers what the kernel still holds and closes. */
 async function captureDuring<T>(options: Parameters<typeof LiveCapture.open>[0], traffic: () => Promise<T>) {
   const capture = LiveCapture.open(options);
   const packets: LivePacket[] = [];
   capture.on('packet', (p) => packets.push({ ...p, data: new Uint8Array(p.data) }));
   const result = await traffic();
-  await new Promise((r) => setTimeout(r, 300));
+  await capture.drain();
   const stats = capture.stats();
   capture.close();
   return { packets, result, stats };
@@ -99,6 +100,25 @@ describe.runIf(linux && isRoot)('live capture on loopback (real packets)', () =>
     const times = packets.map((x) => x.seconds * 1e9 + x.nanoseconds);
     expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(Math.abs(packets[0]!.seconds - Date.now() / 1000)).toBeLessThan(60);
+  });
+
+  it('drain() delivers the packets that wait in the kernel ring while the process was busy', async () => {
+    const receiver = createSocket('udp4');
+    await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
+    const port = receiver.address().port;
+    const capture = LiveCapture.open({ device: 'lo', filter: `udp dst port ${port}` });
+    let seen = 0;
+    capture.on('packet', () => seen++);
+    // Sent by another process while this one is blocked: every datagram waits in the ring.
+    const send = `const s=require('dgram').createSocket('udp4');let i=0;const b=Buffer.alloc(32);(function next(){if(i++<40)s.send(b,${port},'127.0.0.1',next);else s.close()})()`;
+    execFileSync(process.execPath, ['-e', send]);
+    expect(seen).toBe(0);
+    expect(await capture.drain()).toBe(true);
+    expect(seen).toBe(40);
+    expect(capture.stats().kernel.lo).toMatchObject({ dropped: 0 });
+    capture.close();
+    receiver.close();
+    expect(await capture.drain()).toBe(false);
   });
 
   it('cuts packets at the snap length and says so', async () => {
@@ -221,6 +241,7 @@ describe.runIf(linux && isRoot && hasTool('ip'))('live capture across a veth pai
     );
     const result = JSON.parse(out);
     expect(result.error).toBeUndefined();
+    expect(result.drained).toBe(true);
     expect(result.devices[0]).toMatchObject({ up: true, loopback: false });
     expect(result.devices[0].addresses.map((a: { address: string }) => a.address)).toContain('10.213.0.1');
     const flow = result.flows.find((f: { remote: { port: number } }) => f.remote.port === 9);

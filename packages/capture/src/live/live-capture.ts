@@ -3,7 +3,7 @@ import { linkTypeOfCapName } from '../decode/link-types';
 import { CaptureError } from '../errors';
 import { type CapHandle, capModule } from './cap-binding';
 import { defaultDevice, listDevices } from './devices';
-import { PacketSocketStats, socketFds } from './packet-stats-linux';
+import { PacketSocket, socketFds } from './packet-socket-linux';
 import { filterProblem, packetSocketErrno } from './preflight';
 
 export interface LiveCaptureOptions {
@@ -13,7 +13,12 @@ export interface LiveCaptureOptions {
   filter?: string;
   /** Bytes kept of each packet (default 65535; the rest is cut and `truncated` set). */
   snapLength?: number;
-  /** Kernel buffer for packets not yet read, in bytes (default 16 MiB; raise it if drops appear). */
+  /**
+   * The kernel ring holding packets until they are read, in bytes (default 16 MiB). cap opens
+   * libpcap with a 65535-byte snap length whatever `snapLength` is, so on devices with receive
+   * offloads (loopback, veth, most NICs) each frame takes 128 KiB: 16 MiB holds 128 packets.
+   * Raise it for bursts; overflows are counted in `stats().kernel[device].dropped`.
+   */
   bufferSize?: number;
 }
 
@@ -60,7 +65,8 @@ interface OpenDevice {
   cap: CapHandle;
   buffer: Buffer;
   linkType: number;
-  stats: PacketSocketStats | undefined;
+  /** The kernel socket, where we can reach it (Linux): drop counters and unread packets. */
+  socket: PacketSocket | undefined;
 }
 
 /**
@@ -163,7 +169,7 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
       );
     }
     cap.setMinBytes?.(0);
-    const device: OpenDevice = { name, cap, buffer, linkType, stats: PacketSocketStats.find(before) };
+    const device: OpenDevice = { name, cap, buffer, linkType, socket: PacketSocket.find(before) };
     cap.on('packet', (bytes, truncated) => this.deliver(device, bytes, truncated));
     this.open.push(device);
   }
@@ -190,19 +196,39 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
   stats(): CaptureStats {
     const kernel: CaptureStats['kernel'] = {};
     for (const d of this.open) {
-      kernel[d.name] = d.stats?.update()
-        ? { received: d.stats.received, dropped: d.stats.dropped }
+      kernel[d.name] = d.socket?.updateStats()
+        ? { received: d.socket.received, dropped: d.socket.dropped }
         : undefined;
     }
     return { delivered: this.delivered, kernel, queueDropped: this.queueDropped };
   }
 
-  /** Stops capturing on every device. Safe to call more than once. */
+  /**
+   * Waits until the kernel holds no captured packet that has not been delivered: call it before
+   * close() so that the packets of traffic that just ended, still waiting in the kernel's ring
+   * (a process that was slow to be scheduled reads them late), reach the listeners rather than
+   * being discarded. Resolves true when nothing is left, false after `timeoutMs` (on a busy device
+   * new packets keep arriving) or when the capture is closed. Where the capture socket cannot be
+   * polled (not Linux) it waits one turn of the event loop and resolves true.
+   */
+  async drain(timeoutMs = 2000): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (let turn = 0; ; turn++) {
+      // cap reads a device until its ring is empty whenever the event loop polls it readable: one
+      // turn usually does; later checks sleep a millisecond rather than spin.
+      await new Promise((resolve) => (turn === 0 ? setImmediate(resolve) : setTimeout(resolve, 1)));
+      if (this.closed) return false;
+      if (!this.open.some((d) => d.socket?.hasUnread())) return true;
+      if (performance.now() >= deadline) return false;
+    }
+  }
+
+  /** Stops capturing on every device; packets not yet read are discarded (see drain). Safe to call more than once. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const d of this.open) {
-      d.stats?.update();
+      d.socket?.updateStats();
       d.cap.removeAllListeners('packet');
       d.cap.close();
     }

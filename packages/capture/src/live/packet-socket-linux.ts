@@ -2,11 +2,14 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import koffi from 'koffi';
 
 /**
- * Drop statistics for a capture `cap` opened. cap does not expose pcap_stats(), so on Linux we ask
- * the kernel what libpcap's pcap_stats() would: getsockopt(PACKET_STATISTICS) on the capture's
- * AF_PACKET socket (<linux/if_packet.h>: struct tpacket_stats_v3 { tp_packets, tp_drops,
- * tp_freeze_q_cnt }, counters that reset on each read and where tp_packets includes the drops).
- * The socket is found as the AF_PACKET socket that appeared in /proc/self/fd during open().
+ * The AF_PACKET socket behind a capture `cap` opened, found as the one that appeared in
+ * /proc/self/fd during open(). cap exposes neither pcap_stats() nor the socket, so on Linux we ask
+ * the kernel directly:
+ * - drops: getsockopt(PACKET_STATISTICS), what libpcap's pcap_stats() reads (<linux/if_packet.h>:
+ *   struct tpacket_stats_v3 { tp_packets, tp_drops, tp_freeze_q_cnt }, counters that reset on each
+ *   read and where tp_packets includes the drops);
+ * - unread packets: poll(2), which reports POLLIN while the newest frame of the ring is still the
+ *   reader's (net/packet/af_packet.c, packet_poll).
  */
 const SOL_SOCKET = 1;
 const SO_DOMAIN = 39;
@@ -14,18 +17,24 @@ const AF_PACKET = 17;
 const SOL_PACKET = 263;
 const PACKET_STATISTICS = 6;
 
-interface SockOpt {
+const POLLIN = 1;
+
+interface Libc {
   getsockopt(fd: number, level: number, name: number, value: Buffer, length: Buffer): number;
+  /** struct pollfd { int fd; short events; short revents; } (<poll.h>), 8 bytes each. */
+  poll(fds: Buffer, count: number, timeoutMs: number): number;
 }
-let bound: SockOpt | undefined;
-function libc(): SockOpt {
-  bound ??= {
-    getsockopt: koffi
-      .load('libc.so.6')
-      .func(
+let bound: Libc | undefined;
+function libc(): Libc {
+  if (!bound) {
+    const lib = koffi.load('libc.so.6');
+    bound = {
+      getsockopt: lib.func(
         'int getsockopt(int fd, int level, int name, void *value, void *length)',
-      ) as SockOpt['getsockopt'],
-  };
+      ) as Libc['getsockopt'],
+      poll: lib.func('int poll(void *fds, unsigned long count, int timeout)') as Libc['poll'],
+    };
+  }
   return bound;
 }
 
@@ -43,17 +52,20 @@ export function socketFds(): Set<number> {
   return fds;
 }
 
-/** Reads and accumulates the kernel's counters for one capture socket. */
-export class PacketSocketStats {
+/** One capture socket: its accumulated kernel counters, and whether packets wait in its ring. */
+export class PacketSocket {
   received = 0;
   dropped = 0;
   private readonly value = Buffer.alloc(12);
   private readonly length = Buffer.alloc(4);
+  private readonly pollFd = Buffer.alloc(8);
 
-  private constructor(private readonly fd: number) {}
+  private constructor(private readonly fd: number) {
+    this.pollFd.writeInt32LE(fd, 0);
+  }
 
   /** Finds the AF_PACKET socket among the fds that appeared since `before`; undefined if none. */
-  static find(before: Set<number>): PacketSocketStats | undefined {
+  static find(before: Set<number>): PacketSocket | undefined {
     if (process.platform !== 'linux') return undefined;
     for (const fd of socketFds()) {
       if (before.has(fd)) continue;
@@ -64,19 +76,26 @@ export class PacketSocketStats {
         libc().getsockopt(fd, SOL_SOCKET, SO_DOMAIN, value, length) === 0 &&
         value.readInt32LE() === AF_PACKET
       ) {
-        return new PacketSocketStats(fd);
+        return new PacketSocket(fd);
       }
     }
     return undefined;
   }
 
   /** Adds what the kernel counted since the last read; returns false if the socket is gone. */
-  update(): boolean {
+  updateStats(): boolean {
     this.length.writeUInt32LE(12);
     if (libc().getsockopt(this.fd, SOL_PACKET, PACKET_STATISTICS, this.value, this.length) !== 0)
       return false;
     this.received += this.value.readUInt32LE(0);
     this.dropped += this.value.readUInt32LE(4);
     return true;
+  }
+
+  /** True while the kernel holds captured packets that have not been read from the ring. */
+  hasUnread(): boolean {
+    this.pollFd.writeInt16LE(POLLIN, 4);
+    this.pollFd.writeInt16LE(0, 6);
+    return libc().poll(this.pollFd, 1, 0) > 0 && (this.pollFd.readInt16LE(6) & POLLIN) !== 0;
   }
 }
