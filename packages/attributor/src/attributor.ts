@@ -331,7 +331,12 @@ export class Attributor extends EventEmitter<AttributorEvents> {
       this.clock.setTimer(
         () => {
           this.timers.delete(key);
-          if (this.entries.peek(key) === entry && retryDue(entry, this.clock.now())) this.enqueue(entry, key);
+          if (this.entries.peek(key) !== entry || entry.state !== 'retrying') return;
+          const at = this.clock.now();
+          // Node can run a timer a little early (it counts from the event loop's clock, read before
+          // a lookup that took milliseconds): wait out the rest rather than leave the flows pending.
+          if (retryDue(entry, at)) this.enqueue(entry, key);
+          else this.scheduleRetry(key, entry, at);
         },
         Math.max(0, entry.until - now),
       ),

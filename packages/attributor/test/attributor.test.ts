@@ -6,8 +6,7 @@ import { CURL, FakeClock, FakeSource, FIREFOX, flow } from './fakes';
 let attributor: Attributor | undefined;
 afterEach(() => attributor?.close());
 
-function setUp(options: AttributorOptions = {}) {
-  const clock = new FakeClock();
+function setUp(options: AttributorOptions = {}, clock = new FakeClock()) {
   const source = new FakeSource(clock);
   const a = new Attributor(source, { clock, ...options });
   attributor = a;
@@ -130,6 +129,16 @@ describe('Attributor state machine (fake clock, fake socket table)', () => {
     expect(a.portState('TCP', 5555)).toBe('unknown');
     expect(a.labelOf(f.id)).toEqual({ status: 'unknown', reason: 'not-found' });
     expect(events).toHaveLength(1);
+  });
+
+  it('retry timers that run early (as Node’s can) wait out the rest: the flow never stays pending', async () => {
+    const { clock, source, a } = setUp({}, new FakeClock(3));
+    const f = flow(5560);
+    a.flowStarted(f);
+    await clock.advance(3000);
+    const start = source.calls[0]!.at;
+    expect(source.calls.map((c) => c.at - start)).toEqual([0, 25, 125, 525, 2025]);
+    expect(a.labelOf(f.id)).toEqual({ status: 'unknown', reason: 'not-found' });
   });
 
   it('retrying -> known when the owner shows up on a retry', async () => {

@@ -1,17 +1,25 @@
 import type { Clock, FlowInput, Owner, OwnerAnswer, OwnerQuery, OwnerSource, Process } from '../src/index';
 
-/** A clock whose time moves only when the test says; timers run in time order as it moves. */
+/**
+ * A clock whose time moves only when the test says; timers run in time order as it moves.
+ * `early` makes timers run up to that many ms before their time (at least 1 ms after being set),
+ * as Node's do when they were set after a long synchronous stretch of the event loop.
+ */
 export class FakeClock implements Clock {
   private time = 1_700_000_000_000;
   private timers: { at: number; seq: number; fn: () => void }[] = [];
   private seq = 0;
+
+  constructor(private readonly early = 0) {}
 
   now(): number {
     return this.time;
   }
 
   setTimer(fn: () => void, ms: number): () => void {
-    const timer = { at: this.time + ms, seq: this.seq++, fn };
+    const at =
+      this.early > 0 && ms > 0 ? Math.max(this.time + ms - this.early, this.time + 1) : this.time + ms;
+    const timer = { at, seq: this.seq++, fn };
     this.timers.push(timer);
     return () => {
       this.timers = this.timers.filter((t) => t !== timer);
