@@ -200,6 +200,7 @@ describe.runIf(iterator)('owners from the BPF iterator, on the real system', () 
     const client = await startHolder([
       { kind: 'tcp-connect', host: '127.0.0.1', port: server.sockets[0]!.port },
     ]);
+    await server.accepted(1); // until then the server's end is in the accept queue, owned by no one
     try {
       const mine = (list: api.Listener[]) =>
         list

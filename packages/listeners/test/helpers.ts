@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { mkdtempSync, realpathSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,8 @@ export interface Holder {
   pid: number;
   sockets: HeldSocket[];
   child: ChildProcess;
+  /** Resolves once the holder's listeners have accepted `count` connections in all. */
+  accepted(count: number): Promise<void>;
   /** Ends the process and waits for it to be gone. */
   stop(): Promise<void>;
 }
@@ -52,18 +54,29 @@ export async function startHolder(
       ]
     : [program, [HOLDER, JSON.stringify(specs)]];
   const child = spawn(command, args as string[], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // Every line is taken as it comes (a later one may arrive in the same chunk as the first).
   const lines = createInterface({ input: child.stdout! });
-  const [line] = (await Promise.race([
-    once(lines, 'line'),
-    once(child, 'exit').then(([code]) => {
-      throw new Error(`holder exited with ${code} before opening its sockets`);
-    }),
-  ])) as [string];
-  const report = JSON.parse(line) as { pid: number; sockets: HeldSocket[] };
+  const news = new EventEmitter();
+  let first: string | undefined;
+  let acceptedCount = 0;
+  lines.on('line', (line) => {
+    if (first === undefined) first = line;
+    else if ('accepted' in JSON.parse(line)) acceptedCount++;
+    news.emit('line');
+  });
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`holder exited with ${code}`);
+  });
+  exited.catch(() => {}); // only an error for those waiting
+  while (first === undefined) await Promise.race([once(news, 'line'), exited]);
+  const report = JSON.parse(first) as { pid: number; sockets: HeldSocket[] };
   return {
     pid: report.pid,
     sockets: report.sockets,
     child,
+    async accepted(count) {
+      while (acceptedCount < count) await Promise.race([once(news, 'line'), exited]);
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');

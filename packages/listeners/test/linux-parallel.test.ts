@@ -20,6 +20,7 @@ describe.runIf(process.platform === 'linux' && existsSync(dist))('the /proc walk
     ]);
     const listenPort = server.sockets[0]!.port;
     client = await startHolder([{ kind: 'tcp-connect', host: '127.0.0.1', port: listenPort }]);
+    await server.accepted(1);
   });
   afterAll(async () => {
     await server?.stop();
