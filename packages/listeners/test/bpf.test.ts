@@ -265,7 +265,11 @@ describe.runIf(iterator)('processes known from the last scan (BPF owners)', () =
   const PYTHON = realpathSync('/usr/bin/python3');
   const ownerOf = async (port: number) =>
     (await api.scan({ owners: 'bpf' })).listeners.find(
-      (l) => l.protocol === 'TCP' && l.state === 'Listen' && l.socket.port === port,
+      (l) =>
+        l.protocol === 'TCP' &&
+        l.state === 'Listen' &&
+        l.socket.address === '127.0.0.1' &&
+        l.socket.port === port,
     )?.process;
 
   it('are read again when they rename themselves or exec another program', async () => {

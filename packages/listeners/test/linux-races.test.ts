@@ -62,7 +62,13 @@ describe.runIf(process.platform === 'linux').each(variants)(
         expect((await api.getProcessByPort(udp, 'UDP', options)).pid).toBe(b.pid);
         expect((await api.getProcessByPort(tcp, 'TCP', options)).pid).toBe(b.pid);
         const all = await api.getAll(options);
-        for (const l of all.filter((x) => x.socket.port === udp || x.socket.port === tcp)) {
+        const onTheirPorts = all.filter(
+          (x) =>
+            x.socket.address === '127.0.0.1' &&
+            ((x.protocol === 'UDP' && x.socket.port === udp) ||
+              (x.protocol === 'TCP' && x.socket.port === tcp)),
+        );
+        for (const l of onTheirPorts) {
           if (l.process) expect(l.process.pid).toBe(b.pid);
         }
         await b.stop();

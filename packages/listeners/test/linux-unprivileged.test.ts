@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener, ScanResult } from '../src/index';
-import { type Holder, isRoot, NODE_PATH, startHolder } from './helpers';
+import { type HeldSocket, type Holder, isRoot, NODE_PATH, startHolder } from './helpers';
 
 const CALLS = join(import.meta.dirname, 'fixtures', 'calls.mjs');
 const PACKAGE_DIR = join(import.meta.dirname, '..');
@@ -48,14 +48,22 @@ describe.runIf(process.platform === 'linux' && isRoot)(
       const [scan] = asNobody([['scan']]) as [Outcome<ScanResult>];
       expect(scan.error).toBeUndefined();
       const { listeners, summary } = scan.ok!;
-      const at = (port: number) => listeners.filter((l: Listener) => l.socket.port === port && !l.remote);
+      // By protocol, address and port: other processes may use the same port number otherwise.
+      const at = (s: HeldSocket) =>
+        listeners.filter(
+          (l: Listener) =>
+            l.protocol === (s.kind === 'udp' ? 'UDP' : 'TCP') &&
+            l.socket.address === s.host &&
+            l.socket.port === s.port &&
+            !l.remote,
+        );
 
-      const mine = at(nobodyHolder.sockets[0]!.port);
+      const mine = at(nobodyHolder.sockets[0]!);
       expect(mine).toHaveLength(1);
       expect(mine[0]!.process).toEqual({ pid: nobodyHolder.pid, name: 'node', path: NODE_PATH });
 
       for (const s of rootHolder.sockets) {
-        const theirs = at(s.port);
+        const theirs = at(s);
         expect(theirs).toHaveLength(1);
         expect(theirs[0]!.process).toBeUndefined();
         expect(theirs[0]!.unowned).toBe('permission');

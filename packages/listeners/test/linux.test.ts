@@ -73,13 +73,16 @@ describe.runIf(process.platform === 'linux')('Linux backend, real processes and 
       expectServer(listen6[0]);
 
       expect(find(all, 'UDP', udp4!.port, '127.0.0.1')[0]).toMatchObject({ state: 'Unknown', family: 4 });
-      expectServer(find(all, 'UDP', udp4!.port)[0]);
+      expectServer(find(all, 'UDP', udp4!.port, '127.0.0.1')[0]);
       expect(find(all, 'UDP', udp6!.port, '::1')[0]).toMatchObject({ state: 'Unknown', family: 6 });
-      expectServer(find(all, 'UDP', udp6!.port)[0]);
+      expectServer(find(all, 'UDP', udp6!.port, '::1')[0]);
 
-      // Both ends of the established connection: the client's and the one the server accepted.
+      // Both ends of the established connection: the client's and the one the server accepted. The
+      // client's port may also be the local port of other connections (to other peers) on this machine.
       const clientPort = client.sockets[0]!.port;
-      const clientEnd = find(all, 'TCP', clientPort, '127.0.0.1');
+      const clientEnd = find(all, 'TCP', clientPort, '127.0.0.1').filter(
+        (l) => l.remote?.port === tcp4!.port,
+      );
       expect(clientEnd).toHaveLength(1);
       expect(clientEnd[0]).toMatchObject({
         state: 'Established',
