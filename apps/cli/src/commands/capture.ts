@@ -120,6 +120,8 @@ export function registerCapture(program: Command): void {
           await new Promise((resolve) => setTimeout(resolve, 100));
           drain(false);
         }
+        // Packets the kernel captured before the stop but this process had not read yet.
+        await monitor.capture.drain(250);
         // Give the last flows their lookups (and retries) before writing what is held.
         const settleUntil = Date.now() + HOLD_MS;
         while (held.length > 0 && Date.now() < settleUntil) {
