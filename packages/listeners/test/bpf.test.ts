@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import * as api from '../src/index';
 import { Btf } from '../src/platform/linux/bpf/btf';
 import { program, TaskFiles } from '../src/platform/linux/bpf/task-files';
-import { startHolder } from './helpers';
+import { startConnected } from './helpers';
 
 /** A BTF blob laid out as Documentation/bpf/btf.rst describes it, from the types given. */
 function btfBlob(types: Buffer[], strings: string[]): Buffer {
@@ -193,14 +193,10 @@ if (process.platform === 'linux' && !iterator) {
 
 describe.runIf(iterator)('owners from the BPF iterator, on the real system', () => {
   it('give the same answers as the /proc walk, and find a port at once', async () => {
-    const server = await startHolder([
+    const { server, client } = await startConnected([
       { kind: 'tcp-listen', host: '127.0.0.1' },
       { kind: 'udp', host: '::1' },
     ]);
-    const client = await startHolder([
-      { kind: 'tcp-connect', host: '127.0.0.1', port: server.sockets[0]!.port },
-    ]);
-    await server.accepted(1); // until then the server's end is in the accept queue, owned by no one
     try {
       const mine = (list: api.Listener[]) =>
         list

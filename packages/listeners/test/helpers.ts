@@ -86,6 +86,27 @@ export async function startHolder(
   };
 }
 
+/**
+ * A holder of `specs` (the first a TCP listener on 127.0.0.1) and a client process connected to
+ * it. Returns once the server has accepted: until then its end of the connection sits in the
+ * kernel's accept queue and belongs to no process.
+ */
+export async function startConnected(
+  specs: SocketSpec[],
+  options: Parameters<typeof startHolder>[1] = {},
+): Promise<{ server: Holder; client: Holder }> {
+  const server = await startHolder(specs, options);
+  try {
+    const port = server.sockets[0]!.port;
+    const client = await startHolder([{ kind: 'tcp-connect', host: '127.0.0.1', port }]);
+    await server.accepted(1);
+    return { server, client };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
 /** A symlink to node with a name longer than the kernel's 15-character comm. */
 export function longNamedNode(name = 'netwho-test-socket-holder'): string {
   const dir = mkdtempSync(join(tmpdir(), 'netwho-listeners-'));

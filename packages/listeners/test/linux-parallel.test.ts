@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Holder, NODE_PATH, startHolder } from './helpers';
+import { type Holder, NODE_PATH, startConnected } from './helpers';
 
 // The walk worker is a built file (dist/walk-worker.js): these tests run the built package in a
 // plain Node process, as users do. `pnpm test` builds first.
@@ -13,14 +13,11 @@ describe.runIf(process.platform === 'linux' && existsSync(dist))('the /proc walk
   let server: Holder;
   let client: Holder;
   beforeAll(async () => {
-    server = await startHolder([
+    ({ server, client } = await startConnected([
       { kind: 'tcp-listen', host: '127.0.0.1' },
       { kind: 'tcp-listen', host: '::1' },
       { kind: 'udp', host: '127.0.0.1' },
-    ]);
-    const listenPort = server.sockets[0]!.port;
-    client = await startHolder([{ kind: 'tcp-connect', host: '127.0.0.1', port: listenPort }]);
-    await server.accepted(1);
+    ]));
   });
   afterAll(async () => {
     await server?.stop();

@@ -4,7 +4,7 @@ import type { Listener, ScanOptions } from '../src/index';
 import * as api from '../src/index';
 import { TaskFiles } from '../src/platform/linux/bpf/task-files';
 import { testPublicBehaviour } from './behaviour';
-import { type Holder, longNamedNode, NODE_PATH, startHolder } from './helpers';
+import { type Holder, longNamedNode, NODE_PATH, startConnected, startHolder } from './helpers';
 
 /** A port that nothing listens on: bind an ephemeral one, note it, close it. */
 async function unusedPort(): Promise<number> {
@@ -29,7 +29,7 @@ describe.runIf(process.platform === 'linux')('Linux backend, real processes and 
   const program = longNamedNode();
 
   beforeAll(async () => {
-    server = await startHolder(
+    ({ server, client } = await startConnected(
       [
         { kind: 'tcp-listen', host: '127.0.0.1' },
         { kind: 'tcp-listen', host: '::1' },
@@ -37,10 +37,7 @@ describe.runIf(process.platform === 'linux')('Linux backend, real processes and 
         { kind: 'udp', host: '::1' },
       ],
       { program },
-    );
-    const listenPort = server.sockets[0]!.port;
-    client = await startHolder([{ kind: 'tcp-connect', host: '127.0.0.1', port: listenPort }]);
-    await server.accepted(1);
+    ));
   });
   afterAll(async () => {
     await server?.stop();
