@@ -6,6 +6,10 @@
  * - `E_BAD_FILTER`: libpcap refused the BPF filter (its message is kept).
  * - `E_NO_LIBPCAP`: libpcap (or Npcap on Windows) or the `cap` binding is missing.
  * - `E_CAPTURE`: any other failure of the capture library.
+ * - `E_RING`: the Linux kernel refused the capture ring or its filter (LiveCapture falls back to libpcap).
+ * - `E_DEVICE_DOWN`: a device went down during a capture (an `error` event; it resumes if it comes back up).
+ * - `E_DEVICE_GONE`: a device was removed during a capture (an `error` event; its capture ends).
+ * - `E_OUTPUT_CLOSED`: the reader of a writer's output (a pipe) went away.
  * - `E_FILE_FORMAT`: a file that is not pcap/pcapng, or whose structure is corrupt.
  * - `E_FILE_TRUNCATED`: a file that ends inside a record; every complete packet before it was delivered.
  */
@@ -16,8 +20,16 @@ export type CaptureErrorCode =
   | 'E_BAD_FILTER'
   | 'E_NO_LIBPCAP'
   | 'E_CAPTURE'
+  | 'E_RING'
+  | 'E_DEVICE_DOWN'
+  | 'E_DEVICE_GONE'
+  | 'E_OUTPUT_CLOSED'
   | 'E_FILE_FORMAT'
   | 'E_FILE_TRUNCATED';
+
+/** How to get the right to capture, for error messages. */
+export const PERMISSION_HINT =
+  'run as root, or grant the capability: sudo setcap cap_net_raw,cap_net_admin=eip "$(readlink -f "$(command -v node)")"';
 
 export class CaptureError extends Error {
   override readonly name = 'CaptureError';

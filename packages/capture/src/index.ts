@@ -4,11 +4,12 @@ export type { DecodeError, DecodeLayer } from './decode/errors';
 export { EtherType, IpProtocol, LinkType, linkTypeOfDlt } from './decode/link-types';
 export { DecodedPacket } from './decode/packet';
 export { CaptureError, type CaptureErrorCode } from './errors';
-export { type ByteSink, MemorySink } from './files/output';
+export { type ByteSink, FileDescriptorSink, MemorySink } from './files/output';
 export { CaptureFileParser } from './files/parser';
 export { type PacketToWrite, PcapWriter, type PcapWriterOptions } from './files/pcap-writer';
 export {
   type PcapngInterface,
+  type PcapngInterfaceStatistics,
   type PcapngPacketToWrite,
   PcapngWriter,
   type PcapngWriterOptions,
@@ -23,11 +24,13 @@ export { type CaptureFileInfo, type CaptureInterface, copyRecord, PacketRecord }
 export { type Endpoint, type Flow, type FlowEndReason, protocolName, TcpFlag, TcpSeen } from './flows/flow';
 export { FlowTable, type FlowTableOptions, type FlowTableStats } from './flows/flow-table';
 export { LocalAddresses, machineAddresses } from './flows/local-addresses';
+export type { BackendKind, KernelCounters } from './live/backend';
 export { type CaptureDevice, type DeviceAddress, defaultDevice, listDevices } from './live/devices';
 export {
   type CaptureStats,
+  type DeviceStats,
   LiveCapture,
   type LiveCaptureOptions,
-  type LivePacket,
 } from './live/live-capture';
+export type { LivePacket } from './live/packet';
 export { version } from './version';

@@ -11,8 +11,15 @@ const MAX_TAGS = 8;
 /** Decodes an Ethernet header with any VLAN tags. Returns the network layer's offset, or -1. */
 export function decodeEthernet(data: Uint8Array, offset: number, p: DecodedPacket): number {
   if (p.end - offset < HEADER) return p.fail('ethernet', 'truncated');
-  let type = (data[offset + 12]! << 8) | data[offset + 13]!;
-  let at = offset + HEADER;
+  return decodeVlanTags(data, offset + HEADER, (data[offset + 12]! << 8) | data[offset + 13]!, p);
+}
+
+/**
+ * Follows the 802.1Q / 802.1ad tags that start at `at` when `type` says one does (after an
+ * Ethernet header, or a Linux cooked one: libpcap puts a tag it restores there too). Sets the
+ * packet's EtherType and VLAN fields; returns the network layer's offset, or -1.
+ */
+export function decodeVlanTags(data: Uint8Array, at: number, type: number, p: DecodedPacket): number {
   while (type === EtherType.VLAN || type === EtherType.QINQ || type === EtherType.QINQ_OLD) {
     if (p.vlanTags === MAX_TAGS) return p.fail('ethernet', 'malformed');
     if (p.end - at < TAG) return p.fail('ethernet', 'truncated');

@@ -1,3 +1,4 @@
+import { decodeVlanTags } from './ethernet';
 import type { DecodedPacket } from './packet';
 
 /**
@@ -14,13 +15,11 @@ const SLL2_HEADER = 20;
 export function decodeSll(data: Uint8Array, offset: number, p: DecodedPacket): number {
   if (p.end - offset < SLL_HEADER) return p.fail('sll', 'truncated');
   p.linuxPacketType = (data[offset]! << 8) | data[offset + 1]!;
-  p.etherType = (data[offset + 14]! << 8) | data[offset + 15]!;
-  return offset + SLL_HEADER;
+  return decodeVlanTags(data, offset + SLL_HEADER, (data[offset + 14]! << 8) | data[offset + 15]!, p);
 }
 
 export function decodeSll2(data: Uint8Array, offset: number, p: DecodedPacket): number {
   if (p.end - offset < SLL2_HEADER) return p.fail('sll', 'truncated');
-  p.etherType = (data[offset]! << 8) | data[offset + 1]!;
   p.linuxPacketType = data[offset + 10]!;
-  return offset + SLL2_HEADER;
+  return decodeVlanTags(data, offset + SLL2_HEADER, (data[offset]! << 8) | data[offset + 1]!, p);
 }

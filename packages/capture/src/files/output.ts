@@ -43,11 +43,33 @@ class FileSink implements ByteSink {
   }
 }
 
-const BUFFER = 256 * 1024;
+/**
+ * Writes to a file descriptor the caller opened (e.g. 1 for `-w -`), and leaves it open. A pipe
+ * set non-blocking (EAGAIN) is waited on; a reader that went away (EPIPE) is E_OUTPUT_CLOSED.
+ */
+export class FileDescriptorSink implements ByteSink {
+  private readonly wait = new Int32Array(new SharedArrayBuffer(4));
+  constructor(private readonly fd: number) {}
+  write(bytes: Uint8Array): void {
+    for (let done = 0; done < bytes.length; ) {
+      try {
+        done += writeSync(this.fd, bytes, done);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') Atomics.wait(this.wait, 0, 0, 1);
+        else if (code === 'EPIPE') throw new CaptureError('E_OUTPUT_CLOSED', 'the reader of the output went away', { cause: error });
+        else throw error;
+      }
+    }
+  }
+}
+
+/** Writer buffers are this large: a packet costs no allocation and no system call. */
+const BUFFER = 1024 * 1024;
 
 /**
  * The buffer writers fill: blocks are laid out in place with a DataView, and handed to the sink
- * 256 KiB at a time (or on flush), so writing a packet costs no allocation and no system call.
+ * 1 MiB at a time (or on flush), so writing a packet costs no allocation and no system call.
  */
 export class BlockOutput {
   readonly sink: ByteSink;

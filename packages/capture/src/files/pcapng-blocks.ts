@@ -29,6 +29,13 @@ export const Option = {
   IF_TSOFFSET: 14,
   EPB_FLAGS: 2,
   EPB_PROCESSID_THREADID: 8,
+  ISB_STARTTIME: 2,
+  ISB_ENDTIME: 3,
+  ISB_IFRECV: 4,
+  ISB_IFDROP: 5,
+  ISB_FILTERACCEPT: 6,
+  ISB_OSDROP: 7,
+  ISB_USRDELIV: 8,
 } as const;
 
 /** Name Resolution Block record types. */

@@ -31,6 +31,25 @@ export interface PcapngPacketToWrite extends PacketToWrite {
   direction?: 'in' | 'out';
 }
 
+/**
+ * What an Interface Statistics Block says of one interface over the capture (pcapng section 4.6).
+ * Times are seconds and nanoseconds since 1970; counts cover the whole capture.
+ */
+export interface PcapngInterfaceStatistics {
+  interfaceId: number;
+  start: { seconds: number; nanoseconds: number };
+  end: { seconds: number; nanoseconds: number };
+  /** isb_ifrecv: packets the capture received (for a filtered capture, what the filter accepted). */
+  received?: number;
+  /** isb_ifdrop: packets dropped for lack of resources before they could be delivered (the kernel ring was full). */
+  interfaceDropped?: number;
+  /** isb_osdrop: packets dropped after the kernel handed them over (by the capturing program's own bounds). */
+  osDropped?: number;
+  /** isb_usrdeliv: packets delivered to the program (and written). */
+  delivered?: number;
+  comment?: string;
+}
+
 const utf8 = new TextEncoder();
 const pad4 = (n: number) => (n + 3) & ~3;
 
@@ -119,6 +138,50 @@ export class PcapngWriter {
       o += 8;
     }
     if (optionBytes > 0) view.setUint32(o, 0, true);
+  }
+
+  /**
+   * Writes an Interface Statistics Block, e.g. at the end of a capture, so that `capinfos` and
+   * Wireshark show what was received and dropped. Counters are 64-bit; timestamps use the
+   * interface's nanosecond resolution.
+   */
+  writeInterfaceStatistics(stats: PcapngInterfaceStatistics): void {
+    if (!this.interfaces[stats.interfaceId]) {
+      throw new CaptureError('E_INVALID_ARGUMENT', `interface ${stats.interfaceId} was not added`);
+    }
+    const options: Array<[number, Uint8Array]> = [];
+    if (stats.comment) options.push([Option.COMMENT, utf8.encode(stats.comment)]);
+    options.push([Option.ISB_STARTTIME, this.timestampBytes(stats.start.seconds, stats.start.nanoseconds)]);
+    options.push([Option.ISB_ENDTIME, this.timestampBytes(stats.end.seconds, stats.end.nanoseconds)]);
+    const counters: Array<[number, number | undefined]> = [
+      [Option.ISB_IFRECV, stats.received],
+      [Option.ISB_IFDROP, stats.interfaceDropped],
+      [Option.ISB_OSDROP, stats.osDropped],
+      [Option.ISB_USRDELIV, stats.delivered],
+    ];
+    for (const [code, value] of counters) {
+      if (value === undefined) continue;
+      const bytes = new Uint8Array(8);
+      new DataView(bytes.buffer).setBigUint64(0, BigInt(value), true);
+      options.push([code, bytes]);
+    }
+    const at = this.startBlock(Block.INTERFACE_STATISTICS, 12 + optionsLength(options));
+    const view = this.out.dataView;
+    timeToNanoUnits(stats.end.seconds, stats.end.nanoseconds, this.time);
+    view.setUint32(at + 8, stats.interfaceId, true);
+    view.setUint32(at + 12, this.time[0]!, true);
+    view.setUint32(at + 16, this.time[1]!, true);
+    this.writeOptions(at + 20, options);
+  }
+
+  /** A timestamp option's value: high then low 32 bits of the nanosecond count. */
+  private timestampBytes(seconds: number, nanoseconds: number): Uint8Array {
+    timeToNanoUnits(seconds, nanoseconds, this.time);
+    const bytes = new Uint8Array(8);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(0, this.time[0]!, true);
+    view.setUint32(4, this.time[1]!, true);
+    return bytes;
   }
 
   flush(): void {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { capModule } from './cap-binding';
+import { capModule } from './cap/binding';
 
 export interface DeviceAddress {
   address: string;

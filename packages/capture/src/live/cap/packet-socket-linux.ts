@@ -99,3 +99,18 @@ export class PacketSocket {
     return libc().poll(this.pollFd, 1, 0) > 0 && (this.pollFd.readInt16LE(6) & POLLIN) !== 0;
   }
 }
+
+let socketCalls: { socket(d: number, t: number, p: number): number; close(fd: number): number } | undefined;
+
+/** Linux: the errno of opening a packet socket (EPERM without CAP_NET_RAW), 0 if allowed or not Linux. */
+export function packetSocketErrno(): number {
+  if (process.platform !== 'linux') return 0;
+  if (!socketCalls) {
+    const lib = koffi.load('libc.so.6');
+    socketCalls = { socket: lib.func('int socket(int, int, int)'), close: lib.func('int close(int)') };
+  }
+  const fd = socketCalls.socket(17 /* AF_PACKET */, 3 /* SOCK_RAW */, 0);
+  if (fd < 0) return koffi.errno();
+  socketCalls.close(fd);
+  return 0;
+}

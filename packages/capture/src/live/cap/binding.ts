@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { CaptureError } from '../errors';
+import { CaptureError } from '../../errors';
 
 /** The parts of the `cap` binding (libpcap / Npcap) we use. */
 export interface CapHandle {

@@ -1,0 +1,81 @@
+/*
+ * Sends UDP datagrams to 127.0.0.1:PORT at a fixed rate for a while, for the live benchmark:
+ *   udp-sender PORT RATE MILLISECONDS [PAYLOAD_BYTES]
+ * RATE 0 sends as fast as it can. Datagrams go out with sendmmsg(2) in batches of up to 64, paced
+ * against CLOCK_MONOTONIC every batch. Prints "sent N seconds S" (S: the time taken) on stdout.
+ * Only loopback is ever a destination. The sender also binds the destination port itself and never
+ * reads it, so no ICMP "port unreachable" comes back and no other process spends time receiving.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 64
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s PORT RATE MILLISECONDS [PAYLOAD_BYTES]\n", argv[0]);
+    return 2;
+  }
+  int port = atoi(argv[1]);
+  double rate = atof(argv[2]);
+  double seconds = atof(argv[3]) / 1000.0;
+  int size = argc > 4 ? atoi(argv[4]) : 64;
+  if (size < 0 || size > 65000) size = 64;
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) { perror("socket"); return 1; }
+  int buffer = 8 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  int sink = socket(AF_INET, SOCK_DGRAM, 0);
+  int small = 1;
+  setsockopt(sink, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  if (sink < 0 || bind(sink, (struct sockaddr *)&to, sizeof to) != 0) perror("bind (no sink; ICMP errors will come back)");
+  static char payload[65000];
+  struct iovec iov[BATCH];
+  struct mmsghdr msgs[BATCH];
+  memset(msgs, 0, sizeof msgs);
+  for (int i = 0; i < BATCH; i++) {
+    iov[i].iov_base = payload;
+    iov[i].iov_len = size;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = &to;
+    msgs[i].msg_hdr.msg_namelen = sizeof to;
+  }
+  long sent = 0;
+  double start = now(), t;
+  while ((t = now() - start) < seconds) {
+    long due = rate > 0 ? (long)(t * rate) + 1 : sent + BATCH;
+    while (sent < due) {
+      int n = due - sent < BATCH ? (int)(due - sent) : BATCH;
+      int done = sendmmsg(fd, msgs, n, 0);
+      if (done <= 0) break;
+      sent += done;
+    }
+    if (rate > 0 && sent >= due) {
+      double wait = (sent / rate) - (now() - start);
+      if (wait > 0.0002) {
+        struct timespec ts = { 0, (long)((wait - 0.0001) * 1e9) };
+        nanosleep(&ts, NULL);
+      }
+    }
+  }
+  printf("sent %ld seconds %.6f\n", sent, now() - start);
+  close(fd);
+  close(sink);
+  return 0;
+}

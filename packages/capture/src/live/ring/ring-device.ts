@@ -1,0 +1,342 @@
+import { readFileSync } from 'node:fs';
+import { LinkType } from '../../decode/link-types';
+import { CaptureError, PERMISSION_HINT } from '../../errors';
+import { adaptToCookedSocket } from '../filter/cooked';
+import { rejectLoopbackOutgoing } from '../filter/loopback';
+import { compileFilter } from '../filter/program';
+import type { ReusedPacket } from '../packet';
+import * as C from './constants';
+import { freeNative, LITTLE_ENDIAN, mapFailed, nativeBuffer, putPointer, ringLibc, viewOf } from './ffi';
+import { PacketMreq, Req3, SockFprog, StatsV3 } from './structs';
+import {
+  blockPackets,
+  blockReady,
+  type FrameShape,
+  type RingMemory,
+  releaseBlock,
+  ringMemory,
+  walkBlock,
+} from './walk';
+
+export interface RingDeviceOptions {
+  /** A kernel interface name, or `any` for every interface (a cooked socket on ifindex 0). */
+  name: string;
+  filter: string;
+  snapLength: number;
+  /** Bytes of ring (rounded down to whole blocks, at least 8 blocks). */
+  ringSize: number;
+  /** How long the kernel fills a block before handing it over anyway (tp_retire_blk_tov), in ms. */
+  blockTimeoutMs: number;
+  promiscuous: boolean;
+}
+
+/** Kernel counters of one capture socket, accumulated (PACKET_STATISTICS resets them on each read). */
+export interface RingCounters {
+  /** Packets the filter accepted, dropped ones included (tpacket_stats_v3.tp_packets). */
+  received: number;
+  /** Packets the kernel dropped because no block was free (tp_drops). */
+  dropped: number;
+  /** Times the ring filled up and the kernel froze it until the reader freed a block (tp_freeze_q_cnt). */
+  freezes: number;
+}
+
+const KiB = 1024;
+const FRAME_SIZE = 2048;
+const MIN_BLOCKS = 8;
+
+/**
+ * One AF_PACKET socket with a TPACKET_V3 receive ring, mapped once and read in place
+ * (Documentation/networking/packet_mmap.rst). The kernel packs frames into blocks and hands a block
+ * over when it is full or `blockTimeoutMs` after its first packet; we walk it and give it back.
+ */
+export class RingDevice {
+  readonly counters: RingCounters = { received: 0, dropped: 0, freezes: 0 };
+  /** Packets delivered. */
+  delivered = 0;
+  /** Blocks whose frame offsets were inconsistent (never seen from a sound kernel): counted, not walked. */
+  corruptBlocks = 0;
+  private cursor = 0;
+  private closed = false;
+  private readonly statsValue = Buffer.alloc(StatsV3.SIZE);
+  private readonly statsLength = Buffer.alloc(4);
+
+  private constructor(
+    readonly name: string,
+    readonly fd: number,
+    readonly ifindex: number,
+    readonly shape: FrameShape,
+    private readonly mapping: unknown,
+    private readonly mappingSize: number,
+    private ring: RingMemory,
+  ) {}
+
+  get linkType(): number {
+    return this.shape.linkType;
+  }
+
+  /**
+   * Opens the socket and its ring. Throws CaptureError: E_PERMISSION (no CAP_NET_RAW), E_NO_DEVICE,
+   * E_BAD_FILTER, or E_RING when the kernel refuses the ring or the filter cannot run on this
+   * socket (the caller may fall back to libpcap).
+   */
+  static open(options: RingDeviceOptions): RingDevice {
+    const libc = ringLibc();
+    const any = options.name === 'any';
+    const ifindex = any ? 0 : libc.if_nametoindex(options.name);
+    if (!any && ifindex === 0) {
+      throw new CaptureError('E_NO_DEVICE', `no capture device named "${options.name}"`);
+    }
+    if (/\b(vlan|mpls|pppoes|geneve)\b/.test(options.filter)) {
+      // libpcap compiles these for live Linux captures with the kernel's VLAN metadata
+      // (BPF_SPECIAL_VLAN_HANDLING), which a filter compiled apart from a live handle lacks: on a
+      // ring socket they would test packet bytes the kernel already took the tag out of.
+      throw new CaptureError(
+        'E_RING',
+        `the filter "${options.filter}" tests VLAN tags, which only libpcap's live filters see`,
+      );
+    }
+    const shape = frameShape(options.name);
+    const program = compileFilter(options.filter, shape.linkType, options.snapLength);
+    let kernelProgram = program;
+    if (shape.cooked && !adaptToCookedSocket(kernelProgram)) {
+      throw new CaptureError(
+        'E_RING',
+        `the filter "${options.filter}" reads link-layer addresses, which a cooked packet socket does not see`,
+      );
+    }
+    const loopbackIndex = libc.if_nametoindex('lo');
+    if (any && loopbackIndex > 0) kernelProgram = rejectLoopbackOutgoing(kernelProgram, loopbackIndex);
+
+    const type = (shape.cooked ? C.SOCK_DGRAM : C.SOCK_RAW) | C.SOCK_CLOEXEC;
+    // Protocol 0: the socket receives nothing until bind(), so the filter is in place first.
+    const fd = libc.socket(C.AF_PACKET, type, 0);
+    if (fd < 0) throw socketError(libc.errno(), options.name, 'socket');
+    let mapping: unknown;
+    let mappingSize = 0;
+    try {
+      setInt(fd, C.SOL_PACKET, C.PACKET_VERSION, C.TPACKET_V3, 'PACKET_VERSION');
+      if (ifindex !== 0 && ifindex === loopbackIndex) {
+        // Loopback packets pass the socket leaving and arriving: keep one (Linux 4.20+, else the filter does).
+        if (libc.setsockopt(fd, C.SOL_PACKET, C.PACKET_IGNORE_OUTGOING, intValue(1), 4) !== 0) {
+          kernelProgram = rejectLoopbackOutgoing(kernelProgram, loopbackIndex);
+        }
+      }
+      attachFilter(fd, kernelProgram);
+
+      const blockSize = blockSizeFor(options.snapLength);
+      const blockCount = Math.max(MIN_BLOCKS, Math.floor(options.ringSize / blockSize));
+      const req = Buffer.alloc(Req3.SIZE);
+      const put = (offset: number, value: number) =>
+        LITTLE_ENDIAN ? req.writeUInt32LE(value, offset) : req.writeUInt32BE(value, offset);
+      put(Req3.BLOCK_SIZE, blockSize);
+      put(Req3.BLOCK_NR, blockCount);
+      put(Req3.FRAME_SIZE, FRAME_SIZE);
+      put(Req3.FRAME_NR, (blockSize / FRAME_SIZE) * blockCount);
+      put(Req3.RETIRE_BLK_TOV, options.blockTimeoutMs);
+      if (libc.setsockopt(fd, C.SOL_PACKET, C.PACKET_RX_RING, req, Req3.SIZE) !== 0) {
+        const errno = libc.errno();
+        throw new CaptureError(
+          'E_RING',
+          `the kernel refused a ${blockCount} x ${blockSize / KiB} KiB receive ring on ${options.name}: ${libc.strerror(errno)}`,
+        );
+      }
+      mappingSize = blockSize * blockCount;
+      mapping = libc.mmap(null, mappingSize, C.PROT_READ | C.PROT_WRITE, C.MAP_SHARED, fd, 0);
+      if (mapFailed(mapping)) {
+        throw new CaptureError('E_RING', `cannot map the receive ring: ${libc.strerror(libc.errno())}`);
+      }
+      const address = Buffer.alloc(20); // struct sockaddr_ll
+      address.writeUInt16LE(C.AF_PACKET, 0);
+      if (!LITTLE_ENDIAN) address.writeUInt16BE(C.AF_PACKET, 0);
+      address.writeUInt16BE(C.ETH_P_ALL, 2); // sll_protocol is big-endian
+      if (LITTLE_ENDIAN) address.writeInt32LE(ifindex, 4);
+      else address.writeInt32BE(ifindex, 4);
+      if (libc.bind(fd, address, address.length) !== 0) throw socketError(libc.errno(), options.name, 'bind');
+      if (options.promiscuous && !any) {
+        const mreq = Buffer.alloc(PacketMreq.SIZE);
+        if (LITTLE_ENDIAN) {
+          mreq.writeInt32LE(ifindex, PacketMreq.IFINDEX);
+          mreq.writeUInt16LE(C.PACKET_MR_PROMISC, PacketMreq.TYPE);
+        } else {
+          mreq.writeInt32BE(ifindex, PacketMreq.IFINDEX);
+          mreq.writeUInt16BE(C.PACKET_MR_PROMISC, PacketMreq.TYPE);
+        }
+        if (libc.setsockopt(fd, C.SOL_PACKET, C.PACKET_ADD_MEMBERSHIP, mreq, mreq.length) !== 0) {
+          throw socketError(libc.errno(), options.name, 'promiscuous mode');
+        }
+      }
+      const ring = ringMemory(viewOf(mapping, mappingSize), blockSize, blockCount);
+      return new RingDevice(options.name, fd, ifindex, shape, mapping, mappingSize, ring);
+    } catch (error) {
+      if (mapping && !mapFailed(mapping)) libc.munmap(mapping, mappingSize);
+      libc.close(fd);
+      throw error;
+    }
+  }
+
+  /** Whether a retired block waits to be walked. */
+  get ready(): boolean {
+    return !this.closed && blockReady(this.ring, this.cursor);
+  }
+
+  /**
+   * Whether the kernel holds packets we have not walked: a retired block, or packets in the block
+   * it is filling (handed over by the block timeout at the latest).
+   */
+  get holdsUnread(): boolean {
+    if (this.closed) return false;
+    return blockReady(this.ring, this.cursor) || blockPackets(this.ring, this.cursor) > 0;
+  }
+
+  /**
+   * Walks every retired block, in ring order, up to `maxBlocks`; returns the packets delivered.
+   * Each block goes back to the kernel as soon as its last packet was delivered.
+   */
+  walk(packet: ReusedPacket, deliver: (packet: ReusedPacket) => void, maxBlocks: number): number {
+    let delivered = 0;
+    packet.device = this.name;
+    for (let n = 0; n < maxBlocks && !this.closed && blockReady(this.ring, this.cursor); n++) {
+      let walked = -1;
+      try {
+        walked = walkBlock(this.ring, this.cursor, this.shape, packet, deliver);
+      } finally {
+        // Even when a listener threw: the block is given back once, never walked twice.
+        if (walked < 0) this.corruptBlocks++;
+        else delivered += walked;
+        if (!this.closed) {
+          releaseBlock(this.ring, this.cursor);
+          this.cursor = (this.cursor + 1) % this.ring.blockCount;
+        }
+      }
+    }
+    this.delivered += delivered;
+    return delivered;
+  }
+
+  /** Adds the kernel's counters since the last read; false if the socket is closed. */
+  readCounters(): boolean {
+    if (this.closed) return false;
+    this.statsLength.writeUInt32LE(StatsV3.SIZE);
+    if (!LITTLE_ENDIAN) this.statsLength.writeUInt32BE(StatsV3.SIZE);
+    const libc = ringLibc();
+    if (
+      libc.getsockopt(this.fd, C.SOL_PACKET, C.PACKET_STATISTICS, this.statsValue, this.statsLength) !== 0
+    ) {
+      return false;
+    }
+    const read = (offset: number) =>
+      LITTLE_ENDIAN ? this.statsValue.readUInt32LE(offset) : this.statsValue.readUInt32BE(offset);
+    this.counters.received += read(StatsV3.PACKETS);
+    this.counters.dropped += read(StatsV3.DROPS);
+    this.counters.freezes += read(StatsV3.FREEZE_Q_CNT);
+    return true;
+  }
+
+  /** The socket's pending error (SO_ERROR, which reading clears): ENETDOWN when the device went down or away. */
+  takeError(): number {
+    const value = Buffer.alloc(4);
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(4);
+    if (!LITTLE_ENDIAN) length.writeUInt32BE(4);
+    if (ringLibc().getsockopt(this.fd, C.SOL_SOCKET, C.SO_ERROR, value, length) !== 0)
+      return ringLibc().errno();
+    return LITTLE_ENDIAN ? value.readInt32LE(0) : value.readInt32BE(0);
+  }
+
+  /**
+   * Closes the socket. The ring's pages are swapped for empty anonymous memory at the same address
+   * rather than unmapped, so a view of a packet kept past its listener reads zeros instead of
+   * crashing the process; the placeholder costs address space only.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.readCounters();
+    this.closed = true;
+    const libc = ringLibc();
+    libc.close(this.fd);
+    const placeholder = libc.mmap(
+      this.mapping,
+      this.mappingSize,
+      C.PROT_READ | C.PROT_WRITE,
+      C.MAP_PRIVATE | C.MAP_ANONYMOUS | C.MAP_FIXED | C.MAP_NORESERVE,
+      -1,
+      0,
+    );
+    if (mapFailed(placeholder)) libc.munmap(this.mapping, this.mappingSize);
+    this.ring = ringMemory(new ArrayBuffer(0), 1, 1);
+  }
+}
+
+/** A power-of-two block that holds the largest frame: headers, room for a VLAN tag and cooked header, the snap length. */
+function blockSizeFor(snapLength: number): number {
+  let size = 64 * KiB;
+  while (size < snapLength + 256) size *= 2;
+  return size;
+}
+
+/**
+ * The frames a device gives (ARPHRD type from /sys/class/net/DEV/type): Ethernet and loopback
+ * devices as they are, devices without a link header (tun, WireGuard) as raw IP, everything else
+ * and `any` through a cooked socket with an SLL2 header put in front, as libpcap does.
+ */
+function frameShape(name: string): FrameShape {
+  if (name === 'any') return { cooked: true, linkType: LinkType.LINUX_SLL2 };
+  let hatype = -1;
+  try {
+    hatype = Number.parseInt(readFileSync(`/sys/class/net/${name}/type`, 'latin1'), 10);
+  } catch {
+    // not in sysfs: treat as cooked
+  }
+  if (hatype === C.ARPHRD_ETHER || hatype === C.ARPHRD_LOOPBACK)
+    return { cooked: false, linkType: LinkType.ETHERNET };
+  if (hatype === C.ARPHRD_NONE) return { cooked: false, linkType: LinkType.RAW };
+  return { cooked: true, linkType: LinkType.LINUX_SLL2 };
+}
+
+function intValue(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  if (LITTLE_ENDIAN) b.writeInt32LE(value);
+  else b.writeInt32BE(value);
+  return b;
+}
+
+function setInt(fd: number, level: number, name: number, value: number, what: string): void {
+  const libc = ringLibc();
+  if (libc.setsockopt(fd, level, name, intValue(value), 4) !== 0) {
+    throw new CaptureError('E_RING', `setsockopt(${what}) failed: ${libc.strerror(libc.errno())}`);
+  }
+}
+
+/** SO_ATTACH_FILTER with struct sock_fprog pointing at the program (the kernel copies it). */
+function attachFilter(fd: number, program: Uint8Array): void {
+  const libc = ringLibc();
+  const insns = nativeBuffer(program.length);
+  insns.buf.set(program);
+  const fprog = Buffer.alloc(SockFprog.SIZE);
+  if (LITTLE_ENDIAN) fprog.writeUInt16LE(program.length / 8, SockFprog.LEN);
+  else fprog.writeUInt16BE(program.length / 8, SockFprog.LEN);
+  putPointer(fprog, SockFprog.FILTER, insns.ptr);
+  const result = libc.setsockopt(fd, C.SOL_SOCKET, C.SO_ATTACH_FILTER, fprog, fprog.length);
+  const errno = libc.errno();
+  freeNative(insns.ptr); // the kernel keeps its own copy
+  if (result !== 0) {
+    throw new CaptureError('E_RING', `the kernel refused the capture filter: ${libc.strerror(errno)}`);
+  }
+}
+
+function socketError(errno: number, device: string, call: string): CaptureError {
+  const libc = ringLibc();
+  if (errno === C.EPERM || errno === C.EACCES) {
+    return new CaptureError(
+      'E_PERMISSION',
+      `no permission to capture packets on ${device}: ${PERMISSION_HINT}`,
+    );
+  }
+  if (errno === C.ENODEV || errno === C.ENXIO) {
+    return new CaptureError('E_NO_DEVICE', `cannot capture on ${device}: ${libc.strerror(errno)}`);
+  }
+  if (errno === C.ENETDOWN) {
+    return new CaptureError('E_DEVICE_DOWN', `cannot capture on ${device}: it is down`);
+  }
+  return new CaptureError('E_RING', `${call} on ${device} failed: ${libc.strerror(errno)}`);
+}
