@@ -6,6 +6,7 @@ export { CaptureMonitor, type CaptureMonitorOptions } from './monitor/capture-mo
 export { ReverseDns } from './monitor/reverse-dns';
 export { serviceOf } from './monitor/services';
 export type {
+  CaptureHealth,
   ConnectionRow,
   ProgramRow,
   TrafficMonitor,

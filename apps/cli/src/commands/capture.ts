@@ -1,32 +1,36 @@
 import type { CaptureMonitor, Label } from '@netwho/attributor';
-import { type LivePacket, PcapngWriter } from '@netwho/capture';
+import { CaptureError, FileDescriptorSink, type LivePacket, PcapngWriter } from '@netwho/capture';
 import type { Command } from 'commander';
+import { type HeldPacket, HeldPackets } from '../capture/held-packets';
+import { type CaptureSummary, summaryLines } from '../capture/summary';
 import { CliError, Exit, integer } from '../errors';
-import { print } from '../output/style';
 import { openMonitor, requireCaptureMonitor } from '../watch/monitor';
 
 /** How long a packet may wait for its flow's program before it is written without one. */
 const HOLD_MS = 3000;
-/** Most packets held at once (their bytes are copied); past it the oldest is written as it is. */
-const HOLD_MAX = 50_000;
+/** Bounds of the packets held for their labels: past either, the oldest is written as it is (and counted). */
+const HOLD_PACKETS = 500_000;
+const HOLD_BYTES = 256 * 1024 * 1024;
 
-interface Held {
-  flowId: number;
-  heldAt: number;
-  data: Uint8Array;
-  seconds: number;
-  nanoseconds: number;
-  device: string;
-}
+const PENDING: Label = { status: 'pending' };
+const NOT_A_FLOW: Label = { status: 'unknown', reason: 'not-found' };
 
 export function registerCapture(program: Command): void {
   program
     .command('capture')
     .description('capture to a pcapng file whose packets carry their program (comment and process id)')
-    .requiredOption('-i, --interface <device...>', 'devices to capture on')
-    .requiredOption('-w, --write <file>', 'the pcapng file to write')
+    .requiredOption('-i, --interface <device...>', 'devices to capture on (`any` for all)')
+    .requiredOption('-w, --write <file>', 'the pcapng file to write, or - for standard output')
     .option('-c, --count <n>', 'stop after this many packets', integer('--count', 1))
     .option('-d, --duration <seconds>', 'stop after this many seconds', integer('--duration', 1))
+    .option('-s, --snaplen <bytes>', 'bytes kept of each packet (default 262144)', integer('--snaplen', 64))
+    .option(
+      '-B, --buffer-size <KiB>',
+      'kernel ring per device, in KiB (default 65536)',
+      integer('--buffer-size', 64),
+    )
+    .option('--promiscuous', 'also capture packets to other hosts (off by default)')
+    .option('--json', 'print the summary at the end as JSON (on stderr when writing to standard output)')
     .argument('[filter...]', 'BPF filter, e.g. tcp port 443')
     .addHelpText(
       'after',
@@ -34,62 +38,66 @@ export function registerCapture(program: Command): void {
         '',
         'Each packet of a flow whose program is known gets the comment "pid=<pid> name=<name> path=<path>"',
         'and the epb_processid_threadid option; packets wait up to 3 s for their flow to be attributed.',
+        'At the end it says, as tcpdump does, what was written and what the kernel or netwho dropped, and',
+        'writes the same figures to the file as pcapng Interface Statistics Blocks (capinfos shows them).',
         '',
         'Examples:',
         '  sudo netwho capture -i eth0 -w out.pcapng -c 1000 tcp port 443',
-        '  tshark -r out.pcapng -T fields -e frame.comment',
+        '  sudo netwho capture -i any -w - udp port 53 | tshark -r - -T fields -e frame.comment',
       ].join('\n'),
     )
     .action(async (filterWords: string[], options) => {
-      const held: Held[] = [];
+      const toStdout = options.write === '-';
+      const limit = options.count ?? Number.POSITIVE_INFINITY;
+      const held = new HeldPackets({ maxBytes: HOLD_BYTES, maxPackets: HOLD_PACKETS, maxWaitMs: HOLD_MS });
+      const devices: string[] = [];
+      const deviceIndex = new Map<string, number>();
+      let monitor: CaptureMonitor | undefined;
       let writer: PcapngWriter | undefined;
-      const interfaces = new Map<string, number>();
+      let seen = 0;
       let written = 0;
       let labelled = 0;
-      let monitor: CaptureMonitor | undefined;
-      const limit = options.count ?? Number.POSITIVE_INFINITY;
-      let seen = 0;
+      let outputClosed = false;
+      const comments = new Map<number, { pid: number; text: string }>();
 
-      const write = (h: Held, label: Label) => {
+      const labelOf = (flowId: number): Label =>
+        flowId < 0 ? NOT_A_FLOW : (monitor?.labelOf(flowId) ?? PENDING);
+      const settled = (label: Label) => label.status !== 'pending';
+      const packet = {
+        data: new Uint8Array(0) as Uint8Array,
+        seconds: 0,
+        nanoseconds: 0,
+        originalLength: 0,
+        interfaceId: 0,
+        comment: undefined as string | undefined,
+        processId: undefined as number | undefined,
+      };
+      const write = (h: HeldPacket, label: Label) => {
+        if (outputClosed) return;
         const known = label.status === 'known' ? label.process : undefined;
-        writer!.writePacket({
-          data: h.data,
-          seconds: h.seconds,
-          nanoseconds: h.nanoseconds,
-          interfaceId: interfaces.get(h.device) ?? 0,
-          ...(known && {
-            comment: `pid=${known.pid} name=${known.name} path=${known.path}`,
-            processId: known.pid,
-          }),
-        });
+        packet.data = h.data;
+        packet.seconds = h.seconds;
+        packet.nanoseconds = h.nanoseconds;
+        packet.originalLength = h.wireLength;
+        packet.interfaceId = h.device;
+        packet.comment = known ? commentOf(comments, h.flowId, known) : undefined;
+        packet.processId = known?.pid;
+        try {
+          writer!.writePacket(packet);
+        } catch (error) {
+          if (error instanceof CaptureError && error.code === 'E_OUTPUT_CLOSED') {
+            outputClosed = true;
+            return;
+          }
+          throw error;
+        }
         written++;
         if (known) labelled++;
-      };
-      /** Writes held packets, in order, as far as their labels are settled (or they waited long enough). */
-      const drain = (all: boolean) => {
-        const now = Date.now();
-        while (held.length > 0) {
-          const h = held[0]!;
-          const label =
-            h.flowId >= 0
-              ? monitor!.labelOf(h.flowId)
-              : ({ status: 'unknown', reason: 'not-found' } as Label);
-          if (label.status === 'pending' && !all && now - h.heldAt < HOLD_MS && held.length < HOLD_MAX) break;
-          held.shift();
-          write(h, label);
-        }
       };
       const onPacket = (p: LivePacket, flowId: number) => {
         if (seen >= limit) return;
         seen++;
-        held.push({
-          flowId,
-          heldAt: Date.now(),
-          data: new Uint8Array(p.data),
-          seconds: p.seconds,
-          nanoseconds: p.nanoseconds,
-          device: p.device,
-        });
+        held.push(p, flowId, deviceIndex.get(p.device) ?? 0, performance.now(), labelOf, write);
       };
 
       const choice = openMonitor({
@@ -97,16 +105,26 @@ export function registerCapture(program: Command): void {
         filter: filterWords.join(' ') || undefined,
         capture: 'required',
         onPacket,
+        snapLength: options.snaplen ?? 262144,
+        bufferSize: (options.bufferSize ?? 65536) * 1024,
+        promiscuous: options.promiscuous === true,
       });
       monitor = requireCaptureMonitor(choice);
       try {
-        writer = new PcapngWriter(options.write);
+        writer = new PcapngWriter(toStdout ? new FileDescriptorSink(1) : options.write);
       } catch (error) {
         monitor.close();
         throw new CliError(`cannot write ${options.write}: ${(error as Error).message}`, Exit.PERMISSION);
       }
+      const startTime = wallTime();
       for (const device of monitor.capture.devices) {
-        interfaces.set(device, writer.addInterface({ linkType: linkTypeOf(monitor, device), name: device }));
+        deviceIndex.set(device, devices.length);
+        devices.push(device);
+        writer.addInterface({
+          linkType: monitor.capture.linkTypeOf(device) ?? 1,
+          name: device,
+          snapLength: options.snaplen ?? 262144,
+        });
       }
       const end = options.duration ? Date.now() + options.duration * 1000 : Number.POSITIVE_INFINITY;
       let stopped = false;
@@ -115,31 +133,96 @@ export function registerCapture(program: Command): void {
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
+      let deviceErrors = 0;
+      monitor.capture.on('error', (error) => {
+        deviceErrors++;
+        process.stderr.write(`netwho: ${error.message.replace(/^\[netwho\/capture\] /, '')}\n`);
+      });
+      let failure: unknown;
       try {
-        while (!stopped && seen < limit && Date.now() < end) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          drain(false);
+        while (!stopped && !outputClosed && seen < limit && Date.now() < end && !monitor.capture.isClosed) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          held.release(performance.now(), false, labelOf, settled, write);
         }
         // Packets the kernel captured before the stop but this process had not read yet.
         await monitor.capture.drain(250);
         // Give the last flows their lookups (and retries) before writing what is held.
-        const settleUntil = Date.now() + HOLD_MS;
-        while (held.length > 0 && Date.now() < settleUntil) {
-          drain(false);
+        const settleUntil = performance.now() + HOLD_MS;
+        while (held.size > 0 && !outputClosed && performance.now() < settleUntil) {
+          held.release(performance.now(), false, labelOf, settled, write);
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
-        drain(true);
-      } finally {
-        monitor.close();
-        writer.close();
+        held.release(performance.now(), true, labelOf, settled, write);
+      } catch (error) {
+        failure = error;
       }
-      process.stderr.write(
-        `netwho: ${written} packets written to ${options.write}, ${labelled} with their program\n`,
-      );
-      if (written === 0) print('no packets captured');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      {
+        const stats = monitor.capture.stats();
+        monitor.close();
+        const endTime = wallTime();
+        const summary: CaptureSummary = {
+          file: options.write,
+          written,
+          labelled,
+          writtenBeforeLabel: held.released.waited + held.released.full,
+          heldFull: held.released.full,
+          backend: stats.backend,
+          ...(stats.fallbackReason !== undefined && { fallbackReason: stats.fallbackReason }),
+          devices: devices.map((name) => {
+            const d = stats.devices[name]!;
+            return {
+              name,
+              received: d.received ?? null,
+              kernelDropped: d.kernelDropped ?? null,
+              netwhoDropped: d.netwhoDropped,
+              state: d.state,
+            };
+          }),
+        };
+        if (!outputClosed) {
+          summary.devices.forEach((d, id) => {
+            writer!.writeInterfaceStatistics({
+              interfaceId: id,
+              start: startTime,
+              end: endTime,
+              ...(d.received !== null && { received: d.received }),
+              ...(d.kernelDropped !== null && { interfaceDropped: d.kernelDropped }),
+              osDropped: d.netwhoDropped,
+              delivered: stats.devices[d.name]!.delivered,
+            });
+          });
+          try {
+            writer.close();
+          } catch (error) {
+            if (!(error instanceof CaptureError && error.code === 'E_OUTPUT_CLOSED')) throw error;
+          }
+        }
+        if (options.json) process[toStdout ? 'stderr' : 'stdout'].write(`${JSON.stringify(summary)}\n`);
+        else for (const line of summaryLines(summary)) process.stderr.write(`netwho: ${line}\n`);
+      }
+      if (failure) throw failure;
+      if (deviceErrors > 0 && written === 0) process.exitCode = Exit.ENVIRONMENT;
     });
 }
 
-function linkTypeOf(monitor: CaptureMonitor, device: string): number {
-  return monitor.capture.linkTypeOf(device) ?? 1;
+/** The comment naming a flow's program, made once per flow (a packet costs no string building). */
+function commentOf(
+  cache: Map<number, { pid: number; text: string }>,
+  flowId: number,
+  process: { pid: number; name: string; path?: string },
+): string {
+  const cached = cache.get(flowId);
+  if (cached && cached.pid === process.pid) return cached.text;
+  const text = `pid=${process.pid} name=${process.name} path=${process.path ?? ''}`;
+  if (cache.size > 100_000) cache.clear(); // bounded: a long capture over many flows
+  cache.set(flowId, { pid: process.pid, text });
+  return text;
+}
+
+function wallTime(): { seconds: number; nanoseconds: number } {
+  const now = performance.timeOrigin + performance.now();
+  const seconds = Math.floor(now / 1000);
+  return { seconds, nanoseconds: Math.floor((now - seconds * 1000) * 1e6) };
 }

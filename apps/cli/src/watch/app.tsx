@@ -55,6 +55,7 @@ export function WatchApp({ monitor, notice, intervalMs, dns, devices }: Props) {
         </Text>
       </Box>
       {notice ? <Text color="yellow">{notice}</Text> : null}
+      {lossLine(snapshot) ? <Text color="red">{lossLine(snapshot)}</Text> : null}
       <Box>
         {TABS.map((name, i) => (
           <Text key={name} inverse={i === tab}>
@@ -165,4 +166,11 @@ function Hosts({
       ))}
     </Box>
   );
+}
+
+/** Said whenever the capture lost packets, as tcpdump says at the end: nothing is lost silently. */
+export function lossLine(snapshot: TrafficSnapshot): string | undefined {
+  const c = snapshot.capture;
+  if (!c || c.kernelDropped + c.netwhoDropped === 0) return undefined;
+  return `dropped: ${c.kernelDropped} by the kernel (ring full), ${c.netwhoDropped} by netwho, of ${c.received ?? c.delivered + c.kernelDropped} received`;
 }

@@ -22,6 +22,9 @@ export function openMonitor(options: {
   filter?: string;
   capture: 'auto' | 'never' | 'required';
   onPacket?: CaptureMonitorOptions['onPacket'];
+  snapLength?: number;
+  bufferSize?: number;
+  promiscuous?: boolean;
 }): MonitorChoice {
   if (options.capture === 'never') {
     return {
@@ -34,6 +37,9 @@ export function openMonitor(options: {
       ...(options.devices && options.devices.length > 0 && { device: options.devices }),
       ...(options.filter && { filter: options.filter }),
       ...(options.onPacket && { onPacket: options.onPacket }),
+      ...(options.snapLength !== undefined && { snapLength: options.snapLength }),
+      ...(options.bufferSize !== undefined && { bufferSize: options.bufferSize }),
+      ...(options.promiscuous !== undefined && { promiscuous: options.promiscuous }),
     });
     return { monitor, notice: undefined };
   } catch (error) {

@@ -24,6 +24,20 @@ export function rawLines(s: TrafficSnapshot): string[] {
       }),
     );
   }
+  if (s.capture) {
+    lines.push(
+      JSON.stringify({
+        type: 'capture',
+        at: Math.round(s.at),
+        backend: s.capture.backend,
+        received: s.capture.received,
+        delivered: s.capture.delivered,
+        kernelDropped: s.capture.kernelDropped,
+        netwhoDropped: s.capture.netwhoDropped,
+        ...(s.capture.fallbackReason !== undefined && { fallbackReason: s.capture.fallbackReason }),
+      }),
+    );
+  }
   for (const c of s.connections) {
     lines.push(
       JSON.stringify({

@@ -52,6 +52,13 @@ function App() {
           {model.status.banner}
         </div>
       ) : null}
+      {model.capture && model.capture.kernelDropped + model.capture.netwhoDropped > 0 ? (
+        <div class="banner drops" role="status" data-testid="drops">
+          {`dropped: ${model.capture.kernelDropped} by the kernel (ring full), ${model.capture.netwhoDropped} by netwho, of ${
+            model.capture.received ?? model.capture.delivered + model.capture.kernelDropped
+          } received`}
+        </div>
+      ) : null}
       <main>
         {page === 'inspect' ? (
           <Inspect model={model} query={query} setPaused={(p) => store.setPaused(p)} />

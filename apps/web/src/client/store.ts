@@ -1,3 +1,4 @@
+import type { CaptureHealth } from '@netwho/attributor';
 import type { ConnectionView, HistoryPoint, ProgramView, ServerMessage, Status } from '../server/protocol';
 
 /** What the pages render: kept up to date from the WebSocket (a full state, then per-tick diffs). */
@@ -9,6 +10,8 @@ export interface Model {
   programs: Map<string, ProgramView>;
   connections: Map<number, ConnectionView>;
   at: number;
+  /** The capture's counters (capture mode): what it received and dropped. */
+  capture: CaptureHealth | undefined;
 }
 
 type Listener = (model: Model) => void;
@@ -24,6 +27,7 @@ export class Store {
     programs: new Map(),
     connections: new Map(),
     at: 0,
+    capture: undefined,
   };
   private readonly listeners = new Set<Listener>();
   private socket: WebSocket | undefined;
@@ -63,6 +67,7 @@ export class Store {
         programs: new Map(message.programs.map((p) => [p.key, p])),
         connections: new Map(message.connections.map((c) => [c.id, c])),
         at: message.at,
+        capture: message.capture,
       });
       return;
     }
@@ -73,7 +78,7 @@ export class Store {
     for (const id of message.connections.remove) connections.delete(id);
     for (const c of message.connections.upsert) connections.set(c.id, c);
     const history = [...this.model.history, message.point].slice(-HISTORY);
-    this.update({ programs, connections, history, at: message.at });
+    this.update({ programs, connections, history, at: message.at, capture: message.capture });
   }
 
   private update(patch: Partial<Model>): void {

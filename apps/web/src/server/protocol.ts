@@ -1,4 +1,4 @@
-import type { ConnectionRow, ProgramRow } from '@netwho/attributor';
+import type { CaptureHealth, ConnectionRow, ProgramRow } from '@netwho/attributor';
 
 /** One point of the traffic chart: ms since 1970, bytes per second in and out. */
 export type HistoryPoint = [at: number, rateIn: number, rateOut: number];
@@ -37,11 +37,14 @@ export type ServerMessage =
       history: HistoryPoint[];
       programs: ProgramView[];
       connections: ConnectionView[];
+      /** Capture mode: the engine and what it dropped (shown when anything was). */
+      capture?: CaptureHealth;
     }
   | {
       type: 'tick';
       at: number;
       point: HistoryPoint;
+      capture?: CaptureHealth;
       programs: { upsert: ProgramView[]; remove: string[] };
       connections: { upsert: ConnectionView[]; remove: number[] };
     };

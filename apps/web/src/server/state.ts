@@ -74,6 +74,7 @@ export class DashboardState {
       type: 'tick',
       at: point[0],
       point,
+      ...(this.snapshot.capture && { capture: this.snapshot.capture }),
       programs: { upsert: programs.upsert, remove: programs.remove },
       connections: { upsert: connections.upsert, remove: connections.remove },
     };
@@ -88,6 +89,7 @@ export class DashboardState {
       history: [...this.history],
       programs: this.programRows,
       connections: this.connectionRows,
+      ...(this.snapshot.capture && { capture: this.snapshot.capture }),
     };
   }
 

@@ -16,7 +16,7 @@ import { systemOwners } from '../sources/system-owners';
 import type { Label, OwnerSource } from '../types';
 import { LruMap } from '../util/lru';
 import { ProgramTotals } from './program-totals';
-import type { ConnectionRow, TrafficMonitor, TrafficSnapshot } from './snapshot';
+import type { CaptureHealth, ConnectionRow, TrafficMonitor, TrafficSnapshot } from './snapshot';
 
 export interface CaptureMonitorOptions extends LiveCaptureOptions {
   attributor?: AttributorOptions;
@@ -76,7 +76,7 @@ export class CaptureMonitor implements TrafficMonitor {
   }
 
   private onPacket(p: LivePacket): void {
-    const d = decodePacket(p.data, p.linkType, this.decoded);
+    const d = decodePacket(p.buffer, p.linkType, this.decoded, p.offset, p.offset + p.length);
     const timeMs = p.seconds * 1000 + p.nanoseconds / 1e6;
     const flowId = this.table.add(d, timeMs, wireLength(d, p));
     this.onPacketHook?.(p, flowId);
@@ -118,7 +118,24 @@ export class CaptureMonitor implements TrafficMonitor {
       lastSeen: flow.lastSeen,
       state: flow.tcp & (TcpSeen.FIN_LOCAL | TcpSeen.FIN_REMOTE | TcpSeen.RST) ? 'closing' : 'open',
     }));
-    return { at, mode: 'capture', programs: this.totals.rows(connections, at), connections };
+    return { at, mode: 'capture', programs: this.totals.rows(connections, at), connections, capture: this.health() };
+  }
+
+  /** The capture's counters, summed over its devices. */
+  health(): CaptureHealth {
+    const s = this.capture.stats();
+    const devices = Object.values(s.devices);
+    const received = devices.some((d) => d.received === undefined)
+      ? null
+      : devices.reduce((n, d) => n + (d.received ?? 0), 0);
+    return {
+      backend: s.backend,
+      ...(s.fallbackReason !== undefined && { fallbackReason: s.fallbackReason }),
+      received,
+      delivered: s.delivered,
+      kernelDropped: s.kernelDropped,
+      netwhoDropped: s.netwhoDropped,
+    };
   }
 
   close(): void {
@@ -129,11 +146,15 @@ export class CaptureMonitor implements TrafficMonitor {
   }
 }
 
-/** Bytes on the wire: what was captured, or for a packet the snap length cut, its IP length plus the headers before it. */
+/**
+ * Bytes on the wire: the kernel's own figure where the backend passes it on (the ring), else for a
+ * packet the snap length cut, its IP length plus the headers before it.
+ */
 function wireLength(d: DecodedPacket, p: LivePacket): number {
-  if (!p.truncated || d.ipVersion === 0 || d.srcAddrOffset < 0) return p.data.length;
-  const ipStart = d.srcAddrOffset - (d.ipVersion === 4 ? 12 : 8);
-  return Math.max(p.data.length, ipStart + d.ipLength);
+  if (!p.truncated || p.wireLength > p.length) return p.wireLength;
+  if (d.ipVersion === 0 || d.srcAddrOffset < 0) return p.length;
+  const ipStart = d.srcAddrOffset - (d.ipVersion === 4 ? 12 : 8) - p.offset;
+  return Math.max(p.length, ipStart + d.ipLength);
 }
 
 function countsOf(flow: Flow) {

@@ -34,6 +34,18 @@ export interface ProgramRow {
   connections: number;
 }
 
+/** How the capture is doing: the engine, and every packet it lost (nothing is lost without being counted here). */
+export interface CaptureHealth {
+  backend: 'ring' | 'cap';
+  /** Why libpcap runs instead of the ring on Linux. */
+  fallbackReason?: string;
+  /** Packets the kernel filter accepted (null where the OS does not say), delivered, and dropped, since the start. */
+  received: number | null;
+  delivered: number;
+  kernelDropped: number;
+  netwhoDropped: number;
+}
+
 export interface TrafficSnapshot {
   /** ms since 1970. */
   at: number;
@@ -41,6 +53,8 @@ export interface TrafficSnapshot {
   mode: 'capture' | 'socket-table';
   programs: ProgramRow[];
   connections: ConnectionRow[];
+  /** Capture mode: the capture's own counters. */
+  capture?: CaptureHealth;
 }
 
 /** What the CLI and the web dashboard read traffic from: a capture pipeline or the socket-table poller. */
