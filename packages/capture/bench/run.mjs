@@ -1,12 +1,13 @@
 // Benchmark of @netwho/capture: offline decode + flow table against tcpdump and tshark on the same
-// generated file, and a live loopback flood. Run with `pnpm bench` (after `pnpm build`).
+// generated file, and live capture on loopback against tcpdump (bench/live.mjs). Run with `pnpm bench` (after `pnpm build`).
 //   node bench/run.mjs [--packets 1000000] [--flows 10000] [--no-live]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DecodedPacket, decodePacket, FlowTable, LiveCapture, PcapWriter } from '../dist/index.js';
+import { DecodedPacket, decodePacket, FlowTable, PcapWriter } from '../dist/index.js';
+import { liveBenchmark } from './live.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -87,56 +88,6 @@ function timeCommand(command, args) {
 
 const best = (runs) => Math.min(...runs.map((r) => r.ms));
 
-async function liveFlood() {
-  // A UDP flood on loopback from another process at a set rate; the highest rate with zero drops.
-  const results = [];
-  for (const rate of [25_000, 50_000, 75_000, 100_000, 150_000, 200_000, 300_000, 400_000]) {
-    const capture = LiveCapture.open({
-      device: 'lo',
-      filter: 'udp dst port 9',
-      snapLength: 128,
-      bufferSize: 64 << 20,
-    });
-    const p = new DecodedPacket();
-    let seen = 0;
-    capture.on('packet', (packet) => {
-      decodePacket(packet.data, packet.linkType, p);
-      seen++;
-    });
-    const sent = await new Promise((resolve) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', FLOODER, String(rate)], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.on('exit', () => resolve(Number(out)));
-    });
-    await new Promise((r) => setTimeout(r, 300));
-    const stats = capture.stats();
-    capture.close();
-    const kernel = stats.kernel.lo;
-    results.push({ rate, sent, seen, dropped: kernel?.dropped ?? Number.NaN });
-    if ((kernel?.dropped ?? 1) > 0) break;
-  }
-  return results;
-}
-
-// Sends 64-byte datagrams to 127.0.0.1:9 at about `rate` per second for one second, in 1 ms bursts.
-const FLOODER = `
-import { createSocket } from 'node:dgram';
-const rate = Number(process.argv[1]);
-const s = createSocket('udp4');
-const payload = Buffer.alloc(64);
-let sent = 0;
-const start = performance.now();
-while (performance.now() - start < 1000) {
-  const due = Math.floor(((performance.now() - start) / 1000) * rate);
-  while (sent < due) { s.send(payload, 9, '127.0.0.1'); sent++; }
-  await new Promise((r) => setImmediate(r));
-}
-s.close(() => process.stdout.write(String(sent)));
-`;
-
 async function main() {
   ({ parseCaptureFileSync: parseCaptureFileSyncFast } = await import('../dist/index.js'));
   const file = join(tmpdir(), `netwho-bench-${process.pid}.pcap`);
@@ -169,14 +120,9 @@ async function main() {
   } finally {
     if (!process.env.KEEP) rmSync(file, { force: true });
   }
-  if (!values['no-live'] && process.getuid?.() === 0) {
-    console.log('\nlive loopback UDP flood (64-byte datagrams, snapLength 128, 64 MiB buffer):');
-    for (const r of await liveFlood()) {
-      console.log(
-        `  target ${String(r.rate).padStart(7)}/s: sent ${r.sent}, captured ${r.seen}, kernel drops ${r.dropped}`,
-      );
-    }
-  }
+  if (!values['no-live'] && process.getuid?.() === 0) await liveBenchmark();
+  else if (!values['no-live'])
+    console.log('\nlive benchmark skipped: it needs root (capture and packet injection)');
 }
 
 await main();
