@@ -188,6 +188,57 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
     },
   );
 
+  it.runIf(hasTool('tshark') && hasTool('capinfos'))(
+    'capture -w - streams pcapng to standard output, ends with its counts, and writes them as ISBs',
+    async () => {
+      const child = spawn(
+        process.execPath,
+        [BIN, 'capture', '-i', 'lo', '-w', '-', '-c', '150', '--json', 'tcp', 'port', String(traffic.port)],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const chunks: Buffer[] = [];
+      let stderr = '';
+      child.stdout!.on('data', (d: Buffer) => chunks.push(d));
+      child.stderr!.on('data', (d) => (stderr += d));
+      const [code] = await once(child, 'exit');
+      expect(code).toBe(0);
+      const summary = JSON.parse(stderr.trim().split('\n').at(-1)!) as CaptureSummaryJson;
+      expect(summary).toMatchObject({ file: '-', written: 150, backend: 'ring' });
+      expect(summary.devices[0]).toMatchObject({
+        name: 'lo',
+        kernelDropped: 0,
+        netwhoDropped: 0,
+        state: 'up',
+      });
+      expect(summary.devices[0]!.received).toBeGreaterThanOrEqual(150);
+      const file = join(dir, 'stdout.pcapng');
+      writeFileSync(file, Buffer.concat(chunks));
+      const frames = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.comment'], {
+        encoding: 'utf8',
+      });
+      expect(frames.stdout.replace(/\n$/, '').split('\n')).toHaveLength(150); // empty lines: no comment
+      const info = spawnSync('capinfos', [file], { encoding: 'utf8' }).stdout;
+      expect(info).toMatch(/Number of stat entries = 1/);
+      // The human summary: tcpdump's closing lines.
+      const human = await netwhoAsync([
+        'capture',
+        '-i',
+        'lo',
+        '-w',
+        join(dir, 'h.pcapng'),
+        '-c',
+        '20',
+        'tcp',
+        'port',
+        String(traffic.port),
+      ]);
+      expect(human.stderr).toMatch(/netwho: 20 packets written to .*h\.pcapng, \d+ with their program/);
+      expect(human.stderr).toMatch(
+        /netwho: \d+ packets received by filter, 0 dropped by kernel, 0 dropped by netwho/,
+      );
+    },
+  );
+
   it('read: a missing file exits 1, a file that is not a capture exits 2, a truncated one is summarised as far as it goes', () => {
     expect(netwho(['read', join(dir, 'missing.pcap')])).toMatchObject({
       code: 1,
@@ -329,3 +380,16 @@ describe.runIf(process.platform === 'linux')('netwho web', () => {
     }
   });
 });
+
+interface CaptureSummaryJson {
+  file: string;
+  written: number;
+  backend: string;
+  devices: Array<{
+    name: string;
+    received: number | null;
+    kernelDropped: number | null;
+    netwhoDropped: number;
+    state: string;
+  }>;
+}

@@ -118,7 +118,13 @@ export class CaptureMonitor implements TrafficMonitor {
       lastSeen: flow.lastSeen,
       state: flow.tcp & (TcpSeen.FIN_LOCAL | TcpSeen.FIN_REMOTE | TcpSeen.RST) ? 'closing' : 'open',
     }));
-    return { at, mode: 'capture', programs: this.totals.rows(connections, at), connections, capture: this.health() };
+    return {
+      at,
+      mode: 'capture',
+      programs: this.totals.rows(connections, at),
+      connections,
+      capture: this.health(),
+    };
   }
 
   /** The capture's counters, summed over its devices. */

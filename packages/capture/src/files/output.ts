@@ -57,7 +57,8 @@ export class FileDescriptorSink implements ByteSink {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN') Atomics.wait(this.wait, 0, 0, 1);
-        else if (code === 'EPIPE') throw new CaptureError('E_OUTPUT_CLOSED', 'the reader of the output went away', { cause: error });
+        else if (code === 'EPIPE')
+          throw new CaptureError('E_OUTPUT_CLOSED', 'the reader of the output went away', { cause: error });
         else throw error;
       }
     }
