@@ -131,6 +131,7 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
   }
 
   private deliver(p: ReusedPacket): void {
+    if (this.closed) return; // a listener closed the capture mid-block
     this.emit('packet', p);
     if (this.waiting || this.iterating) this.enqueue(p);
   }

@@ -263,9 +263,15 @@ export class RingDevice {
       0,
     );
     if (mapFailed(placeholder)) libc.munmap(this.mapping, this.mappingSize);
+    else placeholders.register(this.ring.bytes.buffer, { mapping: this.mapping, size: this.mappingSize });
     this.ring = ringMemory(new ArrayBuffer(0), 1, 1);
   }
 }
+
+/** Unmaps a closed ring's placeholder once no view of it is left (the views keep its ArrayBuffer alive). */
+const placeholders = new FinalizationRegistry<{ mapping: unknown; size: number }>(({ mapping, size }) => {
+  ringLibc().munmap(mapping, size);
+});
 
 /** A power-of-two block that holds the largest frame: headers, room for a VLAN tag and cooked header, the snap length. */
 function blockSizeFor(snapLength: number): number {
