@@ -10,6 +10,14 @@ export {
   scan,
   scanSync,
 } from './api';
+export {
+  type CgroupInfo,
+  type ContainerRef,
+  cgroupPathOf,
+  describeCgroup,
+  type PodRef,
+} from './cgroup/describe';
+export { processCgroup } from './cgroup/read';
 export { isListenersError, ListenersError, type ListenersErrorCode } from './errors';
 export { type SocketRecord, socketRecord } from './record';
 export type {
