@@ -167,6 +167,16 @@ describe('kernel filters', () => {
     },
   );
 
+  it.runIf(process.platform === 'linux')(
+    'compiles for raw IP devices (tun, WireGuard): LINKTYPE_RAW is DLT_RAW to libpcap',
+    () => {
+      const program = instructionsOf(compileFilter('udp', LinkType.RAW, 128));
+      expect(program.length).toBeGreaterThan(2);
+      expect(program.at(-1)).toMatchObject({ code: Bpf.RET, k: 0 });
+      expect(program.some((insn) => insn.code === Bpf.RET && insn.k === 128)).toBe(true);
+    },
+  );
+
   it('a field of the cooked header the kernel cannot give (the link address) is refused', () => {
     const program = new Uint8Array(8);
     new DataView(program.buffer).setUint16(0, Bpf.LD | Bpf.W | Bpf.ABS, true);

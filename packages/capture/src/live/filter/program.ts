@@ -1,4 +1,5 @@
 import { endianness } from 'node:os';
+import { LinkType } from '../../decode/link-types';
 import { CaptureError } from '../../errors';
 import { libpcap, NETMASK_UNKNOWN, programInstructions } from './libpcap';
 
@@ -92,7 +93,9 @@ function compile(filter: string, linkType: number, snapLength: number): Uint8Arr
       'compiling a capture filter needs libpcap (Debian: apt install libpcap0.8)',
     );
   }
-  const handle = lib.pcap_open_dead(linkType, snapLength);
+  // libpcap takes a DLT, which is the LINKTYPE except for raw IP (DLT_RAW is 12 on Linux, 14 on OpenBSD).
+  const dlt = linkType === LinkType.RAW ? (process.platform === 'openbsd' ? 14 : 12) : linkType;
+  const handle = lib.pcap_open_dead(dlt, snapLength);
   if (!handle)
     throw new CaptureError('E_NO_LIBPCAP', 'libpcap could not make a handle to compile the filter');
   try {
