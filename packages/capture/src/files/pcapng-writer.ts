@@ -45,7 +45,7 @@ export interface PcapngInterfaceStatistics {
   interfaceDropped?: number;
   /** isb_osdrop: packets dropped after the kernel handed them over (by the capturing program's own bounds). */
   osDropped?: number;
-  /** isb_usrdeliv: packets delivered to the program (and written). */
+  /** isb_usrdeliv: packets the kernel delivered to the capturing program (more than it wrote when it stopped at a count). */
   delivered?: number;
   comment?: string;
 }
