@@ -18,6 +18,14 @@ export {
   type PodRef,
 } from './cgroup/describe';
 export { processCgroup } from './cgroup/read';
+export {
+  type ConnectionKey,
+  type ConnectionOwner,
+  type ConnectionOwners,
+  type ConnectionOwnersResult,
+  type HookStatus,
+  openConnectionOwners,
+} from './connection-owners';
 export { isListenersError, ListenersError, type ListenersErrorCode } from './errors';
 export { type SocketRecord, socketRecord } from './record';
 export type {

@@ -1,3 +1,4 @@
+import type { ConnectionOwners } from '../connection-owners';
 import type { Listener, Process, Protocol, ResolvedOptions, ScanResult } from '../types';
 
 /** Every open socket of the machine, with owners resolved where they can be. */
@@ -16,4 +17,6 @@ export interface Platform {
   socketsOfPid: SocketsOfPid;
   /** Whether process `pid` holds socket `inode` at file descriptor `fd` (false when it cannot tell). */
   holdsSocket: (pid: number, fd: number, inode: number) => boolean;
+  /** The eBPF owner source, where the OS has one (Linux); throws why it cannot load. */
+  connectionOwners?: (options: { capacity?: number }) => ConnectionOwners;
 }

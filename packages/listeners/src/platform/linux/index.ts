@@ -5,6 +5,7 @@ import type { Listener, Process, Protocol, ResolvedOptions, ScanResult, UnownedR
 import type { Platform } from '../types';
 import { TaskFiles } from './bpf/task-files';
 import { newestHolder, ownersFromRecords } from './bpf-owners';
+import { connectionOwners } from './connection-owners';
 import { EACCES, ENOENT, EPERM, ESRCH } from './constants';
 import {
   holdsSocket,
@@ -337,4 +338,5 @@ export const platform: Platform = {
   processByPort,
   socketsOfPid,
   holdsSocket,
+  connectionOwners,
 };

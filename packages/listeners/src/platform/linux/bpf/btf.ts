@@ -163,6 +163,18 @@ export class Btf {
   }
 
   /**
+   * How many parameters the function `name` takes (from its FUNC_PROTO), or -1 when it is not in
+   * the BTF: an fexit program finds the return value in its context after the arguments.
+   */
+  funcParams(name: string): number {
+    const id = this.findFunc(name);
+    if (id < 0) return -1;
+    const proto = this.words[this.at[id]! + 2]!;
+    const info = this.info(proto);
+    return ((info >>> 24) & 0x1f) === KIND_FUNC_PROTO ? info & 0xffff : -1;
+  }
+
+  /**
    * The byte offset of member `member` in struct `struct`, looking into anonymous structs and
    * unions; -1 when there is no such struct or member, or the member is a bitfield.
    */

@@ -14,6 +14,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import koffi from 'koffi';
 import { EAGAIN, EINTR } from '../constants';
 import { libc } from '../ffi';
+import { insn as asmInsn, assemble, Helper, Op } from './asm';
 import { Btf } from './btf';
 
 // bpf(2) commands, program type and attach type (include/uapi/linux/bpf.h).
@@ -22,8 +23,8 @@ const BPF_LINK_CREATE = 28;
 const BPF_ITER_CREATE = 33;
 const BPF_PROG_TYPE_TRACING = 26;
 const BPF_TRACE_ITER = 28;
-/** bpf_seq_write(struct seq_file *m, const void *data, u32 len), helper 127. */
-const HELPER_SEQ_WRITE = 127;
+/** bpf_seq_write(struct seq_file *m, const void *data, u32 len). */
+const HELPER_SEQ_WRITE = Helper.SEQ_WRITE;
 /** PROC_PID_INIT_INO: the inode number of the initial PID namespace. */
 const INIT_PID_NS = 'pid:[4026531836]';
 /**
@@ -37,29 +38,23 @@ export const AT = { tgid: 0, fd: 4, inode: 8, startTime: 16, execId: 24, comm: 3
 
 const bpf = (cmd: number, attr: Buffer) => libc().bpf(cmd, attr);
 
-/** One BPF instruction (struct bpf_insn): opcode, dst and src registers, offset, immediate. */
-function insn(code: number, dst: number, src: number, off: number, imm: number): Buffer {
-  const b = Buffer.alloc(8);
-  b[0] = code;
-  b[1] = (src << 4) | dst;
-  b.writeInt16LE(off, 2);
-  b.writeInt32LE(imm, 4);
-  return b;
-}
-// Opcodes: class | mode/op | size/source.
-const LDX_DW = 0x79;
-const LDX_W = 0x61;
-const LDX_H = 0x69;
-const STX_DW = 0x7b;
-const STX_W = 0x63;
-const MOV64_REG = 0xbf;
-const MOV64_IMM = 0xb7;
-const ADD64_IMM = 0x07;
-const AND64_IMM = 0x57;
-const JEQ_IMM = 0x15;
-const JNE_IMM = 0x55;
-const CALL = 0x85;
-const EXIT = 0x95;
+const {
+  LDX_DW,
+  LDX_W,
+  LDX_H,
+  STX_DW,
+  STX_W,
+  MOV64_REG,
+  MOV64_IMM,
+  ADD64_IMM,
+  AND64_IMM,
+  JEQ_IMM,
+  JNE_IMM,
+  CALL,
+  EXIT,
+} = Op;
+const insn = (code: number, dst: number, src: number, off: number, imm: number) =>
+  assemble([asmInsn(code, dst, src, off, imm)]);
 
 export interface Offsets {
   tgid: number;

@@ -1,0 +1,58 @@
+import { current } from './platform';
+import type { Process } from './types';
+
+/** A connection as its owner's socket has it: local end, remote end. */
+export interface ConnectionKey {
+  protocol: 'TCP' | 'UDP';
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
+}
+
+/** Who made a connection, as the kernel told it at the time. */
+export interface ConnectionOwner {
+  /** The process, its name and path from /proc when it still runs; `comm` and no path once it exited. */
+  process: Process;
+  /** True when the process had exited by the time it was asked for (or its pid was reused since). */
+  exited: boolean;
+  /** When the kernel made the connection (or sent the datagram), ms since 1970. */
+  at: number;
+  /** Which hook saw it: `connect` (TCP), `udp-send`. */
+  hook: 'connect' | 'accept' | 'udp-send';
+  /** The process's cgroup (cgroup v2 id) and network namespace (inode number). */
+  cgroupId: bigint;
+  netns: number;
+}
+
+/** One eBPF hook and whether it is attached (or why not). */
+export interface HookStatus {
+  name: string;
+  attached: boolean;
+  reason?: string;
+}
+
+/**
+ * The eBPF owner source (Linux: root, or CAP_BPF + CAP_PERFMON, with kernel BTF and cgroup v2):
+ * kernel programs record the owning process of every connection when it is made, so a connection
+ * that lives a millisecond is still known after it closed. `ownerOf` costs one map lookup.
+ */
+export interface ConnectionOwners {
+  readonly hooks: readonly HookStatus[];
+  /** Connections remembered at most (least recently written evicted first). */
+  readonly capacity: number;
+  ownerOf(key: ConnectionKey): ConnectionOwner | undefined;
+  close(): void;
+}
+
+export type ConnectionOwnersResult =
+  | { owners: ConnectionOwners; reason?: undefined }
+  | { owners?: undefined; reason: string };
+
+/** Opens the eBPF owner source, or says why it cannot run here (not root, no BTF, a refused program, not Linux). */
+export function openConnectionOwners(options: { capacity?: number } = {}): ConnectionOwnersResult {
+  if (!current.connectionOwners) return { reason: `eBPF owners are not available on ${current.name}` };
+  try {
+    return { owners: current.connectionOwners(options) };
+  } catch (error) {
+    return { reason: (error as Error).message };
+  }
+}

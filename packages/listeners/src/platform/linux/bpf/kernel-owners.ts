@@ -1,0 +1,372 @@
+import { readFileSync, readlinkSync } from 'node:fs';
+import koffi from 'koffi';
+import { cString, libc } from '../ffi';
+import { Btf } from './btf';
+import {
+  connectedUdpProgram,
+  connectProgram,
+  Hook,
+  KEY,
+  type Offsets,
+  udpSendProgram,
+  VALUE,
+} from './owner-programs';
+
+// bpf(2) commands, map and program types, attach types (include/uapi/linux/bpf.h).
+const BPF_MAP_CREATE = 0;
+const BPF_MAP_LOOKUP_ELEM = 1;
+const BPF_PROG_LOAD = 5;
+const BPF_RAW_TRACEPOINT_OPEN = 17;
+const BPF_LINK_CREATE = 28;
+const BPF_MAP_TYPE_LRU_HASH = 9;
+const BPF_PROG_TYPE_SOCK_OPS = 13;
+const BPF_PROG_TYPE_CGROUP_SOCK_ADDR = 18;
+const BPF_PROG_TYPE_TRACING = 26;
+const BPF_CGROUP_SOCK_OPS = 3;
+const BPF_CGROUP_UDP4_SENDMSG = 14;
+const BPF_CGROUP_UDP6_SENDMSG = 15;
+const BPF_TRACE_RAW_TP = 23;
+/** BTF_KIND_TYPEDEF: a BTF tracepoint is named by its btf_trace_<name> typedef. */
+const KIND_TYPEDEF = 8;
+
+const bpf = (cmd: number, attr: Buffer) => libc().bpf(cmd, attr);
+
+/** One hook: the kernel function it attaches to, and whether it loaded (or why not). */
+export interface HookStatus {
+  /** tcp-connect (sock_ops), udp4-sendmsg and udp6-sendmsg (cgroup sock_addr), udp-connected-send (tp_btf). */
+  name: 'tcp-connect' | 'udp4-sendmsg' | 'udp6-sendmsg' | 'udp-connected-send';
+  attached: boolean;
+  /** Why it is not attached: not root, no BTF, the verifier's last lines, attach refused. */
+  reason?: string;
+}
+
+/** What the map says of a connection: its holder when the kernel made it. */
+export interface KernelOwnerRecord {
+  pid: number;
+  /** The thread-group leader's start time (ns since boot, start_boottime) and exec count: with the pid, one process image. */
+  startTime: bigint;
+  execId: bigint;
+  comm: string;
+  cgroupId: bigint;
+  netns: number;
+  /** When the hook ran, in ms since 1970. */
+  at: number;
+  hook: 'connect' | 'accept' | 'udp-send';
+}
+
+/** A connection as the map keys it, from its owner's side. */
+export interface KernelOwnerKey {
+  protocol: 'TCP' | 'UDP';
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
+}
+
+const HOOK_NAMES: Record<number, KernelOwnerRecord['hook']> = {
+  [Hook.CONNECT]: 'connect',
+  [Hook.ACCEPT]: 'accept',
+  [Hook.UDP_SEND]: 'udp-send',
+  [Hook.UDP_CONNECTED_SEND]: 'udp-send',
+};
+
+/**
+ * The eBPF owner source (Linux, root or CAP_BPF + CAP_PERFMON, kernel BTF): programs on the
+ * kernel functions that make connections record the owning task in a bounded LRU map, read back
+ * with one lookup per connection. Programs load one by one; each that cannot says why in
+ * `hooks`, and the map is still read for the others.
+ */
+export class KernelOwners {
+  private readonly key = Buffer.alloc(KEY.SIZE);
+  private readonly value = Buffer.alloc(VALUE.SIZE);
+  private readonly attr = Buffer.alloc(32);
+  /** CLOCK_REALTIME - CLOCK_MONOTONIC in ns, to turn the hooks' ktime into wall-clock time. */
+  private readonly wallOffsetNs: bigint;
+  private closed = false;
+
+  private constructor(
+    private readonly mapFd: number,
+    private readonly links: number[],
+    readonly hooks: HookStatus[],
+    readonly capacity: number,
+  ) {
+    this.attr.writeUInt32LE(mapFd, 0);
+    this.attr.writeBigUInt64LE(koffi.address(this.key), 8);
+    this.attr.writeBigUInt64LE(koffi.address(this.value), 16);
+    this.wallOffsetNs =
+      BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint();
+  }
+
+  /** Loads what can be loaded; throws (with the reason) only when nothing can: not root, no BTF, no map. */
+  static open(options: { capacity?: number } = {}): KernelOwners {
+    const capacity = options.capacity ?? 65_536;
+    if (process.arch !== 'x64' && process.arch !== 'arm64')
+      throw new Error(`no bpf syscall number for ${process.arch}`);
+    if (process.getuid?.() !== 0) throw new Error('not root (eBPF needs CAP_BPF and CAP_PERFMON)');
+    let btfData: Buffer;
+    try {
+      btfData = readFileSync('/sys/kernel/btf/vmlinux');
+    } catch {
+      throw new Error('no kernel BTF (/sys/kernel/btf/vmlinux)');
+    }
+    const btf = new Btf(btfData, {
+      structs: ['sock_common', 'sock', 'net', 'ns_common', 'nsproxy', 'task_struct'],
+    });
+    const offsets = offsetsOf(btf);
+    const cgroup = cgroupRoot();
+    const mapAttr = Buffer.alloc(64);
+    mapAttr.writeUInt32LE(BPF_MAP_TYPE_LRU_HASH, 0);
+    mapAttr.writeUInt32LE(KEY.SIZE, 4);
+    mapAttr.writeUInt32LE(VALUE.SIZE, 8);
+    mapAttr.writeUInt32LE(capacity, 12);
+    mapAttr.write('netwho_owners', 28, 'latin1');
+    const mapFd = bpf(BPF_MAP_CREATE, mapAttr);
+    if (mapFd < 0) throw new Error(`BPF_MAP_CREATE failed (errno ${koffi.errno()})`);
+    const hooks: HookStatus[] = [];
+    const links: number[] = [];
+    const tryHook = (name: HookStatus['name'], attach: () => number) => {
+      try {
+        links.push(attach());
+        hooks.push({ name, attached: true });
+      } catch (error) {
+        hooks.push({ name, attached: false, reason: (error as Error).message });
+      }
+    };
+    const o = offsets;
+    const onCgroup = (type: number, attachType: number, insns: () => Buffer) => () => {
+      if (cgroup.fd < 0) throw new Error(cgroup.why);
+      const prog = load(type, attachType, 0, insns());
+      return linkToCgroup(prog, cgroup.fd, attachType);
+    };
+    if (o) {
+      tryHook(
+        'tcp-connect',
+        onCgroup(BPF_PROG_TYPE_SOCK_OPS, BPF_CGROUP_SOCK_OPS, () => connectProgram(o, mapFd)),
+      );
+      tryHook(
+        'udp4-sendmsg',
+        onCgroup(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG, () => udpSendProgram(o, mapFd, 4)),
+      );
+      tryHook(
+        'udp6-sendmsg',
+        onCgroup(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG, () => udpSendProgram(o, mapFd, 6)),
+      );
+      tryHook('udp-connected-send', () => {
+        const tracepoint = btf.find('btf_trace_sock_send_length', KIND_TYPEDEF);
+        if (tracepoint < 0)
+          throw new Error('the kernel has no sock:sock_send_length tracepoint (Linux 6.4+)');
+        return attachRawTracepoint(
+          load(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, tracepoint, connectedUdpProgram(o, mapFd)),
+        );
+      });
+    } else {
+      for (const name of ['tcp-connect', 'udp4-sendmsg', 'udp6-sendmsg', 'udp-connected-send'] as const) {
+        hooks.push({
+          name,
+          attached: false,
+          reason: 'the kernel BTF lacks a struct member the programs read',
+        });
+      }
+    }
+    if (cgroup.fd >= 0) libc().close(cgroup.fd); // the links hold the cgroup
+    if (links.length === 0) {
+      libc().close(mapFd);
+      throw new Error(`no eBPF hook attached: ${hooks.map((h) => `${h.name}: ${h.reason}`).join('; ')}`);
+    }
+    return new KernelOwners(mapFd, links, hooks, capacity);
+  }
+
+  /**
+   * The holder of a connection as the kernel made it, or undefined when no hook saw it (or it was
+   * evicted). An unconnected UDP socket is keyed without its local address: asked with one, the
+   * lookup falls back to the wildcard.
+   */
+  lookup(key: KernelOwnerKey): KernelOwnerRecord | undefined {
+    if (this.closed) return undefined;
+    // Keyed as the kernel keys it: IPv4, or v4-mapped IPv6 taken as IPv4, by the peer's address.
+    const family = !key.remote.address.includes(':') || isMapped(key.remote.address) ? 4 : 6;
+    const k = this.key;
+    k.fill(0);
+    k[KEY.PROTOCOL] = key.protocol === 'TCP' ? 6 : 17;
+    k[KEY.FAMILY] = family;
+    k.writeUInt16LE(key.local.port, KEY.LPORT);
+    k.writeUInt16LE(key.remote.port, KEY.RPORT);
+    writeAddress(k, KEY.RADDR, key.remote.address, family);
+    if (writeAddress(k, KEY.LADDR, key.local.address, family) && this.read()) return this.record();
+    if (key.protocol !== 'UDP') return undefined;
+    k.fill(0, KEY.LADDR, KEY.LADDR + 16);
+    return this.read() ? this.record() : undefined;
+  }
+
+  private read(): boolean {
+    return bpf(BPF_MAP_LOOKUP_ELEM, this.attr) === 0;
+  }
+
+  private record(): KernelOwnerRecord {
+    const v = this.value;
+    const comm = v.toString('latin1', VALUE.COMM, VALUE.COMM + 16);
+    const written = v.readBigUInt64LE(VALUE.WRITTEN);
+    return {
+      pid: v.readUInt32LE(VALUE.TGID),
+      startTime: v.readBigUInt64LE(VALUE.START_TIME),
+      execId: v.readBigUInt64LE(VALUE.EXEC_ID),
+      comm: comm.slice(0, comm.indexOf('\0') < 0 ? 16 : comm.indexOf('\0')),
+      cgroupId: v.readBigUInt64LE(VALUE.CGROUP),
+      netns: v.readUInt32LE(VALUE.NETNS),
+      at: Number(written + this.wallOffsetNs) / 1e6,
+      hook: HOOK_NAMES[v.readUInt32LE(VALUE.HOOK)] ?? 'connect',
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of this.links) libc().close(link);
+    libc().close(this.mapFd);
+  }
+}
+
+/** The struct members the programs read, or undefined if one is missing or where it cannot be read. */
+export function offsetsOf(btf: Btf): Offsets | undefined {
+  const m = (struct: string, member: string) => btf.memberOffset(struct, member);
+  const execIdSize = btf.memberSize('task_struct', 'self_exec_id');
+  const offsets: Offsets = {
+    family: m('sock_common', 'skc_family'),
+    rcvSaddr: m('sock_common', 'skc_rcv_saddr'),
+    daddr: m('sock_common', 'skc_daddr'),
+    num: m('sock_common', 'skc_num'),
+    dport: m('sock_common', 'skc_dport'),
+    v6RcvSaddr: m('sock_common', 'skc_v6_rcv_saddr'),
+    v6Daddr: m('sock_common', 'skc_v6_daddr'),
+    protocol: m('sock', 'sk_protocol'),
+    nsproxy: m('task_struct', 'nsproxy'),
+    netNs: m('nsproxy', 'net_ns'),
+    netnsInum:
+      m('net', 'ns') < 0 || m('ns_common', 'inum') < 0 ? -1 : m('net', 'ns') + m('ns_common', 'inum'),
+    groupLeader: m('task_struct', 'group_leader'),
+    startTime: m('task_struct', 'start_boottime'),
+    execId: m('task_struct', 'self_exec_id'),
+    execIdSize: execIdSize === 4 ? 4 : 8,
+  };
+  // struct sock starts with its sock_common (sk->__sk_common), which is where the offsets count from.
+  if (m('sock', '__sk_common') !== 0) return undefined;
+  if ((execIdSize !== 4 && execIdSize !== 8) || btf.memberSize('sock', 'sk_protocol') !== 2) return undefined;
+  const values = Object.entries(offsets)
+    .filter(([k]) => k !== 'execIdSize')
+    .map(([, v]) => v as number);
+  return values.some((v) => v < 0 || v > 0x7fff) ? undefined : offsets;
+}
+
+/** Loads a program; returns its fd, or throws with the verifier's last lines. */
+function load(type: number, attachType: number, attachBtfId: number, insns: Buffer): number {
+  const license = Buffer.from('GPL\0');
+  const log = Buffer.alloc(256 * 1024);
+  const attr = Buffer.alloc(128);
+  attr.writeUInt32LE(type, 0);
+  attr.writeUInt32LE(insns.length / 8, 4);
+  attr.writeBigUInt64LE(koffi.address(insns), 8);
+  attr.writeBigUInt64LE(koffi.address(license), 16);
+  attr.writeUInt32LE(1, 24); // log_level
+  attr.writeUInt32LE(log.length, 28);
+  attr.writeBigUInt64LE(koffi.address(log), 32);
+  attr.write('netwho_owners', 48, 'latin1');
+  attr.writeUInt32LE(attachType, 68); // expected_attach_type
+  attr.writeUInt32LE(attachBtfId, 108);
+  const prog = bpf(BPF_PROG_LOAD, attr);
+  if (prog < 0) {
+    const errno = koffi.errno();
+    const verifier = log.toString('latin1', 0, log.indexOf(0)).trim().split('\n').slice(-3).join(' | ');
+    throw new Error(`the kernel refused the program (errno ${errno})${verifier ? `: ${verifier}` : ''}`);
+  }
+  return prog;
+}
+
+/** Attaches a cgroup program to the root cgroup through a link (detached when the link fd closes). */
+function linkToCgroup(prog: number, cgroupFd: number, attachType: number): number {
+  const attr = Buffer.alloc(64);
+  attr.writeUInt32LE(prog, 0);
+  attr.writeUInt32LE(cgroupFd, 4);
+  attr.writeUInt32LE(attachType, 8);
+  const link = bpf(BPF_LINK_CREATE, attr);
+  const errno = koffi.errno();
+  libc().close(prog);
+  if (link < 0) throw new Error(`attaching to the root cgroup was refused (errno ${errno})`);
+  return link;
+}
+
+/** The root of the cgroup v2 hierarchy (every process is in it or below), opened; or why not. */
+function cgroupRoot(): { fd: number; why: string } {
+  let mount: string | undefined;
+  try {
+    for (const line of readFileSync('/proc/self/mountinfo', 'latin1').split('\n')) {
+      const [left, right] = line.split(' - ');
+      if (right?.startsWith('cgroup2 ') && left?.split(' ')[3] === '/') mount = left.split(' ')[4];
+    }
+  } catch {
+    // no /proc
+  }
+  if (!mount) return { fd: -1, why: 'no cgroup v2 hierarchy is mounted' };
+  const fd = libc().openat(AT_FDCWD, cString(mount), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return fd < 0 ? { fd: -1, why: `cannot open ${mount} (errno ${koffi.errno()})` } : { fd, why: '' };
+}
+const AT_FDCWD = -100;
+const O_RDONLY = 0;
+const O_DIRECTORY = 0o200000;
+const O_CLOEXEC = 0o2000000;
+
+/** Attaches a BTF tracepoint program (its target is in the program); returns the link fd. */
+function attachRawTracepoint(prog: number): number {
+  const open = Buffer.alloc(16);
+  open.writeUInt32LE(prog, 8); // bpf_attr.raw_tracepoint { u64 name (0: the program's own target); u32 prog_fd; }
+  const link = bpf(BPF_RAW_TRACEPOINT_OPEN, open);
+  const errno = koffi.errno();
+  libc().close(prog);
+  if (link < 0) throw new Error(`attach refused (errno ${errno})`);
+  return link;
+}
+function isMapped(address: string): boolean {
+  return address.toLowerCase().startsWith('::ffff:') && address.includes('.');
+}
+
+/** Writes an address in the key's form; false when it cannot be parsed. */
+function writeAddress(into: Buffer, at: number, address: string, family: number): boolean {
+  if (family === 4) {
+    const text = isMapped(address) ? address.slice(7) : address;
+    const parts = text.split('.').map(Number);
+    if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) return false;
+    parts.forEach((p, i) => {
+      into[at + i] = p;
+    });
+    return true;
+  }
+  const bytes = ipv6Bytes(address);
+  if (!bytes) return false;
+  into.set(bytes, at);
+  return true;
+}
+
+function ipv6Bytes(address: string): Uint8Array | undefined {
+  const [head, tail] = address.split('::') as [string, string | undefined];
+  const groups = (s: string | undefined) => (s ? s.split(':') : []);
+  const left = groups(head);
+  const right = groups(tail);
+  if (address.split('::').length > 2) return undefined;
+  const fill = tail === undefined ? 0 : 8 - left.length - right.length;
+  const all = [...left, ...Array(fill).fill('0'), ...right];
+  if (all.length !== 8) return undefined;
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    const v = Number.parseInt(all[i]!, 16);
+    if (!(v >= 0 && v <= 0xffff)) return undefined;
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 0xff;
+  }
+  return out;
+}
+
+/** Whether this process is in the initial PID namespace (the hooks record global pids). */
+export function inInitialPidNamespace(): boolean {
+  try {
+    return readlinkSync('/proc/self/ns/pid') === 'pid:[4026531836]';
+  } catch {
+    return false;
+  }
+}

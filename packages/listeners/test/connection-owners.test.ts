@@ -1,0 +1,228 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConnectionOwners, openConnectionOwners } from '../src/index';
+import { Btf } from '../src/platform/linux/bpf/btf';
+import { offsetsOf } from '../src/platform/linux/bpf/kernel-owners';
+import {
+  connectedUdpProgram,
+  connectProgram,
+  type Offsets,
+  udpSendProgram,
+} from '../src/platform/linux/bpf/owner-programs';
+
+const linux = process.platform === 'linux';
+const root = linux && process.getuid?.() === 0;
+
+/** Runs `code` in another node process; returns what it printed as JSON and its pid. */
+async function inChild<T>(code: string): Promise<{ pid: number; out: T }> {
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  await once(child, 'exit');
+  return { pid: child.pid!, out: JSON.parse(out) as T };
+}
+
+/** `count` connections to host:port one after another, each closed as soon as it is open: their local ports. */
+const CONNECT = (host: string, port: number, count: number, bindPort = 0) => `
+const net = require('node:net'); const ports = [];
+(async () => { for (let i = 0; i < ${count}; i++) await new Promise((resolve) => {
+  const s = net.connect({ host: '${host}', port: ${port}${bindPort ? `, localPort: ${bindPort}` : ''} }, () => { ports.push(s.localPort); s.destroy(); resolve(); });
+  s.on('error', resolve); });
+  process.stdout.write(JSON.stringify(ports)); })();`;
+
+describe.runIf(root)('eBPF connection owners (real kernel programs)', () => {
+  let owners: ConnectionOwners;
+  let server: Server;
+  let port: number;
+  beforeAll(async () => {
+    const result = openConnectionOwners();
+    if (!result.owners) throw new Error(result.reason);
+    owners = result.owners;
+    server = createServer((s) => s.on('error', () => {}).end());
+    await new Promise<void>((resolve) => server.listen(0, '::', resolve)); // dual stack: IPv4 and IPv6
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(() => {
+    owners?.close();
+    server?.close();
+  });
+
+  it('every hook loads and attaches, and says so', () => {
+    expect(owners.hooks.map((h) => [h.name, h.attached])).toEqual([
+      ['tcp-connect', true],
+      ['udp4-sendmsg', true],
+      ['udp6-sendmsg', true],
+      ['udp-connected-send', true],
+    ]);
+  });
+
+  it('100 connections of under a millisecond each: every one has its owner, after the owner exited', async () => {
+    const { pid, out: ports } = await inChild<number[]>(CONNECT('127.0.0.1', port, 100));
+    expect(ports).toHaveLength(100);
+    for (const p of ports) {
+      const owner = owners.ownerOf({
+        protocol: 'TCP',
+        local: { address: '127.0.0.1', port: p },
+        remote: { address: '127.0.0.1', port },
+      });
+      expect(owner).toMatchObject({
+        process: { pid, name: 'node', path: '' },
+        exited: true,
+        hook: 'connect',
+      });
+    }
+  });
+
+  it('a running owner is named from /proc, with its path; IPv6 and v4-mapped IPv6 too', async () => {
+    const code = `${CONNECT('::1', port, 1)}; setTimeout(() => {}, 3000)`;
+    const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [data] = (await once(child.stdout!, 'data')) as [Buffer];
+    const [p] = JSON.parse(String(data)) as number[];
+    const owner = owners.ownerOf({
+      protocol: 'TCP',
+      local: { address: '::1', port: p! },
+      remote: { address: '::1', port },
+    });
+    child.kill();
+    expect(owner).toMatchObject({ process: { pid: child.pid, path: process.execPath }, exited: false });
+    const mapped = await inChild<number[]>(CONNECT('::ffff:127.0.0.1', port, 1));
+    expect(
+      owners.ownerOf({
+        protocol: 'TCP',
+        local: { address: '127.0.0.1', port: mapped.out[0]! },
+        remote: { address: '127.0.0.1', port },
+      })?.process.pid,
+    ).toBe(mapped.pid);
+  });
+
+  it('a 4-tuple closed by one program and reused by another belongs to the second', async () => {
+    const first = await inChild<number[]>(CONNECT('127.0.0.1', port, 1));
+    const reused = first.out[0]!;
+    const second = await inChild<number[]>(CONNECT('127.0.0.1', port, 1, reused));
+    expect(second.out).toEqual([reused]);
+    const owner = owners.ownerOf({
+      protocol: 'TCP',
+      local: { address: '127.0.0.1', port: reused },
+      remote: { address: '127.0.0.1', port },
+    });
+    expect(owner?.process.pid).toBe(second.pid);
+    expect(second.pid).not.toBe(first.pid);
+  });
+
+  it('UDP: a single datagram, unconnected (IPv4, IPv6) and connected', async () => {
+    const receiver = `const d=require('node:dgram');`;
+    const { pid, out } = await inChild<{
+      v4: number;
+      v6: number;
+      connected: number;
+      target: number;
+    }>(`${receiver}
+      const r = d.createSocket('udp4'); r.bind(0, '127.0.0.1', () => {
+        const target = r.address().port;
+        const a = d.createSocket('udp4'); const b = d.createSocket('udp6'); const c = d.createSocket('udp4');
+        a.send('x', target, '127.0.0.1', () => b.send('y', target, '::1', () => c.connect(target, '127.0.0.1', () => c.send('z', () => {
+          process.stdout.write(JSON.stringify({ v4: a.address().port, v6: b.address().port, connected: c.address().port, target }));
+          process.exit(0); }))));
+      });`);
+    const ask = (local: string, localPort: number, remote: string) =>
+      owners.ownerOf({
+        protocol: 'UDP',
+        local: { address: local, port: localPort },
+        remote: { address: remote, port: out.target },
+      });
+    expect(ask('127.0.0.1', out.v4, '127.0.0.1')).toMatchObject({ process: { pid }, hook: 'udp-send' });
+    expect(ask('::1', out.v6, '::1')).toMatchObject({ process: { pid }, hook: 'udp-send' });
+    expect(ask('127.0.0.1', out.connected, '127.0.0.1')).toMatchObject({
+      process: { pid },
+      hook: 'udp-send',
+    });
+  });
+
+  it('what was never seen is not made up', () => {
+    expect(
+      owners.ownerOf({
+        protocol: 'TCP',
+        local: { address: '127.0.0.1', port: 1 },
+        remote: { address: '127.0.0.1', port: 2 },
+      }),
+    ).toBeUndefined();
+  });
+});
+
+describe.runIf(linux && root)('without the right to load programs', () => {
+  it('as nobody, the source says why it is not there', () => {
+    const script = `import('${new URL('../dist/index.js', import.meta.url).href}').then((m) => process.stdout.write(JSON.stringify(m.openConnectionOwners())))`;
+    const out = execFileSync(
+      'setpriv',
+      [
+        '--reuid=nobody',
+        '--regid=nogroup',
+        '--clear-groups',
+        '--inh-caps=-all',
+        process.execPath,
+        '-e',
+        script,
+      ],
+      {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH },
+      },
+    );
+    expect(JSON.parse(out)).toEqual({ reason: expect.stringMatching(/not root/) });
+  });
+});
+
+describe.runIf(linux)('the generated programs read the offsets the kernel BTF gives', () => {
+  const fake: Offsets = {
+    family: 0x10,
+    rcvSaddr: 0x14,
+    daddr: 0x18,
+    num: 0x1c,
+    dport: 0x1e,
+    v6RcvSaddr: 0x40,
+    v6Daddr: 0x50,
+    protocol: 0x1f0,
+    nsproxy: 0x700,
+    netNs: 0x28,
+    netnsInum: 0x98,
+    groupLeader: 0x620,
+    startTime: 0x6a0,
+    execId: 0x7a8,
+    execIdSize: 8,
+  };
+  /** Every (opcode, src register, offset) of the program's loads. */
+  const loads = (program: Buffer) =>
+    Array.from({ length: program.length / 8 }, (_, i) => program.subarray(i * 8, i * 8 + 8))
+      .filter((b) => (b[0]! & 0x07) === 0x01)
+      .map((b) => ({ src: b[1]! >> 4, off: b.readInt16LE(2) }));
+
+  it('socket fields through the socket register, task fields through the task, for every program', () => {
+    const sockOffsets = [fake.family, fake.dport, fake.num, fake.protocol];
+    const task = [fake.nsproxy, fake.groupLeader];
+    const tp = loads(connectedUdpProgram(fake, 3));
+    for (const off of sockOffsets) expect(tp).toContainEqual({ src: 7, off });
+    for (const program of [
+      connectProgram(fake, 3),
+      udpSendProgram(fake, 3, 4),
+      udpSendProgram(fake, 3, 6),
+      connectedUdpProgram(fake, 3),
+    ]) {
+      const l = loads(program);
+      for (const off of task) expect(l).toContainEqual({ src: 9, off });
+      expect(l).toContainEqual({ src: 1, off: fake.startTime });
+      expect(l).toContainEqual({ src: 1, off: fake.execId });
+    }
+  });
+
+  it('this kernel’s BTF has every member the programs read', () => {
+    const btf = new Btf(readFileSync('/sys/kernel/btf/vmlinux'), {
+      structs: ['sock_common', 'sock', 'task_struct'],
+    });
+    const offsets = offsetsOf(btf);
+    expect(offsets).toBeDefined();
+    expect(offsets!.family).toBe(btf.memberOffset('sock_common', 'skc_family'));
+  });
+});
