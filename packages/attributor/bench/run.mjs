@@ -64,20 +64,28 @@ function ssOwner(port) {
  * One pass of `count` connections living `lifetime` ms, attributed by `who`: 'netwho' (our
  * attributor on a live capture) or 'ss' (shell out to `ss -p` for each new flow, as Node tools do).
  */
-async function pass(serverPort, lifetime, count, who) {
-  const monitor = CaptureMonitor.open({ device: 'lo', filter: `tcp dst port ${serverPort}` });
+async function pass(serverPort, lifetime, count, who, protocol = 'tcp') {
+  const monitor = CaptureMonitor.open({
+    device: 'lo',
+    filter: `${protocol} dst port ${serverPort}`,
+    ...(who !== 'ebpf' && { connections: false }),
+  });
   const answers = new Map(); // local port -> Promise<pid | undefined> or label
   const portOf = new Map();
   if (who === 'ss') monitor.attributor.close(); // the capture alone; ss answers
-  monitor.table.on('flow', (f) => {
+  // First: an eBPF label is set while the flow event is being handled.
+  monitor.table.prependListener('flow', (f) => {
     portOf.set(f.id, f.local.port);
     if (who === 'ss') answers.set(f.local.port, ssOwner(f.local.port));
   });
   monitor.attributor.on('label', (id, label) => answers.set(portOf.get(id), label));
-  const clients = runFixture('tcp-clients.mjs', [serverPort, count, lifetime, 8]);
+  const clients =
+    protocol === 'udp'
+      ? runFixture('udp-exchanges.mjs', [serverPort, count])
+      : runFixture('tcp-clients.mjs', [serverPort, count, lifetime, 8]);
   const { pid, ports } = await clients.done;
   const settled = () => ports.every((p) => answers.has(p) && answers.get(p).status !== 'pending');
-  for (const end = Date.now() + 4000; who === 'netwho' && Date.now() < end && !settled(); ) {
+  for (const end = Date.now() + 4000; who !== 'ss' && Date.now() < end && !settled(); ) {
     await new Promise((r) => setTimeout(r, 50));
   }
   const stats = monitor.attributor.stats();
@@ -95,35 +103,57 @@ async function pass(serverPort, lifetime, count, who) {
     wrong,
     p50: stats.labelLatency.p50,
     p99: stats.labelLatency.p99,
+    ebpfReason: monitor.ebpfReason,
   };
+}
+
+/** A UDP server on loopback that answers every datagram, for the single-exchange row. */
+async function udpEcho() {
+  const { createSocket } = await import('node:dgram');
+  const socket = createSocket('udp4');
+  socket.on('message', (m, from) => socket.send(m, from.port, from.address));
+  await new Promise((r) => socket.bind(0, '127.0.0.1', r));
+  return socket;
 }
 
 async function lifetimes() {
   const server = runFixture('tcp-server.mjs', []);
   const { port } = await server.first;
+  const echo = await udpEcho();
   const rows = [];
-  for (const [lifetime, count] of [
-    [1000, 40],
-    [100, 200],
-    [10, 500],
-    [1, 500],
+  for (const [lifetime, count, protocol] of [
+    [1000, 40, 'tcp'],
+    [100, 200, 'tcp'],
+    [10, 500, 'tcp'],
+    [1, 1000, 'tcp'],
+    [0.1, 1000, 'tcp'],
+    [0, 300, 'udp'],
   ]) {
+    const target = protocol === 'udp' ? echo.address().port : port;
     rows.push({
       lifetime,
-      ours: await pass(port, lifetime, count, 'netwho'),
-      ss: await pass(port, lifetime, count, 'ss'),
+      protocol,
+      ebpf: await pass(target, lifetime, count, 'ebpf', protocol),
+      table: await pass(target, lifetime, count, 'socket-table', protocol),
+      ss: protocol === 'tcp' ? await pass(target, lifetime, count, 'ss', protocol) : undefined,
     });
   }
   server.child.stdin.end();
+  echo.close();
+  const reason = rows[0].ebpf.ebpfReason;
   console.log(
     '\n1. Attribution per connection lifetime (loopback, 8 parallel connections per client process)',
   );
+  if (reason) console.log(`   eBPF is off here (${reason}): the eBPF column is the socket table too`);
   console.log(
-    'lifetime | connections | netwho: attributed, wrong, label p50 / p99 | ss -p per new flow: attributed, wrong',
+    'connections              | netwho eBPF + socket table: attributed, wrong, label p50 / p99 | socket table only | ss -p per new flow',
   );
-  for (const { lifetime, ours, ss } of rows) {
+  for (const { lifetime, protocol, ebpf, table, ss } of rows) {
+    const what = protocol === 'udp' ? '1-datagram UDP exchanges' : `TCP living ${lifetime} ms`.padEnd(24);
+    const cell = (r) =>
+      `${pct(r.right, r.connections).padStart(6)}, ${r.wrong}, ${fmt(r.p50)} / ${fmt(r.p99)}`;
     console.log(
-      `${String(lifetime).padStart(5)} ms | ${String(ours.connections).padStart(11)} | ${pct(ours.right, ours.connections).padStart(6)}, ${ours.wrong}, ${fmt(ours.p50)} / ${fmt(ours.p99)} | ${pct(ss.right, ss.connections).padStart(6)}, ${ss.wrong}`,
+      `${what} | ${String(ebpf.connections).padStart(5)}: ${cell(ebpf)} | ${cell(table)} | ${ss ? `${pct(ss.right, ss.connections).padStart(6)}, ${ss.wrong}` : '-'}`,
     );
   }
   return rows;

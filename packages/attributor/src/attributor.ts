@@ -12,7 +12,16 @@ import {
   retryDue,
   serves,
 } from './machine/port-machine';
-import type { FlowInput, Label, Owner, OwnerAnswer, OwnerQuery, OwnerSource, UnknownReason } from './types';
+import type {
+  ConnectionOwnerSource,
+  FlowInput,
+  Label,
+  Owner,
+  OwnerAnswer,
+  OwnerQuery,
+  OwnerSource,
+  UnknownReason,
+} from './types';
 import { type Clock, systemClock } from './util/clock';
 import { portKey, protocolOf } from './util/endpoints';
 import { LatencyWindow } from './util/latency';
@@ -31,6 +40,15 @@ export interface AttributorOptions {
   maxBatch?: number;
   /** Time source and timers (tests pass a fake one). */
   clock?: Clock;
+  /**
+   * Owners recorded by the kernel at connect time (eBPF), asked first for each new flow. An answer
+   * counts only if it is not newer than the flow's first packet (TCP: the hook runs before the SYN;
+   * UDP: before the datagram, at most `udpRecordAgeMs` before the flow), so an older connection's
+   * owner on a reused 5-tuple is never taken for this one's.
+   */
+  connections?: ConnectionOwnerSource;
+  /** How old (ms before the flow's first packet) an eBPF record of a UDP send may be. Default 2000. */
+  udpRecordAgeMs?: number;
 }
 
 export interface LatencySummary {
@@ -66,6 +84,9 @@ export interface AttributorStats {
   /** Flows forgotten because too many were tracked, and ports refused because the queue was full. */
   forgottenFlows: number;
   dropped: number;
+  /** Flows labelled from the kernel's connect-time record (eBPF), and of those, whose program had exited. */
+  fromKernel: number;
+  fromKernelExited: number;
   /** From a flow's first packet to its program label. */
   labelLatency: LatencySummary;
   /** Duration of one socket-table read. */
@@ -82,6 +103,8 @@ interface FlowRecord {
   ended: boolean;
   /** The socket behind a `known` label. */
   owner: Owner | undefined;
+  /** A UDP flow labelled from the kernel's record: its time, checked again on each revalidation (the port may change hands). */
+  kernelAt?: number;
 }
 
 interface AttributorEvents {
@@ -129,7 +152,11 @@ export class Attributor extends EventEmitter<AttributorEvents> {
     evictedPorts: 0,
     forgottenFlows: 0,
     dropped: 0,
+    fromKernel: 0,
+    fromKernelExited: 0,
   };
+  private readonly connections: ConnectionOwnerSource | undefined;
+  private readonly udpRecordAgeMs: number;
   /** The last error a socket-table read threw (the flows it served are retried). */
   lastError: unknown;
 
@@ -140,6 +167,8 @@ export class Attributor extends EventEmitter<AttributorEvents> {
     super();
     this.policy = { ...defaultPolicy, ...options.policy };
     this.clock = options.clock ?? systemClock;
+    this.connections = options.connections;
+    this.udpRecordAgeMs = options.udpRecordAgeMs ?? 2000;
     this.maxPending = positive(options.maxPending, 4_096, 'maxPending');
     this.maxBatch = positive(options.maxBatch, 512, 'maxBatch');
     this.entries = new LruMap(positive(options.maxPorts, 16_384, 'maxPorts'), (key, entry) =>
@@ -188,9 +217,75 @@ export class Attributor extends EventEmitter<AttributorEvents> {
       entry = newEntry(protocol, flow.local.port);
       this.entries.set(key, entry);
     }
+    const kernel = this.fromKernel(query, record.firstSeen);
+    if (kernel) {
+      if (protocol === 'UDP') {
+        record.kernelAt = this.kernelAtOf(query);
+        this.kernelUdp.add(record.id);
+      }
+      this.counts.fromKernel++;
+      if (kernel.status === 'known' && kernel.exited) this.counts.fromKernelExited++;
+      this.setLabel(record, kernel);
+      return record.label;
+    }
     const admission = admitFlow(entry, query, this.clock.now(), (owner) => this.verify(owner));
     this.admit(entry, key, record, admission);
     return record.label;
+  }
+
+  /** UDP flows labelled from the kernel's record, re-asked on revalidation (bounded by the tracked flows). */
+  private readonly kernelUdp = new Set<number>();
+
+  private kernelAtOf(query: OwnerQuery): number | undefined {
+    return this.connections?.ownerOf(query)?.at;
+  }
+
+  /**
+   * A UDP 5-tuple lives on after its socket closes (no FIN), so another program may send on it: a
+   * newer kernel record naming another process moves the flow to it.
+   */
+  private revalidateKernel(): void {
+    let checked = 0;
+    for (const id of this.kernelUdp) {
+      const record = this.flows.peek(id);
+      if (!record || record.label.status !== 'known' || record.label.source !== 'ebpf') {
+        this.kernelUdp.delete(id);
+        continue;
+      }
+      if (++checked > 4096) break; // a bound per tick; the rest wait for the next one
+      let hit: ReturnType<ConnectionOwnerSource['ownerOf']>;
+      try {
+        hit = this.connections?.ownerOf(record.query);
+      } catch {
+        continue;
+      }
+      if (!hit || hit.at === record.kernelAt || hit.process.pid === record.label.process.pid) continue;
+      record.kernelAt = hit.at;
+      this.setLabel(record, {
+        status: 'known',
+        process: hit.process,
+        source: 'ebpf',
+        ...(hit.exited && { exited: true }),
+      });
+    }
+  }
+
+  /** The kernel's record of who made this connection, when there is one that fits its first packet. */
+  private fromKernel(query: OwnerQuery, firstSeen: number): Label | undefined {
+    let hit: ReturnType<ConnectionOwnerSource['ownerOf']>;
+    try {
+      hit = this.connections?.ownerOf(query);
+    } catch (error) {
+      // A failing source never stops the pipeline: the socket table answers instead.
+      this.counts.lookupErrors++;
+      this.lastError = error;
+      return undefined;
+    }
+    if (!hit) return undefined;
+    const slack = 50; // the kernel's clocks and the capture's, turned into ms, may disagree a little
+    if (hit.at > firstSeen + slack) return undefined;
+    if (query.protocol === 'UDP' && hit.at < firstSeen - this.udpRecordAgeMs) return undefined;
+    return { status: 'known', process: hit.process, source: 'ebpf', ...(hit.exited && { exited: true }) };
   }
 
   /**
@@ -209,6 +304,7 @@ export class Attributor extends EventEmitter<AttributorEvents> {
 
   private forget(record: FlowRecord): void {
     this.flows.delete(record.id);
+    this.kernelUdp.delete(record.id);
     this.unlink(record);
   }
 
@@ -422,6 +518,7 @@ export class Attributor extends EventEmitter<AttributorEvents> {
    */
   private revalidate(): void {
     if (this.closed) return;
+    if (this.connections) this.revalidateKernel();
     for (const [key, ids] of this.flowsByKey) {
       const entry = this.entries.peek(key);
       if (entry?.state !== 'known' || this.verify(entry.owner!)) continue;

@@ -8,6 +8,7 @@ export { serviceOf } from './monitor/services';
 export type {
   CaptureHealth,
   ConnectionRow,
+  OwnerSources,
   ProgramRow,
   TrafficMonitor,
   TrafficSnapshot,
@@ -22,9 +23,11 @@ export {
 } from './sources/socket-traffic';
 export { systemOwners } from './sources/system-owners';
 export type {
+  ConnectionOwnerSource,
   Endpoint,
   FlowInput,
   Label,
+  LabelSource,
   Owner,
   OwnerAnswer,
   OwnerQuery,

@@ -37,8 +37,25 @@ export type UnknownReason = 'not-found' | 'permission' | 'gave-up';
 /** A flow's label. `pending` until the first answer; `unknown` may still become `known` later. */
 export type Label =
   | { status: 'pending' }
-  | { status: 'known'; process: Process }
+  | {
+      status: 'known';
+      process: Process;
+      /** Where the answer came from: the kernel at connect time (eBPF), or the socket table. Absent: the socket table. */
+      source?: LabelSource;
+      /** The program had exited when the flow was labelled (eBPF answers only): its name is the kernel's 15-character comm, with no path. */
+      exited?: boolean;
+    }
   | { status: 'unknown'; reason: UnknownReason };
+
+export type LabelSource = 'ebpf' | 'socket-table';
+
+/**
+ * Owners the kernel recorded when each connection was made (`@netwho/listeners`'
+ * openConnectionOwners() on Linux): asked first for every new flow, one lookup each.
+ */
+export interface ConnectionOwnerSource {
+  ownerOf(query: OwnerQuery): { process: Process; exited: boolean; at: number } | undefined;
+}
 
 /** The socket that answered for a port: its process, and what lets us check it again cheaply. */
 export interface Owner {

@@ -332,3 +332,47 @@ describe('Attributor bounds', () => {
     expect(() => new Attributor(new FakeSource(clock), { clock, maxPorts: 0 })).toThrow(RangeError);
   });
 });
+
+describe('connect-time owners from the kernel (eBPF), asked first', () => {
+  const record = (at: number, exited = false) => ({ process: CURL, exited, at });
+
+  it('labels a new flow at once, without a socket-table read, and says where the answer came from', async () => {
+    const clock = new FakeClock();
+    const { source, a } = setUp({ connections: { ownerOf: () => record(clock.now() - 5) } }, clock);
+    const f = flow(5000, { firstSeen: clock.now() });
+    expect(a.flowStarted(f)).toEqual({ status: 'known', process: CURL, source: 'ebpf' });
+    await clock.advance(0);
+    expect(source.calls).toHaveLength(0);
+    expect(a.stats()).toMatchObject({ fromKernel: 1, attributed: 1 });
+  });
+
+  it('an owner that exited is still named, and flagged', () => {
+    const clock = new FakeClock();
+    const { a } = setUp({ connections: { ownerOf: () => record(clock.now(), true) } }, clock);
+    expect(a.flowStarted(flow(5001, { firstSeen: clock.now() }))).toMatchObject({
+      exited: true,
+      source: 'ebpf',
+    });
+    expect(a.stats().fromKernelExited).toBe(1);
+  });
+
+  it('a record newer than the flow is another connection: the socket table answers instead', async () => {
+    const clock = new FakeClock();
+    const { source, a } = setUp({ connections: { ownerOf: () => record(clock.now() + 1000) } }, clock);
+    source.own(5002, FIREFOX, 12);
+    const f = flow(5002, { firstSeen: clock.now() });
+    expect(a.flowStarted(f)).toEqual({ status: 'pending' });
+    await clock.advance(0);
+    expect(a.labelOf(f.id)).toEqual({ status: 'known', process: FIREFOX });
+  });
+
+  it('UDP: a send recorded long before the flow is not this flow’s', async () => {
+    const clock = new FakeClock();
+    const { source, a } = setUp({ connections: { ownerOf: () => record(clock.now() - 60_000) } }, clock);
+    source.own(5003, FIREFOX, 13);
+    const f = flow(5003, { firstSeen: clock.now(), protocol: 17 });
+    expect(a.flowStarted(f)).toEqual({ status: 'pending' });
+    await clock.advance(0);
+    expect(a.labelOf(f.id)).toEqual({ status: 'known', process: FIREFOX });
+  });
+});

@@ -37,7 +37,8 @@ describe.runIf(process.platform === 'linux' && isRoot)('attribution on the real 
         return answers;
       },
     };
-    const monitor = CaptureMonitor.open({ device: 'lo', filter, owners });
+    // The socket-table path on its own: the eBPF source would answer first (tested below).
+    const monitor = CaptureMonitor.open({ device: 'lo', filter, owners, connections: false });
     const flows = new Map<number, { localPort: number; label: Label }>();
     // The attributor saw the flow first (it may have labelled it from its cache already).
     monitor.table.on('flow', (f) =>
@@ -163,6 +164,49 @@ describe.runIf(process.platform === 'linux' && isRoot)('attribution on the real 
     }
   });
 });
+
+describe.runIf(process.platform === 'linux' && isRoot)(
+  'attribution with the eBPF owners (real kernel programs)',
+  () => {
+    let server: Started<{ pid: number; port: number }>;
+    beforeAll(async () => {
+      server = await startFixture('tcp-server.mjs', []);
+    });
+    afterAll(() => server?.stop());
+
+    it('connections of 1 ms and of 0.1 ms: every one labelled with its client, none wrong', async () => {
+      const monitor = CaptureMonitor.open({ device: 'lo', filter: `tcp dst port ${server.first.port}` });
+      expect(monitor.ebpfReason).toBeUndefined();
+      const labels = new Map<number, Label>();
+      const ports = new Map<number, number>();
+      monitor.table.prependListener('flow', (f) => ports.set(f.id, f.local.port));
+      monitor.attributor.on('label', (id, label) => labels.set(ports.get(id)!, label));
+      try {
+        for (const lifetime of [1, 0.1]) {
+          const clients = await startFixture<{ pid: number; ports: number[] }>('tcp-clients.mjs', [
+            server.first.port,
+            200,
+            lifetime,
+            8,
+          ]);
+          const done = await clients.done;
+          await waitFor(() => done.ports.every((p) => labels.get(p)?.status === 'known'), 5000);
+          for (const p of done.ports) {
+            expect(labels.get(p)).toMatchObject({
+              status: 'known',
+              process: { pid: done.pid },
+              source: 'ebpf',
+            });
+          }
+        }
+        expect(monitor.ownerSources()).toMatchObject({ ebpf: true, fromEbpf: 400 });
+        expect(monitor.snapshot().owners).toMatchObject({ ebpf: true });
+      } finally {
+        monitor.close();
+      }
+    });
+  },
+);
 
 describe.runIf(process.platform === 'linux')('socket-table monitor (no capture rights needed)', () => {
   it('shows a TCP transfer under the process that made it, from kernel counters', async () => {

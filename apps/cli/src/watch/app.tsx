@@ -50,6 +50,7 @@ export function WatchApp({ monitor, notice, intervalMs, dns, devices }: Props) {
         <Text>
           {'  '}
           {snapshot.mode === 'capture' ? `capture on ${devices}` : 'socket table (TCP only)'}
+          {snapshot.owners ? `  owners: ${ownersText(snapshot.owners)}` : ''}
           {'  '}down {rate(totalIn)} up {rate(totalOut)}
           {paused ? '  [paused]' : ''}
         </Text>
@@ -173,4 +174,11 @@ export function lossLine(snapshot: TrafficSnapshot): string | undefined {
   const c = snapshot.capture;
   if (!c || c.kernelDropped + c.netwhoDropped === 0) return undefined;
   return `dropped: ${c.kernelDropped} by the kernel (ring full), ${c.netwhoDropped} by netwho, of ${c.received ?? c.delivered + c.kernelDropped} received`;
+}
+
+/** Where programs' names come from, for the header: eBPF, or the socket table and why not eBPF. */
+export function ownersText(owners: NonNullable<TrafficSnapshot['owners']>): string {
+  return owners.ebpf
+    ? 'eBPF + socket table'
+    : `socket table (no eBPF: ${owners.ebpfReason ?? 'unavailable'})`;
 }

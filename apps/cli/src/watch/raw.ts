@@ -35,6 +35,12 @@ export function rawLines(s: TrafficSnapshot): string[] {
         kernelDropped: s.capture.kernelDropped,
         netwhoDropped: s.capture.netwhoDropped,
         ...(s.capture.fallbackReason !== undefined && { fallbackReason: s.capture.fallbackReason }),
+        ...(s.owners && {
+          ebpf: s.owners.ebpf,
+          ...(s.owners.ebpfReason !== undefined && { ebpfReason: s.owners.ebpfReason }),
+          fromEbpf: s.owners.fromEbpf,
+          fromSocketTable: s.owners.fromSocketTable,
+        }),
       }),
     );
   }
@@ -50,6 +56,7 @@ export function rawLines(s: TrafficSnapshot): string[] {
         pid: c.label.status === 'known' ? c.label.process.pid : null,
         name: c.label.status === 'known' ? c.label.process.name : null,
         reason: c.label.status === 'unknown' ? c.label.reason : null,
+        source: c.label.status === 'known' ? (c.label.source ?? 'socket-table') : null,
         bytesIn: c.bytesIn,
         bytesOut: c.bytesOut,
       }),

@@ -43,6 +43,11 @@ function App() {
             </a>
           ))}
         </nav>
+        {model.owners ? (
+          <span class="owners" data-testid="owners" title={model.owners.ebpfReason ?? ''}>
+            {model.owners.ebpf ? 'owners: eBPF + socket table' : 'owners: socket table (no eBPF)'}
+          </span>
+        ) : null}
         <span class={`live ${model.connected ? 'on' : 'off'}`}>
           {model.connected ? (model.paused ? 'paused' : 'live') : 'reconnecting…'}
         </span>

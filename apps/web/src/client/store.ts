@@ -1,4 +1,4 @@
-import type { CaptureHealth } from '@netwho/attributor';
+import type { CaptureHealth, OwnerSources } from '@netwho/attributor';
 import type { ConnectionView, HistoryPoint, ProgramView, ServerMessage, Status } from '../server/protocol';
 
 /** What the pages render: kept up to date from the WebSocket (a full state, then per-tick diffs). */
@@ -12,6 +12,7 @@ export interface Model {
   at: number;
   /** The capture's counters (capture mode): what it received and dropped. */
   capture: CaptureHealth | undefined;
+  owners: OwnerSources | undefined;
 }
 
 type Listener = (model: Model) => void;
@@ -28,6 +29,7 @@ export class Store {
     connections: new Map(),
     at: 0,
     capture: undefined,
+    owners: undefined,
   };
   private readonly listeners = new Set<Listener>();
   private socket: WebSocket | undefined;
@@ -68,6 +70,7 @@ export class Store {
         connections: new Map(message.connections.map((c) => [c.id, c])),
         at: message.at,
         capture: message.capture,
+        owners: message.owners,
       });
       return;
     }
@@ -78,7 +81,14 @@ export class Store {
     for (const id of message.connections.remove) connections.delete(id);
     for (const c of message.connections.upsert) connections.set(c.id, c);
     const history = [...this.model.history, message.point].slice(-HISTORY);
-    this.update({ programs, connections, history, at: message.at, capture: message.capture });
+    this.update({
+      programs,
+      connections,
+      history,
+      at: message.at,
+      capture: message.capture,
+      owners: message.owners,
+    });
   }
 
   private update(patch: Partial<Model>): void {

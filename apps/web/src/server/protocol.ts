@@ -1,4 +1,4 @@
-import type { CaptureHealth, ConnectionRow, ProgramRow } from '@netwho/attributor';
+import type { CaptureHealth, ConnectionRow, OwnerSources, ProgramRow } from '@netwho/attributor';
 
 /** One point of the traffic chart: ms since 1970, bytes per second in and out. */
 export type HistoryPoint = [at: number, rateIn: number, rateOut: number];
@@ -39,12 +39,15 @@ export type ServerMessage =
       connections: ConnectionView[];
       /** Capture mode: the engine and what it dropped (shown when anything was). */
       capture?: CaptureHealth;
+      /** Where programs' names come from (eBPF, or the socket table and why). */
+      owners?: OwnerSources;
     }
   | {
       type: 'tick';
       at: number;
       point: HistoryPoint;
       capture?: CaptureHealth;
+      owners?: OwnerSources;
       programs: { upsert: ProgramView[]; remove: string[] };
       connections: { upsert: ConnectionView[]; remove: number[] };
     };

@@ -75,6 +75,7 @@ export class DashboardState {
       at: point[0],
       point,
       ...(this.snapshot.capture && { capture: this.snapshot.capture }),
+      ...(this.snapshot.owners && { owners: this.snapshot.owners }),
       programs: { upsert: programs.upsert, remove: programs.remove },
       connections: { upsert: connections.upsert, remove: connections.remove },
     };
@@ -90,6 +91,7 @@ export class DashboardState {
       programs: this.programRows,
       connections: this.connectionRows,
       ...(this.snapshot.capture && { capture: this.snapshot.capture }),
+      ...(this.snapshot.owners && { owners: this.snapshot.owners }),
     };
   }
 

@@ -10,19 +10,25 @@ import {
   protocolName,
   TcpSeen,
 } from '@netwho/capture';
+import { type ConnectionOwners, openConnectionOwners } from '@netwho/listeners';
 import { Attributor, type AttributorOptions } from '../attributor';
 import { attributeFlows } from '../link-flow-table';
 import { systemOwners } from '../sources/system-owners';
-import type { Label, OwnerSource } from '../types';
+import type { ConnectionOwnerSource, Label, OwnerSource } from '../types';
 import { LruMap } from '../util/lru';
 import { ProgramTotals } from './program-totals';
-import type { CaptureHealth, ConnectionRow, TrafficMonitor, TrafficSnapshot } from './snapshot';
+import type { CaptureHealth, ConnectionRow, OwnerSources, TrafficMonitor, TrafficSnapshot } from './snapshot';
 
 export interface CaptureMonitorOptions extends LiveCaptureOptions {
   attributor?: AttributorOptions;
   flowTable?: FlowTableOptions;
   /** Where owners come from (default: this machine's socket table). */
   owners?: OwnerSource;
+  /**
+   * Owners the kernel records at connect time, asked first (default: `@netwho/listeners`' eBPF
+   * source where it loads, i.e. Linux as root). `false` turns it off.
+   */
+  connections?: ConnectionOwnerSource | false;
   /**
    * Called for each packet after it was counted, with the id of its flow (-1 for none): e.g. to
    * write it to a file with its program. `packet.data` is valid only during the call.
@@ -51,18 +57,42 @@ export class CaptureMonitor implements TrafficMonitor {
   private readonly detach: () => void;
   private readonly expireTimer: NodeJS.Timeout;
   private readonly onPacketHook: CaptureMonitorOptions['onPacket'];
+  private readonly connections: ConnectionOwnerSource | undefined;
 
   /** Opens the capture; throws CaptureError (E_PERMISSION, E_NO_DEVICE, ...) as LiveCapture.open does. */
   static open(options: CaptureMonitorOptions = {}): CaptureMonitor {
-    const capture = LiveCapture.open({ snapLength: 256, bufferSize: 32 * 1024 * 1024, ...options });
+    // Blocks handed over after 1 ms at most: a label follows its flow's first packet that much sooner.
+    const capture = LiveCapture.open({
+      snapLength: 256,
+      bufferSize: 32 * 1024 * 1024,
+      blockTimeoutMs: 1,
+      ...options,
+    });
     return new CaptureMonitor(capture, options);
   }
 
+  /** The eBPF source this monitor opened itself (closed with it), and why there is none. */
+  private readonly ownConnections: ConnectionOwners | undefined;
+  readonly ebpfReason: string | undefined;
+
   private constructor(capture: LiveCapture, options: CaptureMonitorOptions) {
     this.capture = capture;
+    let connections: ConnectionOwnerSource | undefined;
+    if (options.connections === false) this.ebpfReason = 'turned off';
+    else if (options.connections) connections = options.connections;
+    else {
+      const opened = openConnectionOwners();
+      this.ownConnections = opened.owners;
+      connections = opened.owners;
+      this.ebpfReason = opened.reason;
+    }
+    this.connections = connections;
     this.onPacketHook = options.onPacket;
     this.table = new FlowTable(options.flowTable);
-    this.attributor = new Attributor(options.owners ?? systemOwners(), options.attributor);
+    this.attributor = new Attributor(options.owners ?? systemOwners(), {
+      ...options.attributor,
+      ...(connections && { connections }),
+    });
     const maxFlows = this.table.maxFlows;
     this.labels = new LruMap(maxFlows);
     this.endedPending = new LruMap(maxFlows);
@@ -124,6 +154,18 @@ export class CaptureMonitor implements TrafficMonitor {
       programs: this.totals.rows(connections, at),
       connections,
       capture: this.health(),
+      owners: this.ownerSources(),
+    };
+  }
+
+  /** Where labels come from, and how many came from each. */
+  ownerSources(): OwnerSources {
+    const s = this.attributor.stats();
+    return {
+      ebpf: this.connections !== undefined,
+      ...(this.ebpfReason !== undefined && { ebpfReason: this.ebpfReason }),
+      fromEbpf: s.fromKernel,
+      fromSocketTable: s.attributed - s.fromKernel,
     };
   }
 
@@ -149,6 +191,7 @@ export class CaptureMonitor implements TrafficMonitor {
     this.detach();
     this.capture.close();
     this.attributor.close();
+    this.ownConnections?.close();
   }
 }
 

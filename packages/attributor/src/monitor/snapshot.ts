@@ -46,6 +46,16 @@ export interface CaptureHealth {
   netwhoDropped: number;
 }
 
+/** Where programs' names come from: the kernel at connect time (eBPF) first, else the socket table; why eBPF is off when it is. */
+export interface OwnerSources {
+  ebpf: boolean;
+  /** When eBPF is off: why (not root, no BTF, a refused program, turned off). */
+  ebpfReason?: string;
+  /** Flows labelled from eBPF records, and from the socket table, since the start. */
+  fromEbpf: number;
+  fromSocketTable: number;
+}
+
 export interface TrafficSnapshot {
   /** ms since 1970. */
   at: number;
@@ -55,6 +65,8 @@ export interface TrafficSnapshot {
   connections: ConnectionRow[];
   /** Capture mode: the capture's own counters. */
   capture?: CaptureHealth;
+  /** Where owners come from. */
+  owners?: OwnerSources;
 }
 
 /** What the CLI and the web dashboard read traffic from: a capture pipeline or the socket-table poller. */

@@ -1,7 +1,7 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { ConnectionKey, ConnectionOwner, ConnectionOwners } from '../../connection-owners';
-import { extendedName } from '../../process-name';
 import { type KernelOwnerRecord, KernelOwners } from './bpf/kernel-owners';
+import { fullName } from './process-info';
 
 /** USER_HZ: the clock ticks /proc/PID/stat counts start times in (100 on every Linux port we run on). */
 const TICKS_PER_SECOND = 100n;
@@ -42,31 +42,35 @@ class LinuxConnectionOwners implements ConnectionOwners {
   }
 }
 
-/** The process the record names, if that pid is still the same process (same start time). */
+/** The process the record names, if that pid is still the same process (same start time before and after reading it). */
 function stillRunning(record: KernelOwnerRecord): ConnectionOwner['process'] | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${record.pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  // Fields after the command name (which may hold spaces and parentheses): starttime is field 22.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const started = BigInt(fields[19] ?? '-1');
-  if (started !== record.startTime / NS_PER_TICK) return undefined;
+  if (!sameProcess(record)) return undefined;
   let path = '';
   try {
     path = readlinkSync(`/proc/${record.pid}/exe`).replace(/ \(deleted\)$/, '');
   } catch {
     // another user's process without the right to read its exe: the name is still known
   }
-  let comm = record.comm;
+  const comm = readOr(`/proc/${record.pid}/comm`, record.comm).trimEnd();
+  const name = fullName(comm, path, () => readOr(`/proc/${record.pid}/cmdline`, ''));
+  // Read again: had the pid been reused meanwhile, what was read is another process's.
+  return sameProcess(record) ? { pid: record.pid, name, path } : undefined;
+}
+
+/** Whether /proc/PID is the process the hook saw: its start time, in clock ticks since boot, is the recorded one. */
+function sameProcess(record: KernelOwnerRecord): boolean {
+  const stat = readOr(`/proc/${record.pid}/stat`, '');
+  // Fields after the command name (which may hold spaces and parentheses): starttime is field 22.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return stat !== '' && BigInt(fields[19] ?? '-1') === record.startTime / NS_PER_TICK;
+}
+
+function readOr(path: string, fallback: string): string {
   try {
-    comm = readFileSync(`/proc/${record.pid}/comm`, 'latin1').trimEnd();
+    return readFileSync(path, 'latin1');
   } catch {
-    // gone just now: keep the hook's comm
+    return fallback;
   }
-  return { pid: record.pid, name: extendedName(comm, path), path };
 }
 
 export function connectionOwners(options: { capacity?: number }): ConnectionOwners {
