@@ -26,7 +26,12 @@ export const Op = {
   JA: 0x05,
   JEQ_IMM: 0x15,
   JNE_IMM: 0x55,
+  /** if dst != src (registers). */
+  JNE_REG: 0x5d,
   JSLT_IMM: 0xc5,
+  /** Unsigned 64-bit less-than against an immediate. */
+  JLT_IMM: 0xa5,
+  SUB64_REG: 0x1f,
   /** 32-bit comparisons (BPF_JMP32 class), for immediates above 2^31 that a 64-bit compare would sign-extend. */
   JNE32_IMM: 0x56,
   CALL: 0x85,
@@ -35,6 +40,7 @@ export const Op = {
 
 /** Helper function ids (include/uapi/linux/bpf.h, __BPF_FUNC_MAPPER). */
 export const Helper = {
+  MAP_LOOKUP_ELEM: 1,
   MAP_UPDATE_ELEM: 2,
   KTIME_GET_NS: 5,
   GET_CURRENT_PID_TGID: 14,

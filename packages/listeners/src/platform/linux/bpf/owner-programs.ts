@@ -141,6 +141,33 @@ function keyFromSocket(o: Offsets): Line[] {
   ];
 }
 
+/** How often a UDP 5-tuple's record is rewritten for the same sender: at most once a second. */
+const REWRITE_NS = 1_000_000_000;
+
+/**
+ * For a send: skip the rest when the map already says this sender, written less than a second ago
+ * (a lookup costs a fraction of an update, and a UDP flood sends on one 5-tuple again and again).
+ */
+function unlessFresh(mapFd: number): Line[] {
+  return [
+    ...loadMap(1, mapFd),
+    insn(MOV64_REG, 2, 10, 0, 0),
+    insn(ADD64_IMM, 2, 0, 0, K),
+    insn(Op.CALL, 0, 0, 0, Helper.MAP_LOOKUP_ELEM),
+    jump(Op.JEQ_IMM, 0, 0, 'fill'),
+    insn(MOV64_REG, 8, 0, 0, 0), // the existing value
+    insn(Op.CALL, 0, 0, 0, Helper.GET_CURRENT_PID_TGID),
+    insn(RSH64_IMM, 0, 0, 0, 32),
+    insn(LDX_W, 1, 8, VALUE.TGID, 0),
+    { ...insn(Op.JNE_REG, 1, 0, 0, 0), to: 'fill' }, // another sender: write it
+    insn(Op.CALL, 0, 0, 0, Helper.KTIME_GET_NS),
+    insn(LDX_DW, 1, 8, VALUE.WRITTEN, 0),
+    insn(Op.SUB64_REG, 0, 1, 0, 0),
+    jump(Op.JLT_IMM, 0, REWRITE_NS, 'out'),
+    label('fill'),
+  ];
+}
+
 /** Who is running (the socket's owner, as these hooks run in its task), then the map update. */
 function valueAndUpdate(o: Offsets, hook: number, mapFd: number, allow: number): Line[] {
   return [
@@ -304,6 +331,7 @@ export function udpSendProgram(o: Offsets, mapFd: number, family: 4 | 6): Buffer
     insn(STX_H, 10, 1, K + KEY.RPORT, 0),
     insn(LDX_W, 1, 7, BpfSock.SRC_PORT, 0), // host order
     insn(STX_H, 10, 1, K + KEY.LPORT, 0),
+    ...unlessFresh(mapFd),
     ...valueAndUpdate(o, Hook.UDP_SEND, mapFd, 1),
   );
   return assemble(lines);
@@ -327,6 +355,7 @@ export function connectedUdpProgram(o: Offsets, mapFd: number): Buffer {
     ...keyFromSocket(o),
     insn(LDX_H, 1, 7, o.num, 0),
     insn(STX_H, 10, 1, K + KEY.LPORT, 0),
+    ...unlessFresh(mapFd),
     ...valueAndUpdate(o, Hook.UDP_CONNECTED_SEND, mapFd, 0),
   ]);
 }
