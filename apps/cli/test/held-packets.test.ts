@@ -42,8 +42,8 @@ describe('packets held for their labels', () => {
     ]);
     const labelOf = (flow: number) => labels.get(flow) ?? 'pending';
     const { out, write } = collect();
-    q.push(packet(1, 50), 1, 0, 0, labelOf, write);
-    q.push(packet(2, 60), 2, 0, 0, labelOf, write);
+    q.push(packet(1, 50), 1, 0, true, 0, labelOf, write);
+    q.push(packet(2, 60), 2, 0, false, 0, labelOf, write);
     q.release(10, false, labelOf, (l) => l !== 'pending', write);
     expect(out).toHaveLength(0);
     labels.set(2, 'known'); // the second is settled, but the first still waits: order is kept
@@ -60,7 +60,7 @@ describe('packets held for their labels', () => {
   it('writes a packet that waited too long with what is known, and counts it', () => {
     const q = new HeldPackets({ maxBytes: 1000, maxPackets: 10, maxWaitMs: 100 });
     const { out, write } = collect();
-    q.push(packet(1, 10), 1, 0, 0, () => 'pending' as Label, write);
+    q.push(packet(1, 10), 1, 0, true, 0, () => 'pending' as Label, write);
     q.release(
       150,
       false,
@@ -76,7 +76,7 @@ describe('packets held for their labels', () => {
     const q = new HeldPackets({ maxBytes: 250, maxPackets: 4, maxWaitMs: 1e9 });
     const { out, write } = collect();
     const pending = () => 'pending' as Label;
-    for (let n = 0; n < 40; n++) q.push(packet(n, 30 + (n % 5) * 20), n, 0, 0, pending, write);
+    for (let n = 0; n < 40; n++) q.push(packet(n, 30 + (n % 5) * 20), n, 0, n % 2 === 0, 0, pending, write);
     q.release(0, true, pending, () => false, write);
     expect(out.map((o) => o.n)).toEqual(Array.from({ length: 40 }, (_, n) => n));
     for (const o of out) {

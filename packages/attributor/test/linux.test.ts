@@ -208,6 +208,53 @@ describe.runIf(process.platform === 'linux' && isRoot)(
   },
 );
 
+describe.runIf(process.platform === 'linux' && isRoot)('both ends of loopback traffic', () => {
+  it('each end is labelled with its own program, and each program counts the bytes its own way', async () => {
+    const server = await startFixture<{ pid: number; port: number }>('tcp-server.mjs', []);
+    const monitor = CaptureMonitor.open({ device: 'lo', filter: `tcp port ${server.first.port}` });
+    try {
+      const clients = await startFixture<{ pid: number; ports: number[] }>('tcp-clients.mjs', [
+        server.first.port,
+        10,
+        300,
+        2,
+      ]);
+      const client = (await clients.done).pid;
+      const serverPid = server.first.pid;
+      let snap = monitor.snapshot();
+      await waitFor(() => {
+        snap = monitor.snapshot();
+        const c = snap.connections.filter(
+          (r) => r.label.status === 'known' && r.label.process.pid === client,
+        );
+        return c.length === 10 && c.every((r) => r.peer?.status === 'known');
+      }, 5000);
+      const rows = snap.connections.filter(
+        (r) => r.label.status === 'known' && r.label.process.pid === client,
+      );
+      expect(rows).toHaveLength(10);
+      for (const r of rows) expect(r.peer).toMatchObject({ status: 'known', process: { pid: serverPid } });
+      const program = (pid: number) => snap.programs.find((p) => p.process?.pid === pid)!;
+      const sum = (k: 'bytesIn' | 'bytesOut') => rows.reduce((n, r) => n + r[k], 0);
+      // What the client sent, the server received, and the other way round; both count every connection.
+      expect(program(client)).toMatchObject({
+        bytesOut: sum('bytesOut'),
+        bytesIn: sum('bytesIn'),
+        connections: 10,
+      });
+      expect(program(serverPid)).toMatchObject({
+        bytesIn: sum('bytesOut'),
+        bytesOut: sum('bytesIn'),
+        connections: 10,
+      });
+      expect(sum('bytesOut')).toBeGreaterThan(0);
+    } finally {
+      monitor.close();
+      await server.stop();
+    }
+  });
+});
+
 describe.runIf(process.platform === 'linux')('socket-table monitor (no capture rights needed)', () => {
   it('shows a TCP transfer under the process that made it, from kernel counters', async () => {
     const server = await startFixture<{ pid: number; port: number }>('tcp-server.mjs', []);

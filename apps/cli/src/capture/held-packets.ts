@@ -18,6 +18,8 @@ export interface HeldPacket {
   flowId: number;
   /** Index of the device it came from, as the caller numbered them at push. */
   device: number;
+  /** Whether it went from the flow's local end (else from its remote end). */
+  outgoing: boolean;
 }
 
 /** Why a packet left the queue: its label settled, it waited `maxWaitMs`, the queue was full, or the capture ended. */
@@ -39,6 +41,7 @@ export class HeldPackets {
   private readonly heldAt: Float64Array;
   private readonly flow: Int32Array;
   private readonly device: Uint16Array;
+  private readonly outgoing: Uint8Array;
   private head = 0;
   private count = 0;
   /** Where the next packet's bytes go, and where the oldest one's start. */
@@ -51,6 +54,7 @@ export class HeldPackets {
     nanoseconds: 0,
     flowId: -1,
     device: 0,
+    outgoing: true,
   };
   /** Packets that left the queue for each reason. */
   readonly released: Record<Release, number> = { settled: 0, waited: 0, full: 0, end: 0 };
@@ -66,6 +70,7 @@ export class HeldPackets {
     this.heldAt = new Float64Array(n);
     this.flow = new Int32Array(n);
     this.device = new Uint16Array(n);
+    this.outgoing = new Uint8Array(n);
   }
 
   get size(): number {
@@ -80,6 +85,7 @@ export class HeldPackets {
     p: LivePacket,
     flowId: number,
     device: number,
+    outgoing: boolean,
     now: number,
     labelOf: (flowId: number) => L,
     write: (packet: HeldPacket, label: L, why: Release) => void,
@@ -100,6 +106,7 @@ export class HeldPackets {
     this.heldAt[i] = now;
     this.flow[i] = flowId;
     this.device[i] = device;
+    this.outgoing[i] = outgoing ? 1 : 0;
     if (this.count === 0) this.readAt = at;
     this.count++;
     this.writeAt = at + size;
@@ -144,6 +151,7 @@ export class HeldPackets {
     out.nanoseconds = this.nanos[i]!;
     out.flowId = this.flow[i]!;
     out.device = this.device[i]!;
+    out.outgoing = this.outgoing[i] === 1;
     this.head = (this.head + 1) % this.options.maxPackets;
     this.count--;
     if (this.count > 0) this.readAt = this.start[this.head]!;

@@ -58,11 +58,14 @@ export function registerCapture(program: Command): void {
       let written = 0;
       let labelled = 0;
       let outputClosed = false;
-      const comments = new Map<number, { pid: number; text: string }>();
+      const comments = new Map<number, { key: string; text: string }>();
 
-      const labelOf = (flowId: number): Label =>
-        flowId < 0 ? NOT_A_FLOW : (monitor?.labelOf(flowId) ?? PENDING);
-      const settled = (label: Label) => label.status !== 'pending';
+      // A flow's labels: its local end's, and its remote end's when that is a program here too.
+      const labelOf = (flowId: number): Ends =>
+        flowId < 0
+          ? { local: NOT_A_FLOW }
+          : { local: monitor?.labelOf(flowId) ?? PENDING, peer: monitor?.peerLabelOf(flowId) };
+      const settled = (ends: Ends) => ends.local.status !== 'pending' && ends.peer?.status !== 'pending';
       const packet = {
         data: new Uint8Array(0) as Uint8Array,
         seconds: 0,
@@ -72,16 +75,18 @@ export function registerCapture(program: Command): void {
         comment: undefined as string | undefined,
         processId: undefined as number | undefined,
       };
-      const write = (h: HeldPacket, label: Label) => {
+      const write = (h: HeldPacket, ends: Ends) => {
         if (outputClosed) return;
-        const known = label.status === 'known' ? label.process : undefined;
+        const known = ends.local.status === 'known' ? ends.local.process : undefined;
+        const peer = ends.peer?.status === 'known' ? ends.peer.process : undefined;
         packet.data = h.data;
         packet.seconds = h.seconds;
         packet.nanoseconds = h.nanoseconds;
         packet.originalLength = h.wireLength;
         packet.interfaceId = h.device;
-        packet.comment = known ? commentOf(comments, h.flowId, known) : undefined;
-        packet.processId = known?.pid;
+        packet.comment = known || peer ? commentOf(comments, h.flowId, known, peer) : undefined;
+        // The sender's pid: the local end's for what it sent, the remote end's when that is ours too.
+        packet.processId = h.outgoing ? known?.pid : (peer?.pid ?? known?.pid);
         try {
           writer!.writePacket(packet);
         } catch (error) {
@@ -94,10 +99,10 @@ export function registerCapture(program: Command): void {
         written++;
         if (known) labelled++;
       };
-      const onPacket = (p: LivePacket, flowId: number) => {
+      const onPacket = (p: LivePacket, flowId: number, outgoing: boolean) => {
         if (seen >= limit) return;
         seen++;
-        held.push(p, flowId, deviceIndex.get(p.device) ?? 0, performance.now(), labelOf, write);
+        held.push(p, flowId, deviceIndex.get(p.device) ?? 0, outgoing, performance.now(), labelOf, write);
       };
 
       const choice = openMonitor({
@@ -207,17 +212,33 @@ export function registerCapture(program: Command): void {
     });
 }
 
-/** The comment naming a flow's program, made once per flow (a packet costs no string building). */
+/** A flow's labels: its local end's, and its remote end's when both are programs here. */
+interface Ends {
+  local: Label;
+  peer?: Label | undefined;
+}
+
+type Named = { pid: number; name: string; path?: string };
+const describe = (p: Named, prefix = '') =>
+  `${prefix}pid=${p.pid} ${prefix}name=${p.name} ${prefix}path=${p.path ?? ''}`;
+
+/**
+ * The comment naming a flow's programs, made once per flow (a packet costs no string building):
+ * `pid=… name=… path=…` for the local end, then `peer_pid=… peer_name=… peer_path=…` for the
+ * remote end when it is a program of this machine too.
+ */
 function commentOf(
-  cache: Map<number, { pid: number; text: string }>,
+  cache: Map<number, { key: string; text: string }>,
   flowId: number,
-  process: { pid: number; name: string; path?: string },
+  local: Named | undefined,
+  peer: Named | undefined,
 ): string {
+  const key = `${local?.pid ?? ''}/${peer?.pid ?? ''}`;
   const cached = cache.get(flowId);
-  if (cached && cached.pid === process.pid) return cached.text;
-  const text = `pid=${process.pid} name=${process.name} path=${process.path ?? ''}`;
+  if (cached && cached.key === key) return cached.text;
+  const text = [local && describe(local), peer && describe(peer, 'peer_')].filter(Boolean).join(' ');
   if (cache.size > 100_000) cache.clear(); // bounded: a long capture over many flows
-  cache.set(flowId, { pid: process.pid, text });
+  cache.set(flowId, { key, text });
   return text;
 }
 

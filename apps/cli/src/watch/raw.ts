@@ -57,6 +57,10 @@ export function rawLines(s: TrafficSnapshot): string[] {
         name: c.label.status === 'known' ? c.label.process.name : null,
         reason: c.label.status === 'unknown' ? c.label.reason : null,
         source: c.label.status === 'known' ? (c.label.source ?? 'socket-table') : null,
+        ...(c.peer && {
+          peerPid: c.peer.status === 'known' ? c.peer.process.pid : null,
+          peerName: c.peer.status === 'known' ? c.peer.process.name : null,
+        }),
         bytesIn: c.bytesIn,
         bytesOut: c.bytesOut,
       }),

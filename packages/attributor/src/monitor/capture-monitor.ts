@@ -30,10 +30,11 @@ export interface CaptureMonitorOptions extends LiveCaptureOptions {
    */
   connections?: ConnectionOwnerSource | false;
   /**
-   * Called for each packet after it was counted, with the id of its flow (-1 for none): e.g. to
-   * write it to a file with its program. `packet.data` is valid only during the call.
+   * Called for each packet after it was counted, with the id of its flow (-1 for none) and whether
+   * it went from the flow's local end (else from its remote end): e.g. to write it to a file with
+   * its program. `packet.data` is valid only during the call.
    */
-  onPacket?: (packet: LivePacket, flowId: number) => void;
+  onPacket?: (packet: LivePacket, flowId: number, outgoing: boolean) => void;
 }
 
 const PENDING: Label = { status: 'pending' };
@@ -50,8 +51,8 @@ export class CaptureMonitor implements TrafficMonitor {
   readonly table: FlowTable;
   readonly attributor: Attributor;
   private readonly labels: LruMap<number, Label>;
-  /** Flows that ended before their label came: their counts wait here for it. */
-  private readonly endedPending: LruMap<number, Flow>;
+  /** Ends of flows that ended before their label came: their counts (seen from that end) wait here for it. */
+  private readonly endedPending: LruMap<number, Counts>;
   private readonly totals = new ProgramTotals();
   private readonly decoded = new DecodedPacket();
   private readonly detach: () => void;
@@ -93,7 +94,7 @@ export class CaptureMonitor implements TrafficMonitor {
     this.labels = new LruMap(maxFlows);
     this.endedPending = new LruMap(maxFlows);
     this.detach = attributeFlows(this.table, this.attributor);
-    this.table.on('flow', (flow) => this.labels.set(flow.id, this.attributor.labelOf(flow.id) ?? PENDING));
+    this.table.on('flow', (flow) => this.onFlow(flow));
     this.table.on('end', (flow) => this.onEnd(flow));
     this.attributor.on('label', (id, label) => this.onLabel(id, label));
     capture.on('packet', (p) => this.onPacket(p));
@@ -105,27 +106,59 @@ export class CaptureMonitor implements TrafficMonitor {
     const d = decodePacket(p.buffer, p.linkType, this.decoded, p.offset, p.offset + p.length);
     const timeMs = p.seconds * 1000 + p.nanoseconds / 1e6;
     const flowId = this.table.add(d, timeMs, wireLength(d, p));
-    this.onPacketHook?.(p, flowId);
+    this.onPacketHook?.(p, flowId, this.table.lastOutgoing);
+  }
+
+  /**
+   * A new flow: its local end is being attributed (attributeFlows saw it first); when both ends are
+   * programs of this machine, the remote end is attributed too, as a flow of its own seen from there.
+   */
+  private onFlow(flow: Flow): void {
+    this.labels.set(flow.id, this.attributor.labelOf(flow.id) ?? PENDING);
+    if (!flow.bothLocal || (flow.protocol !== 6 && flow.protocol !== 17)) return;
+    const peer = peerId(flow.id);
+    const label = this.attributor.flowStarted({
+      id: peer,
+      protocol: flow.protocol,
+      local: flow.remote,
+      remote: flow.local,
+      firstSeen: flow.firstSeen,
+    });
+    this.labels.set(peer, label);
   }
 
   private onLabel(id: number, label: Label): void {
     const ended = this.endedPending.peek(id);
     if (ended) {
       this.endedPending.delete(id);
-      this.totals.bank(countsOf(ended), label);
+      this.totals.bank(ended, label);
     } else if (this.labels.peek(id)) this.labels.set(id, label);
   }
 
   private onEnd(flow: Flow): void {
-    const label = this.labels.peek(flow.id) ?? PENDING;
-    this.labels.delete(flow.id);
-    if (label.status === 'pending') this.endedPending.set(flow.id, flow);
-    else this.totals.bank(countsOf(flow), label);
+    this.endEnd(flow.id, countsOf(flow));
+    if (flow.bothLocal && (flow.protocol === 6 || flow.protocol === 17)) {
+      this.endEnd(peerId(flow.id), swapped(countsOf(flow)));
+      this.attributor.flowEnded(peerId(flow.id));
+    }
   }
 
-  /** The label of a flow in the table. */
+  /** One end of a flow ended: its counts go to its program now, or when its label comes. */
+  private endEnd(id: number, counts: Counts): void {
+    const label = this.labels.peek(id) ?? PENDING;
+    this.labels.delete(id);
+    if (label.status === 'pending') this.endedPending.set(id, counts);
+    else this.totals.bank(counts, label);
+  }
+
+  /** The label of a flow in the table: its local end's program. */
   labelOf(flowId: number): Label {
     return this.labels.peek(flowId) ?? PENDING;
+  }
+
+  /** The program at the flow's remote end, when both ends are on this machine; undefined otherwise. */
+  peerLabelOf(flowId: number): Label | undefined {
+    return this.labels.peek(peerId(flowId));
   }
 
   snapshot(): TrafficSnapshot {
@@ -136,6 +169,7 @@ export class CaptureMonitor implements TrafficMonitor {
       local: flow.local,
       remote: flow.remote,
       label: this.labelOf(flow.id),
+      ...(flow.bothLocal && this.peerLabelOf(flow.id) && { peer: this.peerLabelOf(flow.id) }),
       bytesIn: flow.bytesIn,
       bytesOut: flow.bytesOut,
       packetsIn: flow.packetsIn,
@@ -202,11 +236,28 @@ function wireLength(d: DecodedPacket, p: LivePacket): number {
   return Math.max(p.length, ipStart + d.ipLength);
 }
 
-function countsOf(flow: Flow) {
+interface Counts {
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+}
+
+function countsOf(flow: Flow): Counts {
   return {
     bytesIn: flow.bytesIn,
     bytesOut: flow.bytesOut,
     packetsIn: flow.packetsIn,
     packetsOut: flow.packetsOut,
   };
+}
+
+/** The same counts seen from the other end: what one end sent, the other received. */
+function swapped(c: Counts): Counts {
+  return { bytesIn: c.bytesOut, bytesOut: c.bytesIn, packetsIn: c.packetsOut, packetsOut: c.packetsIn };
+}
+
+/** The id the remote end of flow `id` is attributed under (flow ids are never negative). */
+function peerId(id: number): number {
+  return -id - 1;
 }

@@ -30,22 +30,30 @@ export class ProgramTotals {
     t.row.packetsOut += row.packetsOut;
   }
 
-  /** Rows for every program with traffic: banked totals plus `live` connections; rates since the last call. */
+  /**
+   * Rows for every program with traffic: banked totals plus `live` connections (each counted for
+   * its local end, and for its remote end when that is a program here too); rates since the last call.
+   */
   rows(live: readonly ConnectionRow[], at: number): ProgramRow[] {
     const out = new Map<string, ProgramRow>();
     for (const [key, t] of this.banked.entries()) out.set(key, { ...t.row, connections: 0 });
-    for (const c of live) {
-      const key = programKey(c.label);
+    const add = (label: Label, bytesIn: number, bytesOut: number, packetsIn: number, packetsOut: number) => {
+      const key = programKey(label);
       let row = out.get(key);
       if (!row) {
-        row = { ...this.entry(c.label).row, connections: 0 };
+        row = { ...this.entry(label).row, connections: 0 };
         out.set(key, row);
       }
-      row.bytesIn += c.bytesIn;
-      row.bytesOut += c.bytesOut;
-      row.packetsIn += c.packetsIn;
-      row.packetsOut += c.packetsOut;
-      if (c.state === 'open') row.connections++;
+      row.bytesIn += bytesIn;
+      row.bytesOut += bytesOut;
+      row.packetsIn += packetsIn;
+      row.packetsOut += packetsOut;
+      row.connections++;
+    };
+    for (const c of live) {
+      add(c.label, c.bytesIn, c.bytesOut, c.packetsIn, c.packetsOut);
+      // The remote end, when it is a program here too, counts the same bytes the other way.
+      if (c.peer) add(c.peer, c.bytesOut, c.bytesIn, c.packetsOut, c.packetsIn);
     }
     const seconds = this.lastAt === 0 ? 0 : (at - this.lastAt) / 1000;
     for (const [key, row] of out) {

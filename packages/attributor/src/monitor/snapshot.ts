@@ -7,6 +7,8 @@ export interface ConnectionRow {
   local: Endpoint;
   remote: Endpoint;
   label: Label;
+  /** When both ends are programs of this machine (loopback): the remote end's program. */
+  peer?: Label;
   bytesIn: number;
   bytesOut: number;
   packetsIn: number;
@@ -30,7 +32,7 @@ export interface ProgramRow {
   /** Bytes per second over the last tick. */
   rateIn: number;
   rateOut: number;
-  /** Connections open now. */
+  /** Connections it has in the table now (at either end), as the Connections view lists them. */
   connections: number;
 }
 

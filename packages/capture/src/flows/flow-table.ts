@@ -66,6 +66,8 @@ const OLDER = 13;
 const LOCAL_SIDE = 14;
 const LOCAL_KNOWN = 4;
 const IN_USE = 8;
+/** Both addresses are this machine's (loopback, or two of its interfaces): both ends are local programs. */
+const BOTH_LOCAL = 16;
 /** TcpSeen bits. */
 const TCP = 15;
 // Float64 fields, in the second line.
@@ -84,6 +86,8 @@ const LAST_SEEN = 13;
  */
 export class FlowTable extends EventEmitter<FlowTableEvents> {
   readonly maxFlows: number;
+  /** Whether the packet add() counted last went from the flow's local side (its sender is `local`). */
+  lastOutgoing = false;
   readonly idleTimeoutMs: number;
   readonly closedTimeoutMs: number;
   private readonly local: LocalAddresses;
@@ -176,6 +180,7 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     const at = slot * NUMBERS_PER_SLOT;
     numbers[at + LAST_SEEN] = timeMs;
     const outgoing = sourceSide === (this.words[slot * WORDS_PER_SLOT + LOCAL_SIDE]! & 1);
+    this.lastOutgoing = outgoing;
     if (outgoing) {
       numbers[at + BYTES_OUT]! += length;
       numbers[at + PACKETS_OUT]!++;
@@ -316,7 +321,7 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     if (sourceLocal !== destinationLocal) return (sourceLocal ? sourceSide : destinationSide) | LOCAL_KNOWN;
     // Both or neither ours: local is the side that opened the flow. A SYN-ACK comes from the other.
     const synAck = p.protocol === IpProtocol.TCP && (p.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === 0x12;
-    return synAck ? destinationSide : sourceSide;
+    return (synAck ? destinationSide : sourceSide) | (sourceLocal ? BOTH_LOCAL : 0);
   }
 
   private trackTcp(slot: number, flags: number, outgoing: boolean): void {
@@ -420,6 +425,7 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
       local: endpoint(side),
       remote: endpoint(1 - side),
       localKnown: (words[base + LOCAL_SIDE]! & LOCAL_KNOWN) !== 0,
+      bothLocal: (words[base + LOCAL_SIDE]! & BOTH_LOCAL) !== 0,
       bytesOut: numbers[at + BYTES_OUT]!,
       bytesIn: numbers[at + BYTES_IN]!,
       packetsOut: numbers[at + PACKETS_OUT]!,

@@ -32,6 +32,8 @@ export interface Flow {
   remote: Endpoint;
   /** True when `local` was told by the machine's addresses, not by who opened the flow. */
   localKnown: boolean;
+  /** True when both addresses are this machine's: both ends are programs here (loopback, say). */
+  bothLocal: boolean;
   /** Bytes on the wire (whole frames, as captured-from lengths), and packets, in each direction. */
   bytesOut: number;
   bytesIn: number;
