@@ -19,7 +19,7 @@ describe.runIf(process.platform === 'linux')('netwho ports / port / pid against 
     const r = netwho(['ports', '--tcp', '--listen', '--port', String(traffic.port)]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^PROTO\s+LOCAL\s+REMOTE\s+STATE\s+PID\s+PROGRAM\s+PATH$/);
+    expect(lines[0]).toMatch(/^PROTO\s+LOCAL\s+REMOTE\s+STATE\s+PID\s+PROGRAM\s+UNIT\s+PATH$/);
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatch(
       new RegExp(
@@ -42,6 +42,7 @@ describe.runIf(process.platform === 'linux')('netwho ports / port / pid against 
       program: 'netwho-holder',
       path: expect.stringMatching(/node/),
       unowned: null,
+      unit: null, // the test's processes run in no systemd unit or container
     });
     expect(sockets.every((s) => s.program === 'netwho-holder')).toBe(true);
   });

@@ -20,6 +20,7 @@ import type {
   OwnerAnswer,
   OwnerQuery,
   OwnerSource,
+  Process,
   UnknownReason,
 } from './types';
 import { type Clock, systemClock } from './util/clock';
@@ -49,6 +50,11 @@ export interface AttributorOptions {
   connections?: ConnectionOwnerSource;
   /** How old (ms before the flow's first packet) an eBPF record of a UDP send may be. Default 2000. */
   udpRecordAgeMs?: number;
+  /**
+   * Adds to a program what the label should carry besides pid, name and path (e.g. its cgroup:
+   * CaptureMonitor adds processCgroup()), once per label; return the process as it is to add nothing.
+   */
+  describe?: (process: Process) => Process;
 }
 
 export interface LatencySummary {
@@ -157,6 +163,7 @@ export class Attributor extends EventEmitter<AttributorEvents> {
   };
   private readonly connections: ConnectionOwnerSource | undefined;
   private readonly udpRecordAgeMs: number;
+  private readonly describe: ((process: Process) => Process) | undefined;
   /** The last error a socket-table read threw (the flows it served are retried). */
   lastError: unknown;
 
@@ -168,6 +175,7 @@ export class Attributor extends EventEmitter<AttributorEvents> {
     this.policy = { ...defaultPolicy, ...options.policy };
     this.clock = options.clock ?? systemClock;
     this.connections = options.connections;
+    this.describe = options.describe;
     this.udpRecordAgeMs = options.udpRecordAgeMs ?? 2000;
     this.maxPending = positive(options.maxPending, 4_096, 'maxPending');
     this.maxBatch = positive(options.maxBatch, 512, 'maxBatch');
@@ -475,6 +483,8 @@ export class Attributor extends EventEmitter<AttributorEvents> {
   }
 
   private setLabel(record: FlowRecord, label: Label, owner?: Owner): void {
+    if (label.status === 'known' && this.describe && !label.exited)
+      label = { ...label, process: this.describe(label.process) };
     const previous = record.label;
     record.label = label;
     record.owner = owner;

@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureMonitor, type Label, type OwnerSource, SocketTableMonitor, systemOwners } from '../src/index';
 import { isRoot, type Started, sleep, startFixture, waitFor } from './system';
@@ -254,6 +258,39 @@ describe.runIf(process.platform === 'linux' && isRoot)('both ends of loopback tr
     }
   });
 });
+
+const V2 = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((d) => existsSync(join(d, 'cgroup.procs')));
+describe.runIf(process.platform === 'linux' && isRoot && V2 !== undefined)(
+  'labels say which unit a program runs in',
+  () => {
+    it('a client in a cgroup named like a systemd service is labelled with that unit', async () => {
+      const server = await startFixture<{ pid: number; port: number }>('tcp-server.mjs', []);
+      const slice = join(V2!, `nwattr${process.pid}.slice`);
+      const group = join(slice, `nwattr${process.pid}-client.service`);
+      mkdirSync(group, { recursive: true });
+      const monitor = CaptureMonitor.open({ device: 'lo', filter: `tcp port ${server.first.port}` });
+      const labels: Label[] = [];
+      monitor.attributor.on('label', (_id, label) => labels.push(label));
+      try {
+        // The client joins the group before it runs (the shell moves itself, then becomes node).
+        const script = `echo $$ > ${group}/cgroup.procs && exec ${process.execPath} ${join(import.meta.dirname, 'fixtures', 'tcp-clients.mjs')} ${server.first.port} 3 200 1`;
+        const child = spawn('sh', ['-c', script], { stdio: 'ignore' });
+        await once(child, 'exit');
+        await waitFor(
+          () => labels.filter((l) => l.status === 'known' && l.process.pid === child.pid).length >= 3,
+          5000,
+        );
+        const known = labels.find((l) => l.status === 'known' && l.process.pid === child.pid);
+        expect(known).toMatchObject({ process: { cgroup: { unit: `nwattr${process.pid}-client.service` } } });
+      } finally {
+        monitor.close();
+        await server.stop();
+        rmdirSync(group);
+        rmdirSync(slice);
+      }
+    });
+  },
+);
 
 describe.runIf(process.platform === 'linux')('socket-table monitor (no capture rights needed)', () => {
   it('shows a TCP transfer under the process that made it, from kernel counters', async () => {

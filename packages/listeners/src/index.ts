@@ -13,6 +13,7 @@ export {
 export {
   type CgroupInfo,
   type ContainerRef,
+  cgroupLabel,
   cgroupPathOf,
   describeCgroup,
   type PodRef,

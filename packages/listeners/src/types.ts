@@ -1,3 +1,4 @@
+import type { CgroupInfo } from './cgroup/describe';
 /** Transport protocol of a socket. */
 export type Protocol = 'TCP' | 'UDP';
 
@@ -29,6 +30,11 @@ export interface Process {
   name: string;
   /** Absolute path of the executable; '' when it cannot be known (e.g. another user's process). */
   path: string;
+  /**
+   * Linux: the process's cgroup and what it means (systemd unit, container, pod), where whoever
+   * made this record asked for it (processCgroup(); the attributor's monitors do).
+   */
+  cgroup?: CgroupInfo;
 }
 
 /** An address and port. Addresses are printed canonically: `127.0.0.1`, `::1`, `fe80::1`. */

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cgroupPathOf, describeCgroup, processCgroup } from '../src/index';
+import { cgroupLabel, cgroupPathOf, describeCgroup, processCgroup } from '../src/index';
 
 const DOCKER_ID = 'a'.repeat(40) + '0123456789abcdef01234567';
 const POD = '3f9e2c1a-5b7d-4e8f-9a0b-1c2d3e4f5a6b';
@@ -56,6 +56,25 @@ describe('cgroup paths, as systemd and the runtimes name them', () => {
     });
     const cgroupfs = describeCgroup(`/kubepods/besteffort/pod${POD}/${DOCKER_ID}`);
     expect(cgroupfs).toMatchObject({ pod: { uid: POD, qos: 'besteffort' }, container: { id: DOCKER_ID } });
+  });
+
+  it('a short label for a table column: pod and container, container, or unit', () => {
+    const pod = POD.replaceAll('-', '_');
+    expect(
+      cgroupLabel(
+        describeCgroup(`/kubepods.slice/kubepods-pod${pod}.slice/cri-containerd-${DOCKER_ID}.scope`),
+      ),
+    ).toBe(`pod ${POD.slice(0, 8)} containerd:${DOCKER_ID.slice(0, 12)}`);
+    expect(
+      cgroupLabel({
+        ...describeCgroup(`/system.slice/docker-${DOCKER_ID}.scope`),
+        container: { runtime: 'docker', id: DOCKER_ID, name: 'web-1' },
+      }),
+    ).toBe('web-1');
+    expect(
+      cgroupLabel(describeCgroup('/user.slice/user-1000.slice/user@1000.service/app.slice/x.service')),
+    ).toBe('x.service (user 1000)');
+    expect(cgroupLabel(describeCgroup('/'))).toBeUndefined();
   });
 
   it('reads the unified hierarchy first, systemd’s v1 hierarchy on hybrid systems without one', () => {

@@ -1,10 +1,12 @@
 import {
+  cgroupLabel,
   type Family,
   getAll,
   getByPid,
   getProcessByPort,
   type Listener,
   type Protocol,
+  processCgroup,
   socketRecord,
 } from '@netwho/listeners';
 import type { Command } from 'commander';
@@ -23,7 +25,23 @@ const SORTS = {
   program: (a: Listener, b: Listener) => (a.process?.name ?? '~').localeCompare(b.process?.name ?? '~'),
 };
 
+/** Where each owner runs (systemd unit, container, pod), read once per pid. */
+function unitsOf(): (pid: number) => string {
+  const units = new Map<number, string>();
+  return (pid) => {
+    if (!units.has(pid)) units.set(pid, cgroupLabel(processCgroup(pid)) ?? '');
+    return units.get(pid)!;
+  };
+}
+
+/** The --json record of a socket: socketRecord's fields and `unit` (null when none applies). */
+function jsonRecords(listeners: Listener[]) {
+  const unitOf = unitsOf();
+  return listeners.map((l) => ({ ...socketRecord(l), unit: (l.process && unitOf(l.process.pid)) || null }));
+}
+
 function printSockets(listeners: Listener[]): void {
+  const unitOf = unitsOf();
   const rows = listeners.map((l) => [
     l.protocol + (l.family === 6 ? '6' : ''),
     endpoint(l.socket),
@@ -31,12 +49,17 @@ function printSockets(listeners: Listener[]): void {
     l.state === 'Unknown' ? '' : l.state,
     l.process ? String(l.process.pid) : '-',
     l.process?.name ?? colors.dim(`(${l.unowned})`),
+    l.process ? unitOf(l.process.pid) : '',
     l.process?.path ?? '',
   ]);
-  for (const line of formatTable(['PROTO', 'LOCAL', 'REMOTE', 'STATE', 'PID', 'PROGRAM', 'PATH'], rows, {
-    maxWidth: [6, 46, 46, 11, 8, 28, 60],
-    style: colors.bold,
-  })) {
+  for (const line of formatTable(
+    ['PROTO', 'LOCAL', 'REMOTE', 'STATE', 'PID', 'PROGRAM', 'UNIT', 'PATH'],
+    rows,
+    {
+      maxWidth: [6, 46, 46, 11, 8, 28, 30, 60],
+      style: colors.bold,
+    },
+  )) {
     print(line);
   }
 }
@@ -77,7 +100,7 @@ export function registerSocketCommands(program: Command): void {
           (l) => l.socket.port === options.port || l.remote?.port === options.port,
         );
       listeners.sort(sort);
-      if (options.json) printJson(listeners.map(socketRecord));
+      if (options.json) printJson(jsonRecords(listeners));
       else printSockets(listeners);
     });
 
@@ -104,7 +127,7 @@ export function registerSocketCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  netwho pid 1234\n  netwho pid "$(pgrep -n firefox)" --json')
     .action(async (pid: number, options) => {
       const listeners = (await getByPid(pid)).sort(SORTS.proto);
-      if (options.json) printJson(listeners.map(socketRecord));
+      if (options.json) printJson(jsonRecords(listeners));
       else if (listeners.length === 0) print(`pid ${pid} has no TCP or UDP sockets`);
       else printSockets(listeners);
     });

@@ -1,4 +1,5 @@
 import { type ReverseDns, serviceOf, type TrafficMonitor, type TrafficSnapshot } from '@netwho/attributor';
+import { cgroupLabel } from '@netwho/listeners';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useState } from 'react';
 import { bytes, endpoint, rate } from '../output/format';
@@ -89,19 +90,21 @@ function Programs({
   width: number;
 }) {
   const list = sortPrograms(snapshot.programs, sort).slice(0, rows);
-  const pathWidth = Math.max(10, width - 86);
+  const pathWidth = Math.max(10, width - 109);
   return (
     <Box flexDirection="column">
       <Text bold>
         {cell('PROGRAM', 22)} {cell('PID', 8, true)} {cell('DOWN/s', 11, true)} {cell('UP/s', 11, true)}{' '}
-        {cell('TOTAL DOWN', 11, true)} {cell('TOTAL UP', 11, true)} {cell('CONN', 5, true)} PATH
+        {cell('TOTAL DOWN', 11, true)} {cell('TOTAL UP', 11, true)} {cell('CONN', 5, true)} {cell('UNIT', 22)}{' '}
+        PATH
       </Text>
       {list.map((p) => (
         <Text key={p.key} dimColor={!p.process}>
           {cell(programName(p), 22)} {cell(p.process ? String(p.process.pid) : '-', 8, true)}{' '}
           {cell(rate(p.rateIn), 11, true)} {cell(rate(p.rateOut), 11, true)}{' '}
           {cell(bytes(p.bytesIn), 11, true)} {cell(bytes(p.bytesOut), 11, true)}{' '}
-          {cell(String(p.connections), 5, true)} {shorten(p.process?.path ?? '', pathWidth)}
+          {cell(String(p.connections), 5, true)} {cell(cgroupLabel(p.process?.cgroup) ?? '-', 22)}{' '}
+          {shorten(p.process?.path ?? '', pathWidth)}
         </Text>
       ))}
       {list.length === 0 ? <Text dimColor>no traffic yet</Text> : null}

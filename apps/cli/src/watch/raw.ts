@@ -1,4 +1,5 @@
 import type { TrafficSnapshot } from '@netwho/attributor';
+import type { CgroupInfo } from '@netwho/listeners';
 import { endpoint } from '../output/format';
 
 /**
@@ -21,6 +22,7 @@ export function rawLines(s: TrafficSnapshot): string[] {
         bytesIn: p.bytesIn,
         bytesOut: p.bytesOut,
         connections: p.connections,
+        ...cgroupFields(p.process?.cgroup),
       }),
     );
   }
@@ -67,4 +69,16 @@ export function rawLines(s: TrafficSnapshot): string[] {
     );
   }
   return lines;
+}
+
+/** unit, container and pod of a program, for its JSON line (each null when it does not apply). */
+function cgroupFields(info: CgroupInfo | undefined) {
+  if (!info) return {};
+  return {
+    unit: info.unit ?? null,
+    container: info.container
+      ? { runtime: info.container.runtime, id: info.container.id, name: info.container.name ?? null }
+      : null,
+    pod: info.pod ? { uid: info.pod.uid, qos: info.pod.qos } : null,
+  };
 }

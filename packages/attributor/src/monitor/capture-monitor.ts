@@ -16,6 +16,7 @@ import { attributeFlows } from '../link-flow-table';
 import { systemOwners } from '../sources/system-owners';
 import type { ConnectionOwnerSource, Label, OwnerSource } from '../types';
 import { LruMap } from '../util/lru';
+import { withCgroup } from './cgroups';
 import { ProgramTotals } from './program-totals';
 import type { CaptureHealth, ConnectionRow, OwnerSources, TrafficMonitor, TrafficSnapshot } from './snapshot';
 
@@ -87,6 +88,7 @@ export class CaptureMonitor implements TrafficMonitor {
     this.onPacketHook = options.onPacket;
     this.table = new FlowTable(options.flowTable);
     this.attributor = new Attributor(options.owners ?? systemOwners(), {
+      describe: withCgroup(new LruMap(4096)),
       ...options.attributor,
       ...(connections && { connections }),
     });

@@ -121,3 +121,17 @@ export function cgroupPathOf(procCgroup: string): string | undefined {
   }
   return v1;
 }
+
+/**
+ * A short name for where a process runs, for a table column: the pod and container, else the
+ * container, else the systemd unit (user units with their uid); undefined when none applies.
+ */
+export function cgroupLabel(info: CgroupInfo | undefined): string | undefined {
+  if (!info) return undefined;
+  const container =
+    info.container && (info.container.name ?? `${info.container.runtime}:${info.container.id.slice(0, 12)}`);
+  if (info.pod) return `pod ${info.pod.uid.slice(0, 8)}${container ? ` ${container}` : ''}`;
+  if (container) return container;
+  if (info.unit) return info.user !== undefined ? `${info.unit} (user ${info.user})` : info.unit;
+  return undefined;
+}
