@@ -75,6 +75,20 @@ describe('flow table', () => {
     expect(table.get(udpId)).toMatchObject({ local: { port: 5353 }, remote: { port: 53 }, bytesOut: 50 });
   });
 
+  it('a new connection on the 5-tuple of one that closed is a flow of its own; a repeated SYN is not', () => {
+    const table = new FlowTable({ localAddresses: ['10.0.0.1'] });
+    const { started, ended } = recorder(table);
+    const a = table.add(tcpPacket('10.0.0.1', 1234, '10.0.0.2', 80, SYN), 0, 60);
+    expect(table.add(tcpPacket('10.0.0.1', 1234, '10.0.0.2', 80, SYN), 1, 60)).toBe(a); // retransmitted
+    table.add(tcpPacket('10.0.0.1', 1234, '10.0.0.2', 80, FIN | ACK), 2, 60);
+    table.add(tcpPacket('10.0.0.2', 80, '10.0.0.1', 1234, FIN | ACK), 3, 60);
+    const b = table.add(tcpPacket('10.0.0.1', 1234, '10.0.0.2', 80, SYN), 4, 60);
+    expect(b).not.toBe(a);
+    expect(started.map((f) => f.id)).toEqual([a, b]);
+    expect(ended).toContainEqual([expect.objectContaining({ id: a, packetsOut: 3, packetsIn: 1 }), 'closed']);
+    expect(table.get(b)).toMatchObject({ packetsOut: 1, packetsIn: 0 });
+  });
+
   it('emits a new flow on a SYN and on the first packet of an unseen UDP 5-tuple, once each', () => {
     const table = new FlowTable({ localAddresses: ['10.0.0.1'] });
     const { started } = recorder(table);

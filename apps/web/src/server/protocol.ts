@@ -16,6 +16,8 @@ export interface Status {
 /** A program row as the browser gets it: with its remote hosts' count and an icon URL. */
 export interface ProgramView extends ProgramRow {
   icon: string | null;
+  /** Where it runs: systemd unit, container or pod (Linux), null when none applies. */
+  unit: string | null;
 }
 
 export interface ConnectionView extends ConnectionRow {
@@ -23,6 +25,10 @@ export interface ConnectionView extends ConnectionRow {
   program: string;
   service: string;
   host: string | null;
+  /** The program's unit, container or pod (Linux), null when none applies. */
+  unit: string | null;
+  /** The program at the other end when it is on this machine too (loopback): "name (pid)". */
+  peerName: string | null;
 }
 
 /**

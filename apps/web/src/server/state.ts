@@ -1,4 +1,5 @@
 import { type ReverseDns, serviceOf, type TrafficMonitor, type TrafficSnapshot } from '@netwho/attributor';
+import { cgroupLabel } from '@netwho/listeners';
 import { diffRows } from './diff';
 import type { ConnectionView, HistoryPoint, ProgramView, ServerMessage, Status } from './protocol';
 
@@ -131,6 +132,7 @@ export class DashboardState {
       rateIn: Math.round(p.rateIn),
       rateOut: Math.round(p.rateOut),
       icon: p.process ? `/api/icon/${encodeURIComponent(p.key)}` : null,
+      unit: cgroupLabel(p.process?.cgroup) ?? null,
     }));
     const dns = this.options.dns;
     this.connectionRows = [...this.snapshot.connections]
@@ -141,6 +143,8 @@ export class DashboardState {
         program: c.label.status === 'known' ? `pid:${c.label.process.pid}` : 'unknown',
         service: serviceOf(c.remote.port, c.local.port),
         host: dns?.name(c.remote.address) ?? null,
+        unit: c.label.status === 'known' ? (cgroupLabel(c.label.process.cgroup) ?? null) : null,
+        peerName: c.peer?.status === 'known' ? `${c.peer.process.name} (${c.peer.process.pid})` : null,
       }));
   }
 }

@@ -171,6 +171,11 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     const sourceSide = writeFlowKey(p, key);
     const hash = hashKey(key);
     let slot = this.find(hash);
+    if (slot !== NONE && protocol === IpProtocol.TCP && this.reopens(slot, p.tcpFlags)) {
+      // A new connection on the 5-tuple of one that closed: a flow of its own (its program may differ).
+      this.remove(slot, 'closed');
+      slot = NONE;
+    }
     const isNew = slot === NONE;
     if (isNew) slot = this.insert(hash, p, sourceSide, timeMs);
     else this.touch(slot);
@@ -322,6 +327,15 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     // Both or neither ours: local is the side that opened the flow. A SYN-ACK comes from the other.
     const synAck = p.protocol === IpProtocol.TCP && (p.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === 0x12;
     return (synAck ? destinationSide : sourceSide) | (sourceLocal ? BOTH_LOCAL : 0);
+  }
+
+  /** A SYN (without ACK) on a flow that saw a FIN or RST: the 5-tuple was reused by a new connection. */
+  private reopens(slot: number, flags: number): boolean {
+    if ((flags & (TcpFlag.SYN | TcpFlag.ACK)) !== TcpFlag.SYN) return false;
+    return (
+      (this.words[slot * WORDS_PER_SLOT + TCP]! & (TcpSeen.FIN_LOCAL | TcpSeen.FIN_REMOTE | TcpSeen.RST)) !==
+      0
+    );
   }
 
   private trackTcp(slot: number, flags: number, outgoing: boolean): void {

@@ -6,6 +6,8 @@ import { ProgramIcon } from './overview';
 
 type Column =
   | 'program'
+  | 'unit'
+  | 'peer'
   | 'protocol'
   | 'local'
   | 'remote'
@@ -18,6 +20,8 @@ type Column =
   | 'last';
 const COLUMNS: Array<[Column, string, (c: ConnectionView) => string | number]> = [
   ['program', 'Program', (c) => (c.label.status === 'known' ? c.label.process.name : `~${c.label.status}`)],
+  ['unit', 'Unit', (c) => c.unit ?? ''],
+  ['peer', 'Other end', (c) => c.peerName ?? ''],
   ['protocol', 'Proto', (c) => c.protocol],
   ['local', 'Local', (c) => endpoint(c.local)],
   ['remote', 'Remote', (c) => endpoint(c.remote)],
@@ -121,6 +125,8 @@ export function Inspect({
                       ? '…'
                       : `unknown (${c.label.reason})`}
                 </td>
+                <td>{c.unit ?? ''}</td>
+                <td>{c.peerName ?? ''}</td>
                 <td>{c.protocol}</td>
                 <td>{endpoint(c.local)}</td>
                 <td>{endpoint(c.remote)}</td>
