@@ -4,7 +4,7 @@ import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useState } from 'react';
 import { bytes, endpoint, rate } from '../output/format';
 import { shorten } from '../output/table';
-import { hosts, labelName, programName, SORT_KEYS, type SortKey, sortPrograms } from './views';
+import { hosts, labelName, peerName, programName, SORT_KEYS, type SortKey, sortPrograms } from './views';
 
 const TABS = ['Programs', 'Connections', 'Remote hosts'] as const;
 
@@ -126,7 +126,7 @@ function Connections({
     <Box flexDirection="column">
       <Text bold>
         {cell('PROGRAM', 18)} {cell('PROTO', 6)} {cell('LOCAL', 24)} {cell('REMOTE', 34)}{' '}
-        {cell('SERVICE', 10)} {cell('DOWN', 10, true)} {cell('UP', 10, true)}
+        {cell('SERVICE', 10)} {cell('DOWN', 10, true)} {cell('UP', 10, true)} OTHER END
       </Text>
       {list.map((c) => {
         const host = dns?.name(c.remote.address);
@@ -135,7 +135,7 @@ function Connections({
             {cell(labelName(c), 18)} {cell(c.protocol, 6)} {cell(endpoint(c.local), 24)}{' '}
             {cell(host ? `${host}:${c.remote.port}` : endpoint(c.remote), 34)}{' '}
             {cell(serviceOf(c.remote.port, c.local.port), 10)} {cell(bytes(c.bytesIn), 10, true)}{' '}
-            {cell(bytes(c.bytesOut), 10, true)}
+            {cell(bytes(c.bytesOut), 10, true)} {peerName(c)}
           </Text>
         );
       })}

@@ -19,6 +19,13 @@ export function labelName(c: ConnectionRow): string {
   return c.label.status === 'pending' ? '…' : `(${c.label.reason})`;
 }
 
+/** The program at the other end when it is on this machine too (loopback), else ''. */
+export function peerName(c: ConnectionRow): string {
+  if (!c.peer) return '';
+  if (c.peer.status === 'known') return `${c.peer.process.name} (${c.peer.process.pid})`;
+  return c.peer.status === 'pending' ? '…' : `(${c.peer.reason})`;
+}
+
 /** Connections grouped by remote address. */
 export function hosts(snapshot: TrafficSnapshot): HostRow[] {
   const byAddress = new Map<string, HostRow>();

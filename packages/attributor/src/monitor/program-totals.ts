@@ -37,7 +37,14 @@ export class ProgramTotals {
   rows(live: readonly ConnectionRow[], at: number): ProgramRow[] {
     const out = new Map<string, ProgramRow>();
     for (const [key, t] of this.banked.entries()) out.set(key, { ...t.row, connections: 0 });
-    const add = (label: Label, bytesIn: number, bytesOut: number, packetsIn: number, packetsOut: number) => {
+    const add = (
+      label: Label,
+      bytesIn: number,
+      bytesOut: number,
+      packetsIn: number,
+      packetsOut: number,
+      counted = true,
+    ) => {
       const key = programKey(label);
       let row = out.get(key);
       if (!row) {
@@ -48,12 +55,21 @@ export class ProgramTotals {
       row.bytesOut += bytesOut;
       row.packetsIn += packetsIn;
       row.packetsOut += packetsOut;
-      row.connections++;
+      if (counted) row.connections++;
     };
     for (const c of live) {
       add(c.label, c.bytesIn, c.bytesOut, c.packetsIn, c.packetsOut);
       // The remote end, when it is a program here too, counts the same bytes the other way.
-      if (c.peer) add(c.peer, c.bytesOut, c.bytesIn, c.packetsOut, c.packetsIn);
+      // A program talking to itself holds both ends of one connection: it is counted once.
+      if (c.peer)
+        add(
+          c.peer,
+          c.bytesOut,
+          c.bytesIn,
+          c.packetsOut,
+          c.packetsIn,
+          programKey(c.peer) !== programKey(c.label),
+        );
     }
     const seconds = this.lastAt === 0 ? 0 : (at - this.lastAt) / 1000;
     for (const [key, row] of out) {
