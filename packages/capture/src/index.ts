@@ -24,6 +24,17 @@ export { type CaptureFileInfo, type CaptureInterface, copyRecord, PacketRecord }
 export { type Endpoint, type Flow, type FlowEndReason, protocolName, TcpFlag, TcpSeen } from './flows/flow';
 export { FlowTable, type FlowTableOptions, type FlowTableStats } from './flows/flow-table';
 export { LocalAddresses, machineAddresses } from './flows/local-addresses';
+export {
+  type DnsAnswer,
+  type DnsLimits,
+  type DnsMessage,
+  type DnsQuestion,
+  DnsType,
+  decodeDns,
+  isDnsPort,
+} from './inspect/dns';
+export { decodeHttpHost, MAX_REQUEST_HEAD } from './inspect/http';
+export { type ClientHello, decodeClientHello, MAX_CLIENT_HELLO } from './inspect/tls';
 export type { BackendKind, KernelCounters } from './live/backend';
 export { type CaptureDevice, type DeviceAddress, defaultDevice, listDevices } from './live/devices';
 export {
