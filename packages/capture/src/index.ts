@@ -34,7 +34,15 @@ export {
   isDnsPort,
 } from './inspect/dns';
 export { decodeHttpHost, MAX_REQUEST_HEAD } from './inspect/http';
-export { type ClientHello, decodeClientHello, MAX_CLIENT_HELLO } from './inspect/tls';
+export {
+  type CryptoData,
+  clientInitialKeys,
+  decryptClientInitial,
+  type InitialKeys,
+  QuicClientHello,
+  quicClientHello,
+} from './inspect/quic';
+export { type ClientHello, decodeClientHello, MAX_CLIENT_HELLO, readClientHello } from './inspect/tls';
 export type { BackendKind, KernelCounters } from './live/backend';
 export { type CaptureDevice, type DeviceAddress, defaultDevice, listDevices } from './live/devices';
 export {

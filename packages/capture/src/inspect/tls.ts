@@ -58,8 +58,12 @@ export function decodeClientHello(data: Uint8Array, start: number, end: number):
   return readClientHello(message ?? joined!);
 }
 
-/** The ClientHello body (RFC 8446 section 4.1.2) after its 4-byte handshake header. */
-function readClientHello(m: Uint8Array): ClientHello | DecodeError {
+/**
+ * A whole ClientHello handshake message (4-byte header, then the body of RFC 8446 section
+ * 4.1.2), as QUIC carries it in CRYPTO frames, without TLS records around it.
+ */
+export function readClientHello(m: Uint8Array): ClientHello | DecodeError {
+  if (m.length < 4 || m[0] !== HANDSHAKE_CLIENT_HELLO) return 'unsupported';
   const end = m.length;
   let at = 4 + 2 + 32; // handshake header, legacy_version, random
   if (at + 1 > end) return 'malformed';
