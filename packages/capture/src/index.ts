@@ -33,6 +33,7 @@ export {
   decodeDns,
   isDnsPort,
 } from './inspect/dns';
+export { DnsNames, type DnsNamesOptions } from './inspect/dns-names';
 export { decodeHttpHost, MAX_REQUEST_HEAD } from './inspect/http';
 export {
   type CryptoData,
