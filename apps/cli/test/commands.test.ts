@@ -351,6 +351,14 @@ describe('netwho icon', () => {
         source: { kind: 'freedesktop' },
       });
       expect(readFileSync(out).equals(data)).toBe(true);
+      // -o FILE writes FILE exactly, whatever its name says, and warns when the name says another format.
+      for (const name of ['icon', 'icon.svg']) {
+        const exact = netwho(['icon', 'fancy-tool', '-o', join(dir, name)], env);
+        expect(exact.code).toBe(0);
+        expect(readFileSync(join(dir, name)).equals(data)).toBe(true);
+        expect(exact.stderr).toMatch(/warning: the icon is PNG/);
+      }
+      expect(existsSync(join(dir, 'icon.png'))).toBe(false);
       const none = netwho(['icon', 'no-such-program-anywhere'], env);
       expect(none.code).toBe(1);
       expect(none.stderr).toContain('no icon for no-such-program-anywhere: no-desktop-entry');

@@ -37,10 +37,12 @@ export function registerIcon(program: Command): void {
       const icon = found.icon;
       let output: string | undefined;
       if (options.output) {
+        // The file asked for, exactly; a name that says another format gets a warning, not a new name.
         output = String(options.output);
-        if (!/\.(png|svg)$/i.test(output)) output += `.${icon.format}`;
-        else if (!output.toLowerCase().endsWith(icon.format)) {
-          process.stderr.write(`netwho: the icon is ${icon.format.toUpperCase()}; writing it as it is\n`);
+        if (!output.toLowerCase().endsWith(`.${icon.format}`)) {
+          process.stderr.write(
+            `netwho: warning: the icon is ${icon.format.toUpperCase()} but ${output} does not end in .${icon.format}; written as it is\n`,
+          );
         }
         try {
           writeFileSync(output, icon.data);
