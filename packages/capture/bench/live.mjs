@@ -154,6 +154,7 @@ export async function liveBenchmark() {
       ['netwho capture -w (attributed)', (rate) => cli(sender, rate, dir)],
     ];
     const best = new Map(tools.map(([name]) => [name, 0]));
+    const atMax = new Map();
     console.log(
       '\nlive, loopback, 64-byte UDP datagrams for 1 s from a C sender (frames injected on lo), each tool in turn:',
     );
@@ -164,7 +165,8 @@ export async function liveBenchmark() {
       for (const [name, run] of tools) {
         const r = await run(rate);
         const lossless = r.captured === r.sent && r.dropped === 0;
-        if (lossless) best.set(name, Math.max(best.get(name), r.sent));
+        if (lossless && rate !== 0) best.set(name, Math.max(best.get(name), rate));
+        if (rate === 0) atMax.set(name, r);
         const perPacket = r.captured > 0 ? `${((r.cpu / r.captured) * 1e6).toFixed(2)} us` : '-';
         const label = rate === 0 ? 'max' : `${rate / 1000}k/s`;
         console.log(
