@@ -78,8 +78,6 @@ export class KernelOwners {
   private readonly key = Buffer.alloc(KEY.SIZE);
   private readonly value = Buffer.alloc(VALUE.SIZE);
   private readonly attr = Buffer.alloc(32);
-  /** CLOCK_REALTIME - CLOCK_MONOTONIC in ns, to turn the hooks' ktime into wall-clock time. */
-  private readonly wallOffsetNs: bigint;
   private closed = false;
 
   private constructor(
@@ -91,8 +89,14 @@ export class KernelOwners {
     this.attr.writeUInt32LE(mapFd, 0);
     this.attr.writeBigUInt64LE(koffi.address(this.key), 8);
     this.attr.writeBigUInt64LE(koffi.address(this.value), 16);
-    this.wallOffsetNs =
-      BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint();
+  }
+
+  /**
+   * CLOCK_REALTIME - CLOCK_MONOTONIC in ns, to turn the hooks' ktime into wall-clock time; read at
+   * each use (to the ms), so that the wall clock's adjustments over a long run are followed.
+   */
+  private wallOffsetNs(): bigint {
+    return BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
   }
 
   /** Loads what can be loaded; throws (with the reason) only when nothing can: not root, no BTF, no map. */
@@ -211,7 +215,7 @@ export class KernelOwners {
       comm: comm.slice(0, comm.indexOf('\0') < 0 ? 16 : comm.indexOf('\0')),
       cgroupId: v.readBigUInt64LE(VALUE.CGROUP),
       netns: v.readUInt32LE(VALUE.NETNS),
-      at: Number(written + this.wallOffsetNs) / 1e6,
+      at: Number(written + this.wallOffsetNs()) / 1e6,
       hook: HOOK_NAMES[v.readUInt32LE(VALUE.HOOK)] ?? 'connect',
     };
   }
