@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -239,6 +240,30 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
       );
     },
   );
+
+  it('read names the remote end of each flow from what the client sent (HTTP Host, TLS SNI)', async () => {
+    const server = createServer((s) => s.on('data', () => s.end()).on('error', () => {}));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const file = join(dir, 'names.pcapng');
+    const capture = netwhoAsync(['capture', '-i', 'lo', '-w', file, '-d', '3', 'tcp', 'port', String(port)]);
+    await sleep(1500);
+    const { request } = await import('node:http');
+    const { connect: tlsConnect } = await import('node:tls');
+    const http = request({ host: '127.0.0.1', port, headers: { Host: 'shop.example.test' } });
+    http.on('error', () => {});
+    http.end();
+    tlsConnect({ host: '127.0.0.1', port, servername: 'secure.example.test' }).on('error', () => {});
+    expect((await capture).code).toBe(0);
+    server.close();
+    const summary = JSON.parse(netwho(['read', file, '--json']).stdout) as {
+      flows: Array<{ remoteName: string | null; remoteNameSource: string | null }>;
+    };
+    const named = summary.flows.map((f) => [f.remoteName, f.remoteNameSource]);
+    expect(named).toContainEqual(['shop.example.test', 'http-host']);
+    expect(named).toContainEqual(['secure.example.test', 'tls-sni']);
+    expect(netwho(['read', file]).stdout).toMatch(/NAME/);
+  });
 
   it('read: a missing file exits 1, a file that is not a capture exits 2, a truncated one is summarised as far as it goes', () => {
     expect(netwho(['read', join(dir, 'missing.pcap')])).toMatchObject({

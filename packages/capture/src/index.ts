@@ -34,6 +34,7 @@ export {
   isDnsPort,
 } from './inspect/dns';
 export { DnsNames, type DnsNamesOptions } from './inspect/dns-names';
+export { FlowNames, type FlowNamesOptions, type NameSource, type RemoteName } from './inspect/flow-names';
 export { decodeHttpHost, MAX_REQUEST_HEAD } from './inspect/http';
 export {
   type CryptoData,

@@ -81,13 +81,13 @@ describe('HTTP/1.x Host', () => {
       r.on('error', () => {});
       r.end();
     }, 20);
-    expect(decodeHttpHost(bytes, 0, bytes.length)).toBe('api.example.test');
+    expect(decodeHttpHost(bytes, 0, bytes.length)).toEqual({ host: 'api.example.test' });
   });
 
   it('truncated until the Host line is there; not HTTP is unsupported; no Host is malformed', () => {
     const text = (s: string) => new TextEncoder().encode(s);
     const whole = text('POST /a HTTP/1.1\r\nUser-Agent: t\r\nHost: [::1]:80\r\n\r\n');
-    expect(decodeHttpHost(whole, 0, whole.length)).toBe('::1');
+    expect(decodeHttpHost(whole, 0, whole.length)).toEqual({ host: '::1' });
     expect(decodeHttpHost(whole, 0, 20)).toBe('truncated');
     expect(decodeHttpHost(whole, 0, 3)).toBe('truncated');
     expect(decodeHttpHost(text('SSH-2.0-OpenSSH\r\n'), 0, 17)).toBe('unsupported');

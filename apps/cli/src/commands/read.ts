@@ -4,6 +4,7 @@ import {
   DecodedPacket,
   decodePacket,
   type Flow,
+  FlowNames,
   FlowTable,
   parseCaptureFile,
   protocolName,
@@ -27,6 +28,9 @@ interface FlowSummary {
   /** From the pcapng packet comments netwho capture writes ("pid=... name=... path=..."), if any. */
   program: string | null;
   pid: number | null;
+  /** The remote end's name: what the program asked for (TLS/QUIC SNI, HTTP Host), else the DNS answer seen for the address. */
+  remoteName: string | null;
+  remoteNameSource: 'tls-sni' | 'quic-sni' | 'http-host' | 'dns' | null;
 }
 
 export function registerRead(program: Command): void {
@@ -46,6 +50,7 @@ export function registerRead(program: Command): void {
       const ended: Flow[] = [];
       table.on('end', (flow) => ended.push(flow));
       const programs = new Map<number, { name: string; pid: number }>();
+      const names = new FlowNames();
       if (!existsSync(file)) throw new CliError(`no such file: ${file}`, Exit.NOT_FOUND);
       const p = new DecodedPacket();
       let packets = 0;
@@ -55,7 +60,9 @@ export function registerRead(program: Command): void {
         packets++;
         totalBytes += r.originalLength;
         decodePacket(r.buffer, r.linkType, p, r.offset, r.offset + r.capturedLength);
-        const id = table.add(p, r.seconds * 1000 + r.nanoseconds / 1e6, r.originalLength);
+        const time = r.seconds * 1000 + r.nanoseconds / 1e6;
+        const id = table.add(p, time, r.originalLength);
+        names.add(p, id, table.lastOutgoing, time);
         if (id >= 0 && r.comment && !programs.has(id)) {
           const m = /pid=(\d+) name=(\S+)/.exec(r.comment);
           if (m) programs.set(id, { pid: Number(m[1]), name: m[2]! });
@@ -74,8 +81,9 @@ export function registerRead(program: Command): void {
         );
       }
       const flows = [...ended, ...table.flows()]
-        .map(
-          (f): FlowSummary => ({
+        .map((f): FlowSummary => {
+          const name = names.nameOf(f.id, f.remote.address, f.lastSeen);
+          return {
             protocol: protocolName(f.protocol),
             local: f.local,
             remote: f.remote,
@@ -87,8 +95,10 @@ export function registerRead(program: Command): void {
             lastSeen: new Date(f.lastSeen).toISOString(),
             program: programs.get(f.id)?.name ?? null,
             pid: programs.get(f.id)?.pid ?? null,
-          }),
-        )
+            remoteName: name?.name ?? null,
+            remoteNameSource: name?.source ?? null,
+          };
+        })
         .sort((a, b) => b.bytes - a.bytes)
         .slice(0, options.top ? Number(options.top) : undefined);
       if (options.json) {
@@ -100,11 +110,12 @@ export function registerRead(program: Command): void {
         f.protocol,
         endpoint(f.local),
         endpoint(f.remote),
+        f.remoteName ?? '',
         String(f.packets),
         bytes(f.bytes),
         f.program ? `${f.program} (${f.pid})` : '',
       ]);
-      for (const line of formatTable(['PROTO', 'FROM', 'TO', 'PACKETS', 'BYTES', 'PROGRAM'], rows, {
+      for (const line of formatTable(['PROTO', 'FROM', 'TO', 'NAME', 'PACKETS', 'BYTES', 'PROGRAM'], rows, {
         style: colors.bold,
       })) {
         print(line);

@@ -7,11 +7,11 @@ export const MAX_REQUEST_HEAD = 8192;
 
 /**
  * The Host of an HTTP/1.x request (RFC 9112 section 3.2) at the start of a client's first bytes
- * `data[start, end)`, without its port, lowercased; and nothing else of the request. `truncated`:
+ * `data[start, end)`, without its port, lowercased (`{ host }`); and nothing else of the request. `truncated`:
  * the header section has not ended yet and no Host was seen; `unsupported`: not an HTTP/1.x
  * request; `malformed`: a request head past MAX_REQUEST_HEAD, or without a Host.
  */
-export function decodeHttpHost(data: Uint8Array, start: number, end: number): string | DecodeError {
+export function decodeHttpHost(data: Uint8Array, start: number, end: number): { host: string } | DecodeError {
   end = Math.min(end, start + MAX_REQUEST_HEAD);
   const lineEnd = indexOfCrlf(data, start, end);
   if (lineEnd < 0) return end - start >= MAX_REQUEST_HEAD ? 'malformed' : startsLikeRequest(data, start, end);
@@ -33,7 +33,7 @@ export function decodeHttpHost(data: Uint8Array, start: number, end: number): st
       if (value.startsWith('['))
         value = value.slice(1, value.indexOf(']') < 0 ? undefined : value.indexOf(']'));
       else value = value.replace(/:\d*$/, '');
-      return value === '' ? 'malformed' : value;
+      return value === '' ? 'malformed' : { host: value };
     }
     at = next + 2;
   }
