@@ -25,13 +25,15 @@ async function inChild<T>(code: string): Promise<{ pid: number; out: T }> {
   return { pid: child.pid!, out: JSON.parse(out) as T };
 }
 
-/** `count` connections to host:port one after another, each closed as soon as the server closes it: their local ports. */
+/** `count` connections to host:port one after another, each reset as soon as it is open: their local ports. */
 const CONNECT = (host: string, port: number, count: number, bindPort = 0) => `
 const net = require('node:net'); const ports = [];
 (async () => { for (let i = 0; i < ${count}; i++) await new Promise((resolve) => {
-  const s = net.connect({ host: '${host}', port: ${port}${bindPort ? `, localPort: ${bindPort}` : ''} }, () => ports.push(s.localPort));
-  // The server closes first, so this end leaves no TIME_WAIT behind and its port can be reused.
-  s.on('end', () => { s.destroy(); resolve(); }); s.on('error', resolve); });
+  const s = net.connect({ host: '${host}', port: ${port}${bindPort ? `, localPort: ${bindPort}` : ''} }, () => {
+    ports.push(s.localPort);
+    // Closed with a reset: neither end keeps a TIME_WAIT, so the same 4-tuple can be used again at once.
+    s.resetAndDestroy(); resolve(); });
+  s.on('error', resolve); });
   process.stdout.write(JSON.stringify(ports)); })();`;
 
 describe.runIf(root)('eBPF connection owners (real kernel programs)', () => {
