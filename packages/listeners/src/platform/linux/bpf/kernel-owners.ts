@@ -2,6 +2,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import koffi from 'koffi';
 import { cString, libc } from '../ffi';
 import { Btf } from './btf';
+import { loadProgram } from './load';
 import {
   connectedUdpProgram,
   connectProgram,
@@ -15,7 +16,6 @@ import {
 // bpf(2) commands, map and program types, attach types (include/uapi/linux/bpf.h).
 const BPF_MAP_CREATE = 0;
 const BPF_MAP_LOOKUP_ELEM = 1;
-const BPF_PROG_LOAD = 5;
 const BPF_RAW_TRACEPOINT_OPEN = 17;
 const BPF_LINK_CREATE = 28;
 const BPF_MAP_TYPE_LRU_HASH = 9;
@@ -261,26 +261,17 @@ export function offsetsOf(btf: Btf): Offsets | undefined {
 
 /** Loads a program; returns its fd, or throws with the verifier's last lines. */
 function load(type: number, attachType: number, attachBtfId: number, insns: Buffer): number {
-  const license = Buffer.from('GPL\0');
-  const log = Buffer.alloc(256 * 1024);
-  const attr = Buffer.alloc(128);
-  attr.writeUInt32LE(type, 0);
-  attr.writeUInt32LE(insns.length / 8, 4);
-  attr.writeBigUInt64LE(koffi.address(insns), 8);
-  attr.writeBigUInt64LE(koffi.address(license), 16);
-  attr.writeUInt32LE(1, 24); // log_level
-  attr.writeUInt32LE(log.length, 28);
-  attr.writeBigUInt64LE(koffi.address(log), 32);
-  attr.write('netwho_owners', 48, 'latin1');
-  attr.writeUInt32LE(attachType, 68); // expected_attach_type
-  attr.writeUInt32LE(attachBtfId, 108);
-  const prog = bpf(BPF_PROG_LOAD, attr);
-  if (prog < 0) {
-    const errno = koffi.errno();
-    const verifier = log.toString('latin1', 0, log.indexOf(0)).trim().split('\n').slice(-3).join(' | ');
-    throw new Error(`the kernel refused the program (errno ${errno})${verifier ? `: ${verifier}` : ''}`);
-  }
-  return prog;
+  const loaded = loadProgram({
+    type,
+    attachType,
+    attachBtfId,
+    insns,
+    name: 'netwho_owners',
+    logSize: 256 * 1024,
+  });
+  if ('fd' in loaded) return loaded.fd;
+  const { errno, verifier } = loaded;
+  throw new Error(`the kernel refused the program (errno ${errno})${verifier ? `: ${verifier}` : ''}`);
 }
 
 /** Attaches a cgroup program to the root cgroup through a link (detached when the link fd closes). */

@@ -16,9 +16,9 @@ import { EAGAIN, EINTR } from '../constants';
 import { libc } from '../ffi';
 import { insn as asmInsn, assemble, Helper, Op } from './asm';
 import { Btf } from './btf';
+import { loadProgram } from './load';
 
 // bpf(2) commands, program type and attach type (include/uapi/linux/bpf.h).
-const BPF_PROG_LOAD = 5;
 const BPF_LINK_CREATE = 28;
 const BPF_ITER_CREATE = 33;
 const BPF_PROG_TYPE_TRACING = 26;
@@ -180,25 +180,19 @@ export class TaskFiles {
       throw new Error('the kernel BTF lacks the task_file iterator or a field it reads');
     }
     const insns = program(offsets);
-    const license = Buffer.from('GPL\0'); // bpf_seq_write is GPL-only
-    const log = Buffer.alloc(64 * 1024);
-    const load = Buffer.alloc(128);
-    load.writeUInt32LE(BPF_PROG_TYPE_TRACING, 0);
-    load.writeUInt32LE(insns.length / 8, 4);
-    load.writeBigUInt64LE(koffi.address(insns), 8);
-    load.writeBigUInt64LE(koffi.address(license), 16);
-    load.writeUInt32LE(1, 24); // log_level
-    load.writeUInt32LE(log.length, 28);
-    load.writeBigUInt64LE(koffi.address(log), 32);
-    load.write('netwho_sockets', 48, 'latin1'); // prog_name (16 bytes, NUL-padded)
-    load.writeUInt32LE(BPF_TRACE_ITER, 68); // expected_attach_type
-    load.writeUInt32LE(target, 108); // attach_btf_id
-    const prog = bpf(BPF_PROG_LOAD, load);
-    if (prog < 0) {
-      const errno = koffi.errno();
-      const verifier = log.toString('latin1', 0, log.indexOf(0)).trim().split('\n').slice(-3).join(' | ');
+    const loaded = loadProgram({
+      type: BPF_PROG_TYPE_TRACING,
+      attachType: BPF_TRACE_ITER,
+      attachBtfId: target,
+      insns,
+      name: 'netwho_sockets',
+      logSize: 64 * 1024,
+    });
+    if ('errno' in loaded) {
+      const { errno, verifier } = loaded;
       throw new Error(`BPF_PROG_LOAD failed (errno ${errno})${verifier ? `: ${verifier}` : ''}`);
     }
+    const prog = loaded.fd;
     const linkAttr = Buffer.alloc(64);
     linkAttr.writeUInt32LE(prog, 0);
     linkAttr.writeUInt32LE(BPF_TRACE_ITER, 8);
