@@ -13,6 +13,12 @@ const NS_PER_TICK = 1_000_000_000n / TICKS_PER_SECOND;
  * has exited (its name is then the comm the hook saw, with no path).
  */
 class LinuxConnectionOwners implements ConnectionOwners {
+  /**
+   * Processes read from /proc, by pid, start time and exec count (one process image): a new flow of
+   * a known one costs one stat read, to tell whether it still runs. Bounded: past 4,096 the oldest goes.
+   */
+  private readonly known = new Map<string, ConnectionOwner['process']>();
+
   constructor(private readonly kernel: KernelOwners) {}
 
   get hooks() {
@@ -26,7 +32,18 @@ class LinuxConnectionOwners implements ConnectionOwners {
   ownerOf(key: ConnectionKey): ConnectionOwner | undefined {
     const record = this.kernel.lookup(key);
     if (!record) return undefined;
-    const running = stillRunning(record);
+    const id = `${record.pid}:${record.startTime}:${record.execId}`;
+    let running = this.known.get(id);
+    if (running && !sameProcess(record)) {
+      this.known.delete(id);
+      running = undefined;
+    } else if (!running) {
+      running = stillRunning(record);
+      if (running) {
+        this.known.set(id, running);
+        if (this.known.size > 4096) this.known.delete(this.known.keys().next().value as string);
+      }
+    }
     return {
       process: running ?? { pid: record.pid, name: record.comm, path: '' },
       exited: running === undefined,
