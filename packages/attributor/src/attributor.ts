@@ -462,6 +462,8 @@ export class Attributor extends EventEmitter<AttributorEvents> {
       if (entry.state === 'known') {
         // A flow already labelled keeps its program while that program's socket lives: only a flow
         // whose own owner is gone moves to the new one (a port closed and bound again).
+        // A label from the kernel's connect-time record has no socket to verify: it stands.
+        if (record.label.status === 'known' && record.label.source === 'ebpf') continue;
         if (status === 'known' && (record.owner === entry.owner || this.source.verify(record.owner!)))
           continue;
         if (serves(entry, record.query.local, record.query.remote)) {

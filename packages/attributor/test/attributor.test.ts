@@ -366,6 +366,21 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
     expect(a.labelOf(f.id)).toEqual({ status: 'known', process: FIREFOX });
   });
 
+  it('a socket-table answer for the port later leaves the eBPF-labelled flows as they are', async () => {
+    const clock = new FakeClock();
+    let hit: ReturnType<typeof record> | undefined = record(clock.now());
+    const { source, a } = setUp({ connections: { ownerOf: () => hit } }, clock);
+    source.own(5004, FIREFOX, 14);
+    const first = flow(5004, { firstSeen: clock.now() });
+    expect(a.flowStarted(first)).toMatchObject({ source: 'ebpf' });
+    hit = undefined; // the next flow on the port is not in the kernel's records: the table answers
+    const second = flow(5004, { firstSeen: clock.now(), remotePort: 444 });
+    a.flowStarted(second);
+    await clock.advance(0);
+    expect(a.labelOf(second.id)).toEqual({ status: 'known', process: FIREFOX });
+    expect(a.labelOf(first.id)).toMatchObject({ process: CURL, source: 'ebpf' });
+  });
+
   it('UDP: a send recorded long before the flow is not this flow’s', async () => {
     const clock = new FakeClock();
     const { source, a } = setUp({ connections: { ownerOf: () => record(clock.now() - 60_000) } }, clock);
