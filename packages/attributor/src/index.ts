@@ -8,6 +8,7 @@ export { serviceOf } from './monitor/services';
 export type {
   CaptureHealth,
   ConnectionRow,
+  EndedConnection,
   OwnerSources,
   ProgramRow,
   TrafficMonitor,

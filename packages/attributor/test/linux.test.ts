@@ -3,7 +3,14 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaptureMonitor, type Label, type OwnerSource, SocketTableMonitor, systemOwners } from '../src/index';
+import {
+  CaptureMonitor,
+  type EndedConnection,
+  type Label,
+  type OwnerSource,
+  SocketTableMonitor,
+  systemOwners,
+} from '../src/index';
 import { isRoot, type Started, sleep, startFixture, waitFor } from './system';
 
 /**
@@ -146,8 +153,14 @@ describe.runIf(process.platform === 'linux' && isRoot)('attribution on the real 
     expect(pids.every((pid) => pid === a!.pid || pid === b!.pid)).toBe(true);
   });
 
-  it('the capture monitor counts the bytes of a process under its program', async () => {
-    const monitor = CaptureMonitor.open({ device: 'lo', filter: `tcp port ${server.first.port}` });
+  it('the capture monitor counts the bytes of a process under its program, and reports each ended connection', async () => {
+    const ended: EndedConnection[] = [];
+    const monitor = CaptureMonitor.open({
+      device: 'lo',
+      filter: `tcp port ${server.first.port}`,
+      flowTable: { closedTimeoutMs: 100 },
+      onConnectionEnd: (c) => ended.push(c),
+    });
     try {
       monitor.snapshot();
       const clients = await startFixture<{ pid: number; ports: number[] }>('tcp-clients.mjs', [
@@ -163,6 +176,18 @@ describe.runIf(process.platform === 'linux' && isRoot)('attribution on the real 
       expect(row!.bytesOut).toBeGreaterThan(3 * 5); // 3 x "hello" plus headers
       expect(row!.packetsOut).toBeGreaterThanOrEqual(3 * 3);
       expect(snap.mode).toBe('capture');
+      // Each ended once its FINs settled, with its final counts and its client's label.
+      const clientEnds = () => ended.filter((c) => c.local.port !== server.first.port);
+      expect(await waitFor(() => clientEnds().length === 3, 10_000)).toBe(true);
+      for (const c of clientEnds()) {
+        expect(c.label).toMatchObject({ status: 'known', process: { pid } });
+        expect(c.remote.port).toBe(server.first.port);
+        expect(c.bytesOut).toBeGreaterThan(5);
+        expect(c.lastSeen).toBeGreaterThanOrEqual(c.firstSeen);
+      }
+      expect(clientEnds().reduce((n, c) => n + c.bytesOut, 0)).toBe(
+        monitor.snapshot().programs.find((p) => p.process?.pid === pid)!.bytesOut,
+      );
     } finally {
       monitor.close();
     }

@@ -18,7 +18,14 @@ import type { ConnectionOwnerSource, Label, OwnerSource } from '../types';
 import { LruMap } from '../util/lru';
 import { withCgroup } from './cgroups';
 import { ProgramTotals } from './program-totals';
-import type { CaptureHealth, ConnectionRow, OwnerSources, TrafficMonitor, TrafficSnapshot } from './snapshot';
+import type {
+  CaptureHealth,
+  ConnectionRow,
+  EndedConnection,
+  OwnerSources,
+  TrafficMonitor,
+  TrafficSnapshot,
+} from './snapshot';
 
 export interface CaptureMonitorOptions extends LiveCaptureOptions {
   attributor?: AttributorOptions;
@@ -36,6 +43,12 @@ export interface CaptureMonitorOptions extends LiveCaptureOptions {
    * its program. `packet.data` is valid only during the call.
    */
   onPacket?: (packet: LivePacket, flowId: number, outgoing: boolean) => void;
+  /**
+   * Called once for each connection that ended (FIN/RST seen and settled, or idle past its
+   * timeout), with its final counts and its local end's label: at the end, or when the label comes
+   * if it was still pending then. E.g. to keep it in a history store.
+   */
+  onConnectionEnd?: (connection: EndedConnection) => void;
 }
 
 const PENDING: Label = { status: 'pending' };
@@ -53,12 +66,13 @@ export class CaptureMonitor implements TrafficMonitor {
   readonly attributor: Attributor;
   private readonly labels: LruMap<number, Label>;
   /** Ends of flows that ended before their label came: their counts (seen from that end) wait here for it. */
-  private readonly endedPending: LruMap<number, Counts>;
+  private readonly endedPending: LruMap<number, EndedEnd>;
   private readonly totals = new ProgramTotals();
   private readonly decoded = new DecodedPacket();
   private readonly detach: () => void;
   private readonly expireTimer: NodeJS.Timeout;
   private readonly onPacketHook: CaptureMonitorOptions['onPacket'];
+  private readonly onConnectionEnd: CaptureMonitorOptions['onConnectionEnd'];
   private readonly connections: ConnectionOwnerSource | undefined;
 
   /** Opens the capture; throws CaptureError (E_PERMISSION, E_NO_DEVICE, ...) as LiveCapture.open does. */
@@ -86,6 +100,7 @@ export class CaptureMonitor implements TrafficMonitor {
     }
     this.connections = connections;
     this.onPacketHook = options.onPacket;
+    this.onConnectionEnd = options.onConnectionEnd;
     this.table = new FlowTable(options.flowTable);
     this.attributor = new Attributor(options.owners ?? systemOwners(), {
       describe: withCgroup(new LruMap(4096)),
@@ -134,23 +149,38 @@ export class CaptureMonitor implements TrafficMonitor {
     if (ended) {
       this.endedPending.delete(id);
       this.totals.bank(ended, label);
+      if (ended.row) this.onConnectionEnd?.({ ...ended.row, label });
     } else if (this.labels.peek(id)) this.labels.set(id, label);
   }
 
   private onEnd(flow: Flow): void {
-    this.endEnd(flow.id, countsOf(flow));
-    if (flow.bothLocal && (flow.protocol === 6 || flow.protocol === 17)) {
+    const local = flow.bothLocal && (flow.protocol === 6 || flow.protocol === 17);
+    const row: Omit<EndedConnection, 'label'> | undefined = this.onConnectionEnd && {
+      id: flow.id,
+      protocol: protocolName(flow.protocol),
+      local: flow.local,
+      remote: flow.remote,
+      ...(local && this.peerLabelOf(flow.id) && { peer: this.peerLabelOf(flow.id) }),
+      ...countsOf(flow),
+      firstSeen: flow.firstSeen,
+      lastSeen: flow.lastSeen,
+    };
+    this.endEnd(flow.id, countsOf(flow), row);
+    if (local) {
       this.endEnd(peerId(flow.id), swapped(countsOf(flow)));
       this.attributor.flowEnded(peerId(flow.id));
     }
   }
 
   /** One end of a flow ended: its counts go to its program now, or when its label comes. */
-  private endEnd(id: number, counts: Counts): void {
+  private endEnd(id: number, counts: Counts, row?: Omit<EndedConnection, 'label'>): void {
     const label = this.labels.peek(id) ?? PENDING;
     this.labels.delete(id);
-    if (label.status === 'pending') this.endedPending.set(id, counts);
-    else this.totals.bank(counts, label);
+    if (label.status === 'pending') this.endedPending.set(id, row ? { ...counts, row } : counts);
+    else {
+      this.totals.bank(counts, label);
+      if (row) this.onConnectionEnd?.({ ...row, label });
+    }
   }
 
   /** The label of a flow in the table: its local end's program. */
@@ -243,6 +273,11 @@ interface Counts {
   bytesOut: number;
   packetsIn: number;
   packetsOut: number;
+}
+
+/** An end of a flow that ended before its label came: its counts, and for the local end the row to report. */
+interface EndedEnd extends Counts {
+  row?: Omit<EndedConnection, 'label'>;
 }
 
 function countsOf(flow: Flow): Counts {

@@ -20,6 +20,9 @@ export interface ConnectionRow {
   state: 'open' | 'closing';
 }
 
+/** A connection that ended, as CaptureMonitor's onConnectionEnd reports it: its final counts; lastSeen is its end. */
+export type EndedConnection = Omit<ConnectionRow, 'state'>;
+
 /** One program's traffic: cumulative totals since the monitor started, and rates over the last tick. */
 export interface ProgramRow {
   /** `pid:<pid>` for a known program, `unknown` for traffic not attributed (yet). */

@@ -1,0 +1,125 @@
+import type { Database } from 'better-sqlite3';
+import { HistoryError } from './errors';
+
+/**
+ * The schema, as a list of migrations: migration N takes a file from version N to N + 1, and the
+ * file's version is SQLite's `user_version` (https://sqlite.org/pragma.html#pragma_user_version).
+ * A migration is only ever appended, never edited once released.
+ *
+ * Times are ms since 1970. `samples` holds one row per program per interval (10 s by default),
+ * `minutes` and `hourly` the same summed per 10 minutes (kept as long as the
+ * 10 s rows) and per hour (kept longer), first_at and last_at being the first and last interval
+ * in each, `connections` one row per ended connection, its
+ * addresses in `addresses` (one row per address and the name it was reached by, with its country
+ * and AS), so a busy interval writes narrow rows and a day's file stays small.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE programs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    container TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    UNIQUE (name, path, unit, container)
+  );
+  CREATE TABLE samples (
+    at INTEGER NOT NULL,
+    span INTEGER NOT NULL,
+    program INTEGER NOT NULL REFERENCES programs (id),
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    packets_in INTEGER NOT NULL,
+    packets_out INTEGER NOT NULL,
+    connections INTEGER NOT NULL,
+    peak_in REAL NOT NULL,
+    peak_out REAL NOT NULL,
+    PRIMARY KEY (at, program)
+  ) WITHOUT ROWID;
+  CREATE TABLE hourly (
+    at INTEGER NOT NULL,
+    program INTEGER NOT NULL REFERENCES programs (id),
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    packets_in INTEGER NOT NULL,
+    packets_out INTEGER NOT NULL,
+    connections INTEGER NOT NULL,
+    peak_in REAL NOT NULL,
+    peak_out REAL NOT NULL,
+    PRIMARY KEY (at, program)
+  ) WITHOUT ROWID;
+  CREATE TABLE minutes (
+    at INTEGER NOT NULL,
+    program INTEGER NOT NULL REFERENCES programs (id),
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    packets_in INTEGER NOT NULL,
+    packets_out INTEGER NOT NULL,
+    connections INTEGER NOT NULL,
+    peak_in REAL NOT NULL,
+    peak_out REAL NOT NULL,
+    PRIMARY KEY (at, program)
+  ) WITHOUT ROWID;
+  CREATE TABLE addresses (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL,
+    name TEXT NOT NULL,
+    country TEXT,
+    asn INTEGER,
+    as_org TEXT,
+    UNIQUE (address, name)
+  );
+  CREATE TABLE connections (
+    id INTEGER PRIMARY KEY,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    protocol TEXT NOT NULL,
+    local INTEGER NOT NULL REFERENCES addresses (id),
+    local_port INTEGER NOT NULL,
+    remote INTEGER NOT NULL REFERENCES addresses (id),
+    remote_port INTEGER NOT NULL,
+    program INTEGER NOT NULL REFERENCES programs (id),
+    peer INTEGER REFERENCES programs (id),
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    packets_in INTEGER NOT NULL,
+    packets_out INTEGER NOT NULL
+  );
+  CREATE INDEX connections_by_end ON connections (end);
+  CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO counters VALUES ('writes', 0), ('connections_dropped', 0);
+  `,
+];
+
+/** The schema version this package writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings a writable file up to SCHEMA_VERSION, one transaction per migration. */
+export function migrate(db: Database, file: string): void {
+  const version = schemaVersion(db, file);
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/** The file's schema version; throws E_SCHEMA_NEWER for a file this version cannot read. */
+export function schemaVersion(db: Database, file: string): number {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION)
+    throw new HistoryError(
+      'E_SCHEMA_NEWER',
+      `${file} has schema version ${version}; this netwho knows up to ${SCHEMA_VERSION}: update netwho, or use another --db`,
+    );
+  return version;
+}
