@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerCapture } from './commands/capture';
+import { registerHistory } from './commands/history';
 import { registerIcon } from './commands/icon';
 import { registerRead } from './commands/read';
 import { registerSocketCommands } from './commands/sockets';
@@ -24,12 +25,14 @@ export function buildProgram(): Command {
         '  sudo netwho watch          live traffic per program',
         '  netwho ports --listen      who listens where',
         '  netwho port 8080           who owns TCP port 8080',
+        '  netwho history --since 1d  what each program moved today',
       ].join('\n'),
     );
   registerSocketCommands(program);
   registerWatch(program);
   registerCapture(program);
   registerRead(program);
+  registerHistory(program);
   registerIcon(program);
   registerWeb(program);
   // Commander exits 1 on usage errors; netwho documents 2 for usage, 0 for --help/--version.

@@ -79,7 +79,7 @@ describe.runIf(process.platform === 'linux')('netwho ports / port / pid against 
   it('usage errors exit 2 with a hint; every command has --help with examples', () => {
     expect(netwho(['ports', '--sort', 'colour']).code).toBe(2);
     expect(netwho(['nonsense']).code).toBe(2);
-    for (const command of ['ports', 'port', 'pid', 'watch', 'capture', 'read', 'icon', 'web']) {
+    for (const command of ['ports', 'port', 'pid', 'watch', 'capture', 'read', 'history', 'icon', 'web']) {
       const r = netwho([command, '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('Examples:');
@@ -122,6 +122,55 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
     expect(last.bytesOut as number).toBeGreaterThan(100_000);
     expect(last.bytesIn as number).toBeGreaterThan(100_000);
     expect(lines.some((l) => l.type === 'connection' && l.pid === traffic.pid)).toBe(true);
+  });
+
+  it('watch records history that netwho history reads back, per program, port and connection', async () => {
+    const db = join(dir, 'history.db');
+    const r = await netwhoAsync([
+      'watch',
+      '-i',
+      'lo',
+      '--filter',
+      `tcp port ${traffic.port}`,
+      '--raw',
+      '--duration',
+      '3',
+      '--db',
+      db,
+    ]);
+    expect(r.code).toBe(0);
+    const live = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number | string>)
+      .filter((l) => l.type === 'program' && l.pid === traffic.pid)
+      .at(-1)!;
+    const h = netwho(['history', '--db', db, '--since', '5m', '--json']);
+    expect(h.code).toBe(0);
+    const doc = JSON.parse(h.stdout) as {
+      programs: { program: { name: string }; bytesOut: number; bytesIn: number }[];
+    };
+    const mine = doc.programs.find((p) => p.program.name === 'netwho-traffic')!;
+    // History has everything watch showed, and the last moment after its last line.
+    expect(mine.bytesOut).toBeGreaterThanOrEqual(live.bytesOut as number);
+    expect(mine.bytesOut).toBeLessThan((live.bytesOut as number) * 3);
+    const ports = JSON.parse(netwho(['history', '--db', db, '--by', 'port', '--json']).stdout) as {
+      ports: { port: number; programs: string[] }[];
+    };
+    expect(ports.ports.find((p) => p.port === traffic.port)?.programs).toContain('netwho-traffic');
+    const table = netwho(['history', '--db', db]);
+    expect(table.stdout).toMatch(/PROGRAM\s+DOWN\s+UP\s+PEAK DOWN/);
+    expect(table.stdout).toContain('netwho-traffic');
+  });
+
+  it('history says what is wrong: no file yet (exit 1), a bad range (exit 2)', () => {
+    const missing = netwho(['history', '--db', join(dir, 'none.db')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no history at');
+    const bad = netwho(['history', '--since', 'yesterday']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--since');
+    expect(netwho(['history', '--by', 'colour']).code).toBe(2);
   });
 
   it('watch --no-capture uses kernel socket counters', async () => {

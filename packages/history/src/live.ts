@@ -111,7 +111,8 @@ export class HistoryRecording {
     this.recorder.observe(snapshot.at, observed);
   }
 
-  connectionEnded(c: LiveEndedConnection): void {
+  /** A connection ended (or, with `open`, is still open as recording stops: counts so far). */
+  connectionEnded(c: LiveEndedConnection, open = false): void {
     const record: ConnectionRecord = {
       start: Math.round(c.firstSeen),
       end: Math.round(c.lastSeen),
@@ -130,6 +131,7 @@ export class HistoryRecording {
       bytesOut: c.bytesOut,
       packetsIn: c.packetsIn,
       packetsOut: c.packetsOut,
+      ...(open && { open: true }),
     };
     this.recorder.connectionEnded(record);
   }
@@ -166,9 +168,26 @@ export class HistoryRecording {
     let id = this.ids.get(process);
     if (!id) {
       id = programIdOf(process);
+      if (id.path !== '') this.notePath(id.name, id.path);
+      else {
+        // A process that exited before its path was read: the path of its name, when this
+        // recording has seen that name run from one path only.
+        const path = this.pathsByName.get(id.name);
+        if (path) id = { ...id, path };
+      }
       this.ids.set(process, id);
     }
     return id;
+  }
+
+  /** name -> the one path seen for it, or '' once a second path was seen (bounded: cleared when full). */
+  private readonly pathsByName = new Map<string, string>();
+
+  private notePath(name: string, path: string): void {
+    const known = this.pathsByName.get(name);
+    if (known === path || known === '') return;
+    if (this.pathsByName.size >= 10_000) this.pathsByName.clear();
+    this.pathsByName.set(name, known === undefined ? path : '');
   }
 }
 

@@ -88,7 +88,8 @@ const MIGRATIONS: readonly string[] = [
     bytes_in INTEGER NOT NULL,
     bytes_out INTEGER NOT NULL,
     packets_in INTEGER NOT NULL,
-    packets_out INTEGER NOT NULL
+    packets_out INTEGER NOT NULL,
+    open INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX connections_by_end ON connections (end);
   CREATE TABLE counters (

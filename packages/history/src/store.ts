@@ -50,7 +50,7 @@ export interface PruneResult {
 }
 
 const PRUNE_EVERY_MS = 60_000;
-const CONNECTION_COLUMNS = 13;
+const CONNECTION_COLUMNS = 14;
 const BATCH = 100;
 
 /**
@@ -254,7 +254,7 @@ export class HistoryStore extends HistoryQueries {
 
   /**
    * Ended connections, BATCH rows per INSERT: one statement step per row costs more than binding
-   * its 13 values, so a busy interval's 10,000 rows go in 100 steps.
+   * its 14 values, so a busy interval's 10,000 rows go in 100 steps.
    */
   private writeConnections(connections: readonly ConnectionRecord[], s: WriteStatements): void {
     const values = this.batchValues;
@@ -273,6 +273,7 @@ export class HistoryStore extends HistoryQueries {
       values[n++] = c.bytesOut;
       values[n++] = c.packetsIn;
       values[n++] = c.packetsOut;
+      values[n++] = c.open ? 1 : 0;
       if (n === values.length) {
         s.connections.run(values);
         n = 0;
@@ -327,7 +328,7 @@ export class HistoryStore extends HistoryQueries {
     if (this.statements) return this.statements;
     const db = this.db;
     const insertConnection = `INSERT INTO connections (start, end, protocol, local, local_port, remote, remote_port,
-      program, peer, bytes_in, bytes_out, packets_in, packets_out)`;
+      program, peer, bytes_in, bytes_out, packets_in, packets_out, open)`;
     const row = `(${new Array(CONNECTION_COLUMNS).fill('?').join(', ')})`;
     const sum = `bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out,
       packets_in = packets_in + excluded.packets_in, packets_out = packets_out + excluded.packets_out`;

@@ -52,6 +52,8 @@ export interface ConnectionRecord {
   bytesOut: number;
   packetsIn: number;
   packetsOut: number;
+  /** Still open when recording stopped: `end` is its last packet so far and the counts are up to then. */
+  open?: boolean;
 }
 
 /** What one write adds: one interval's per-program rows and the connections that ended in it. */

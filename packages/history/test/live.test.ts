@@ -77,6 +77,62 @@ describe('HistoryRecording', () => {
     store.close();
   });
 
+  it('gives a process that exited before its path was read the one path its name ran from', () => {
+    const store = HistoryStore.open({ path: join(dir, 'paths.db') });
+    const recording = new HistoryRecording(store);
+    const t0 = Date.now() - 10_000;
+    const row = (key: string, process: LiveProcess) => ({
+      key,
+      process,
+      bytesIn: 10,
+      bytesOut: 0,
+      packetsIn: 1,
+      packetsOut: 0,
+      connections: 0,
+    });
+    recording.observe({
+      at: t0,
+      programs: [
+        row('pid:1', curl1),
+        row('pid:2', { pid: 2, name: 'curl', path: '' }),
+        row('pid:3', { pid: 3, name: 'app', path: '/opt/a/app' }),
+        row('pid:4', { pid: 4, name: 'app', path: '/opt/b/app' }),
+        row('pid:5', { pid: 5, name: 'app', path: '' }),
+      ],
+    });
+    recording.connectionEnded(
+      {
+        protocol: 'UDP',
+        local: { address: '10.0.0.1', port: 5000 },
+        remote: { address: '10.0.0.9', port: 53 },
+        label: { status: 'pending' },
+        bytesIn: 1,
+        bytesOut: 1,
+        packetsIn: 1,
+        packetsOut: 1,
+        firstSeen: t0,
+        lastSeen: t0,
+      },
+      true,
+    );
+    recording.flush(t0 + 1000);
+    const paths = store
+      .programs({ from: t0 - 1, to: t0 + 1000 })
+      .map((p) => `${p.program.name}:${p.program.path}:${p.bytesIn}`);
+    // curl's two processes are one program; app ran from two paths, so its pathless process stays apart.
+    expect(paths.sort()).toEqual([
+      'app:/opt/a/app:10',
+      'app:/opt/b/app:10',
+      'app::10',
+      'curl:/usr/bin/curl:20',
+    ]);
+    expect(store.connections({ from: t0 - 1, to: t0 + 1000 })[0]).toMatchObject({
+      open: true,
+      program: { name: '' },
+    });
+    store.close();
+  });
+
   it('counts a failed write and goes on', () => {
     const store = HistoryStore.open({ path: join(dir, 'closed.db') });
     const errors: unknown[] = [];

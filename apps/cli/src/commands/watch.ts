@@ -2,6 +2,7 @@ import { ReverseDns } from '@netwho/attributor';
 import type { Command } from 'commander';
 import { createElement } from 'react';
 import { integer } from '../errors';
+import { openRecording } from '../history/recording';
 import { print } from '../output/style';
 import { openMonitor } from '../watch/monitor';
 import { rawLines } from '../watch/raw';
@@ -21,6 +22,8 @@ export function registerWatch(program: Command): void {
     .option('--capture', 'require packet capture: fail (exit 3) rather than fall back')
     .option('--interval <ms>', 'refresh interval in milliseconds', integer('--interval', 100, 60_000), 1000)
     .option('-d, --duration <seconds>', 'stop after this many seconds', integer('--duration', 1, 31_536_000))
+    .option('--db <file>', 'keep history in this file (default: $XDG_STATE_HOME/netwho/netwho.db)')
+    .option('--no-history', 'record nothing (netwho history reads what watch, web and agent record)')
     .addHelpText(
       'after',
       [
@@ -32,14 +35,26 @@ export function registerWatch(program: Command): void {
         '  sudo netwho watch',
         '  netwho watch -i eth0 --filter "not port 22"',
         '  netwho watch --raw --duration 10 | jq \'select(.type == "program")\'',
+        '  netwho watch --no-history        # keep nothing once it quits',
       ].join('\n'),
     )
     .action(async (options) => {
       // commander turns --no-capture / --capture into one boolean-or-undefined `capture` option.
       const capture =
         options.capture === false ? 'never' : process.argv.includes('--capture') ? 'required' : 'auto';
-      const choice = openMonitor({ devices: options.interface, filter: options.filter, capture });
-      const stop = () => choice.monitor.close();
+      const history = openRecording({ db: options.db, history: options.history });
+      const opened = openMonitor({
+        devices: options.interface,
+        filter: options.filter,
+        capture,
+        ...(history.onConnectionEnd && { onConnectionEnd: history.onConnectionEnd }),
+      });
+      const notice = [opened.notice, history.notice].filter(Boolean).join('; ') || undefined;
+      const choice = { monitor: history.wrap(opened.monitor), notice };
+      const stop = () => {
+        history.close(opened.monitor);
+        choice.monitor.close();
+      };
       try {
         if (options.raw || !process.stdout.isTTY || !process.stdin.isTTY) {
           await runRaw(choice.monitor, choice.notice, options.interval, options.duration);

@@ -22,6 +22,7 @@ export function openMonitor(options: {
   filter?: string;
   capture: 'auto' | 'never' | 'required';
   onPacket?: CaptureMonitorOptions['onPacket'];
+  onConnectionEnd?: CaptureMonitorOptions['onConnectionEnd'];
   snapLength?: number;
   bufferSize?: number;
   promiscuous?: boolean;
@@ -37,6 +38,7 @@ export function openMonitor(options: {
       ...(options.devices && options.devices.length > 0 && { device: options.devices }),
       ...(options.filter && { filter: options.filter }),
       ...(options.onPacket && { onPacket: options.onPacket }),
+      ...(options.onConnectionEnd && { onConnectionEnd: options.onConnectionEnd }),
       ...(options.snapLength !== undefined && { snapLength: options.snapLength }),
       ...(options.bufferSize !== undefined && { bufferSize: options.bufferSize }),
       ...(options.promiscuous !== undefined && { promiscuous: options.promiscuous }),

@@ -13,7 +13,7 @@ export function connectionRows(db: Database, query: ConnectionQuery): Connection
   const sql = `
     SELECT c.start, c.end, c.protocol, l.address AS local_address, c.local_port, r.address AS remote_address,
       c.remote_port, r.name AS remote_name, r.country, r.asn, r.as_org, c.bytes_in, c.bytes_out, c.packets_in,
-      c.packets_out, p.name, p.path, p.unit, p.container, c.peer, q.name AS peer_name, q.path AS peer_path,
+      c.packets_out, c.open, p.name, p.path, p.unit, p.container, c.peer, q.name AS peer_name, q.path AS peer_path,
       q.unit AS peer_unit, q.container AS peer_container
     FROM connections c JOIN programs p ON p.id = c.program LEFT JOIN programs q ON q.id = c.peer
       JOIN addresses l ON l.id = c.local JOIN addresses r ON r.id = c.remote
@@ -39,6 +39,7 @@ export function connectionRows(db: Database, query: ConnectionQuery): Connection
     bytesOut: r.bytes_out,
     packetsIn: r.packets_in,
     packetsOut: r.packets_out,
+    ...(r.open === 1 && { open: true }),
   }));
 }
 
@@ -98,6 +99,7 @@ interface ConnectionRow {
   bytes_out: number;
   packets_in: number;
   packets_out: number;
+  open: number;
   name: string;
   path: string;
   unit: string;
