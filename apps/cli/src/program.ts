@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAgent } from './commands/agent';
 import { registerCapture } from './commands/capture';
 import { registerHistory } from './commands/history';
 import { registerIcon } from './commands/icon';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerHistory(program);
   registerIcon(program);
   registerWeb(program);
+  registerAgent(program);
   // Commander exits 1 on usage errors; netwho documents 2 for usage, 0 for --help/--version.
   const exitOverride = (err: { exitCode: number }) => {
     process.exit(err.exitCode === 0 ? 0 : 2);

@@ -155,6 +155,42 @@ describe.runIf(root)('eBPF connection owners (real kernel programs)', () => {
   });
 });
 
+describe.runIf(root && linux)(
+  'in a network namespace entered with ip netns exec (no cgroupfs in sight)',
+  () => {
+    it('every hook still attaches, and a connection made there has its owner', () => {
+      const ns = `nwcg${process.pid % 100_000}`;
+      execFileSync('ip', ['netns', 'add', ns]);
+      try {
+        execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+        const script = `import('${new URL('../dist/index.js', import.meta.url).href}').then((m) => {
+        const { owners, reason } = m.openConnectionOwners();
+        if (!owners) { process.stdout.write(JSON.stringify({ reason })); return; }
+        const server = require('node:net').createServer((s) => s.end()).listen(0, '127.0.0.1', () => {
+          const c = require('node:net').connect(server.address().port, '127.0.0.1', () => {
+            const hit = owners.ownerOf({ protocol: 'TCP', local: { address: c.localAddress, port: c.localPort },
+              remote: { address: '127.0.0.1', port: server.address().port } });
+            process.stdout.write(JSON.stringify({ hooks: owners.hooks, pid: hit?.process.pid, me: process.pid }));
+            process.exit(0);
+          });
+        });
+      })`;
+        const out = JSON.parse(
+          execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { encoding: 'utf8' }),
+        ) as {
+          hooks: { attached: boolean }[];
+          pid: number;
+          me: number;
+        };
+        expect(out.hooks.every((h) => h.attached)).toBe(true);
+        expect(out.pid).toBe(out.me);
+      } finally {
+        execFileSync('ip', ['netns', 'delete', ns]);
+      }
+    });
+  },
+);
+
 describe.runIf(linux && root)('without the right to load programs', () => {
   it('as nobody, the source says why it is not there', () => {
     const script = `import('${new URL('../dist/index.js', import.meta.url).href}').then((m) => process.stdout.write(JSON.stringify(m.openConnectionOwners())))`;

@@ -6,7 +6,7 @@ export interface Recording {
   /** Said once when history was asked for but cannot be kept (and why). */
   notice: string | undefined;
   /** Hand to the capture monitor: each ended connection goes to history. */
-  onConnectionEnd: ((c: EndedConnection) => void) | undefined;
+  onConnectionEnd: ((c: EndedConnection & { remoteName?: string }) => void) | undefined;
   /** The monitor with every snapshot the app takes also observed for history. */
   wrap(monitor: TrafficMonitor): TrafficMonitor;
   /**
@@ -20,16 +20,24 @@ export interface Recording {
  * History for watch, web and agent: on unless --no-history, in --db FILE or the XDG default. A
  * file that cannot be opened turns history off with a notice; the live view goes on.
  */
-export function openRecording(options: { db?: string; history?: boolean }): Recording {
+export function openRecording(options: {
+  db?: string;
+  history?: boolean;
+  /** What a remote address is called (reverse DNS), for the connections kept. */
+  nameOf?: (address: string) => string | undefined;
+  /** A write that failed (default: one line on stderr). */
+  onError?: (error: unknown) => void;
+}): Recording {
   let recording: HistoryRecording | undefined;
   let notice: string | undefined;
   if (options.history !== false) {
     const path = options.db ?? defaultDatabasePath();
     try {
       recording = new HistoryRecording(HistoryStore.open({ path }), {
-        onError: (error) => {
-          process.stderr.write(`netwho: history: ${error instanceof Error ? error.message : error}\n`);
-        },
+        onError:
+          options.onError ??
+          ((error) =>
+            process.stderr.write(`netwho: history: ${error instanceof Error ? error.message : error}\n`)),
       }).start();
     } catch (error) {
       notice = `history is off: ${error instanceof Error ? error.message : error} (--db FILE to use another file)`;
@@ -38,7 +46,12 @@ export function openRecording(options: { db?: string; history?: boolean }): Reco
   return {
     recording,
     notice,
-    onConnectionEnd: recording && ((c) => recording.connectionEnded(c)),
+    onConnectionEnd:
+      recording &&
+      ((c) => {
+        const name = c.remoteName === undefined ? options.nameOf?.(c.remote.address) : c.remoteName;
+        recording.connectionEnded(name === undefined ? c : { ...c, remoteName: name });
+      }),
     wrap(monitor) {
       if (!recording) return monitor;
       return {

@@ -35,6 +35,9 @@ export interface LibC {
   getdents64(fd: number, buf: Mem, count: number): number;
   readlinkat(dirfd: number, path: Mem, buf: Mem, size: number): number;
   statx(dirfd: number, path: Mem, flags: number, mask: number, buf: Mem): number;
+  /** mount(2) and umount2(2), for a private view of cgroupfs where none is mounted. */
+  mount(source: Mem, target: Mem, fstype: Mem, flags: number, data: null): number;
+  umount2(target: Mem, flags: number): number;
   /** bpf(2) through syscall(2) (glibc has no wrapper): `attr` is the command's union bpf_attr. */
   bpf(cmd: number, attr: Buffer): number;
   /** errno of the last call on this thread. */
@@ -61,6 +64,10 @@ export function libc(): LibC {
     getdents64: lib.func('intptr_t getdents64(int fd, void *buf, size_t count)'),
     readlinkat: lib.func('intptr_t readlinkat(int dirfd, const void *path, void *buf, size_t size)'),
     statx: lib.func('int statx(int dirfd, const void *path, int flags, uint32_t mask, void *buf)'),
+    mount: lib.func(
+      'int mount(const void *source, const void *target, const void *fstype, unsigned long flags, const void *data)',
+    ),
+    umount2: lib.func('int umount2(const void *target, int flags)'),
     bpf: (cmd: number, attr: Buffer) => {
       const nr = SYS_BPF[process.arch];
       return nr === undefined
