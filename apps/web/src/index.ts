@@ -1,4 +1,3 @@
-export { openMetrics } from './server/metrics';
 export type {
   ClientMessage,
   ConnectionView,

@@ -1,5 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HistoryStore } from '@netwho/history';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dashboard, startDashboard } from '../src/index';
@@ -102,6 +104,81 @@ describe.runIf(process.platform === 'linux' && isRoot && existsSync(CHROMIUM))(
         await expect(page.getByTestId('banner').textContent()).resolves.toContain('kernel socket counters');
       } finally {
         await fallback.close();
+      }
+    });
+
+    it('History shows what was recorded: a chart, programs and hosts of the range, a program’s connections', async () => {
+      // A file as a running agent leaves it: two programs over the last 30 minutes, alpha's connections.
+      const path = join(mkdtempSync(join(tmpdir(), 'netwho-browser-history-')), 'h.db');
+      const store = HistoryStore.open({ path });
+      const alpha = { name: 'alpha', path: '/usr/bin/alpha', unit: '', container: '' };
+      const beta = { name: 'beta', path: '/usr/bin/beta', unit: 'beta.service', container: '' };
+      const now = Date.now();
+      for (let t = now - 30 * 60_000; t < now - 10_000; t += 10_000) {
+        const row = (program: typeof alpha, n: number) => ({
+          program,
+          bytesIn: n,
+          bytesOut: n / 10,
+          packetsIn: 1,
+          packetsOut: 1,
+          connections: 1,
+          peakIn: n / 10,
+          peakOut: n / 100,
+        });
+        store.write({
+          start: t,
+          end: t + 10_000,
+          programs: [row(alpha, 50_000), row(beta, 5_000)],
+          connections: [
+            {
+              start: t,
+              end: t + 5000,
+              protocol: 'TCP',
+              localAddress: '10.0.0.2',
+              localPort: 40_000,
+              remoteAddress: '192.0.2.10',
+              remotePort: 443,
+              program: alpha,
+              remoteName: 'files.example',
+              bytesIn: 50_000,
+              bytesOut: 5000,
+              packetsIn: 40,
+              packetsOut: 20,
+            },
+          ],
+        });
+      }
+      store.close();
+      const withHistory = await startDashboard({
+        port: 0,
+        monitor: new (await import('@netwho/attributor')).SocketTableMonitor(),
+        intervalMs: 500,
+        dns: false,
+        history: { path, record: false },
+      });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`${withHistory.url}#/history`);
+        const programs = page.getByTestId('history-programs');
+        await programs.locator('tbody tr', { hasText: 'alpha' }).waitFor({ timeout: 15_000 });
+        const names = await programs.locator('tbody tr td:first-child').allTextContents();
+        expect(names.slice(0, 2)).toEqual(['alpha', 'beta']); // the busiest first
+        await page.getByTestId('history-chart').locator('canvas').waitFor();
+        expect(await page.getByTestId('history-hosts').textContent()).toContain('files.example');
+        // Another range, then one program's connections.
+        await page.getByTestId('history-ranges').getByText('Last day').click();
+        await programs.locator('tbody tr', { hasText: 'alpha' }).waitFor();
+        await programs.getByText('alpha').click();
+        const conns = page.getByTestId('history-connections');
+        await conns.locator('tbody tr').first().waitFor();
+        expect(await conns.locator('tbody tr').count()).toBeGreaterThan(100);
+        expect(await conns.locator('tbody tr').first().textContent()).toContain('files.example');
+        await page.screenshot({ path: join(SCREENSHOT, '..', 'history.png') });
+        expect(errors).toEqual([]);
+      } finally {
+        await withHistory.close();
       }
     });
   },

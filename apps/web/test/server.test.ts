@@ -1,4 +1,7 @@
+import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SocketTableMonitor } from '@netwho/attributor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -40,6 +43,7 @@ describe.runIf(process.platform === 'linux' && isRoot)(
         filter: `tcp port ${traffic.port}`,
         intervalMs: 300,
         dns: false,
+        history: { path: join(mkdtempSync(join(tmpdir(), 'netwho-web-history-')), 'h.db') },
       });
     });
     afterAll(async () => {
@@ -119,15 +123,49 @@ describe.runIf(process.platform === 'linux' && isRoot)(
       expect((await fetch(`${dashboard.url.slice(0, -1)}${program.icon}?size=9999`)).status).toBe(400);
     });
 
-    it('/metrics is OpenMetrics with per-program series', async () => {
+    it('/metrics is OpenMetrics with per-program series under OpenTelemetry names, without pids', async () => {
       await waitFor(async () => mine(await json<ProgramView[]>(`${dashboard.url}api/programs`)));
       const res = await fetch(`${dashboard.url}metrics`);
       expect(res.headers.get('content-type')).toContain('application/openmetrics-text');
       const text = await res.text();
       expect(text).toMatch(
-        new RegExp(`netwho_sent_bytes_total\\{program="netwho-webtraffic",pid="${traffic.pid}"\\} [1-9]`),
+        /process_network_io_bytes_total\{network_io_direction="transmit",process_executable_name="netwho-webtraffic",process_executable_path="[^"]+"\} [1-9]/,
       );
+      expect(text).not.toContain(String(traffic.pid));
       expect(text.trimEnd().endsWith('# EOF')).toBe(true);
+    });
+
+    it('records history and serves it to the History page: programs, series, hosts, connections', async () => {
+      // The first interval is written 10 s after the start.
+      const programs = await waitFor(async () => {
+        const rows = await json<{ program: { name: string }; bytesOut: number }[]>(
+          `${dashboard.url}api/history/programs`,
+        );
+        return rows.find((r) => r.program.name === 'netwho-webtraffic' && r.bytesOut > 0);
+      }, 20_000);
+      expect(programs.bytesOut).toBeGreaterThan(0);
+      const series = await json<{
+        buckets: number[];
+        series: { program: { name: string } | 'other'; bytesOut: number[] }[];
+      }>(`${dashboard.url}api/history/series?from=${Date.now() - 600_000}&to=${Date.now()}`);
+      expect(series.buckets.length).toBeGreaterThan(0);
+      expect(
+        series.series.some(
+          (s) => s !== undefined && s.program !== 'other' && s.program.name === 'netwho-webtraffic',
+        ),
+      ).toBe(true);
+      // Connections are written with the interval in which they ended (closed + 5 s, then up to 10 s).
+      const conns = await waitFor(async () => {
+        const rows = await json<{ program: { name: string }; remotePort: number }[]>(
+          `${dashboard.url}api/history/connections?program=netwho-webtraffic`,
+        );
+        return rows.length > 0 ? rows : undefined;
+      }, 40_000);
+      expect(conns.length).toBeGreaterThan(0);
+      expect(conns.every((c) => c.program.name === 'netwho-webtraffic')).toBe(true);
+      expect((await fetch(`${dashboard.url}api/history/programs?by=colour`)).status).toBe(400);
+      expect((await fetch(`${dashboard.url}api/history/programs?from=10&to=5`)).status).toBe(400);
+      expect((await json<{ history: boolean }>(`${dashboard.url}api/status`)).history).toBe(true);
     });
 
     it('bad requests get 4xx: wrong Host (DNS rebinding), unknown API, bad query, oversized body', async () => {

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { defaultDatabasePath } from '@netwho/history';
 import type { Command } from 'commander';
 import { CliError, Exit, integer } from '../errors';
 import { print } from '../output/style';
@@ -13,6 +15,8 @@ export function registerWeb(program: Command): void {
     .option('-f, --filter <bpf>', 'BPF capture filter')
     .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters')
     .option('--no-dns', 'do not resolve remote addresses to host names')
+    .option('--db <file>', 'the history file (default: $XDG_STATE_HOME/netwho/netwho.db)')
+    .option('--no-history', 'record nothing (the History page still reads --db when it exists)')
     .addHelpText(
       'after',
       '\nExamples:\n  sudo netwho web\n  sudo netwho web --host 0.0.0.0 --port 8080   # prints a URL with a token',
@@ -30,6 +34,7 @@ export function registerWeb(program: Command): void {
           ...(options.filter && { filter: options.filter }),
           capture: options.capture === false ? 'never' : 'auto',
           dns: options.dns !== false,
+          ...historyOption(options),
         });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -45,4 +50,11 @@ export function registerWeb(program: Command): void {
       });
       await dashboard.close();
     });
+}
+
+/** Record into --db (or the default file) unless --no-history; then only read it, if it exists. */
+function historyOption(options: { db?: string; history?: boolean }) {
+  const path = options.db ?? defaultDatabasePath();
+  if (options.history !== false) return { history: { path } };
+  return existsSync(path) ? { history: { path, record: false } } : {};
 }

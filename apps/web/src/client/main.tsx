@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { History } from './pages/history';
 import { Inspect } from './pages/inspect';
 import { Overview } from './pages/overview';
 import { Ports } from './pages/ports';
@@ -31,6 +32,7 @@ function App() {
     ['overview', 'Overview'],
     ['inspect', 'Inspect'],
     ['ports', 'Ports'],
+    ['history', 'History'],
   ];
   return (
     <>
@@ -69,6 +71,8 @@ function App() {
           <Inspect model={model} query={query} setPaused={(p) => store.setPaused(p)} />
         ) : page === 'ports' ? (
           <Ports />
+        ) : page === 'history' ? (
+          <History enabled={model.status?.history ?? false} />
         ) : page === 'program' ? (
           <ProgramDetail model={model} programKey={decodeURIComponent(path!.split('/')[2] ?? '')} />
         ) : (

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
+import type { HistoryQueries } from '@netwho/history';
 import { getAll, socketRecord } from '@netwho/listeners';
 import type { IconFinder } from '@netwho/picon';
+import { OPENMETRICS_CONTENT_TYPE, type ProcessMetrics, renderOpenMetrics } from '@netwho/telemetry';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { openMetrics } from './metrics';
+import { historyRoutes } from './history-api';
 import { hostAllowed, isLoopback, presentedToken, tokenMatches } from './security';
 import type { DashboardState } from './state';
 
@@ -17,8 +19,10 @@ export interface AppOptions {
   icons: IconFinder;
   /** Folder of the built browser app. */
   clientDir: string;
-  /** Programs with their own series in /metrics; the rest are summed as "other". */
-  metricsTopN: number;
+  /** The /metrics counters (fed by the dashboard's snapshots). */
+  metrics: ProcessMetrics;
+  /** What the History page reads, when history is kept or readable. */
+  history?: HistoryQueries;
 }
 
 const MIME: Record<string, string> = {
@@ -129,11 +133,17 @@ export function createApp(options: AppOptions): Hono {
       'Content-Type': icon.format === 'svg' ? 'image/svg+xml' : 'image/png',
     });
   });
-  app.get('/metrics', (c) =>
-    c.text(openMetrics(state.programs(), options.metricsTopN, state.status.mode), 200, {
-      'Content-Type': 'application/openmetrics-text; version=1.0.0; charset=utf-8',
-    }),
-  );
+  app.get('/metrics', (c) => {
+    const { capture, owners } = state.health();
+    const body = renderOpenMetrics(options.metrics, {
+      ...(capture && { capture }),
+      ...(owners && {
+        attribution: { fromEbpf: owners.fromEbpf, fromSocketTable: owners.fromSocketTable, unknown: {} },
+      }),
+    });
+    return c.text(body, 200, { 'Content-Type': OPENMETRICS_CONTENT_TYPE });
+  });
+  historyRoutes(app, options.history);
   app.all('/api/*', (c) => c.json({ error: 'no such API' }, 404));
 
   // The browser app: files of the Vite build; every other path is the single page.

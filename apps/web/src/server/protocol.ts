@@ -11,6 +11,8 @@ export interface Status {
   devices: string[];
   intervalMs: number;
   version: string;
+  /** Whether the History page has a history file to read. */
+  history: boolean;
 }
 
 /** A program row as the browser gets it: with its remote hosts' count and an icon URL. */

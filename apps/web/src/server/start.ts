@@ -3,9 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { CaptureMonitor, ReverseDns, SocketTableMonitor, type TrafficMonitor } from '@netwho/attributor';
+import {
+  CaptureMonitor,
+  type EndedConnection,
+  ReverseDns,
+  SocketTableMonitor,
+  type TrafficMonitor,
+} from '@netwho/attributor';
 import { CaptureError } from '@netwho/capture';
+import { HistoryRecording, HistoryStore } from '@netwho/history';
 import { IconFinder } from '@netwho/picon';
+import { ProcessMetrics } from '@netwho/telemetry';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { version } from '../version';
 import { createApp } from './app';
@@ -31,8 +39,17 @@ export interface DashboardOptions {
   intervalMs?: number;
   /** Reverse DNS of remote hosts (default true). */
   dns?: boolean;
-  /** Programs with their own /metrics series (default 20). */
-  metricsTopN?: number;
+  /**
+   * Programs with a series of their own in /metrics (default 500; the rest go to one overflow
+   * series). Counters never go down; a series idle for an hour is dropped.
+   */
+  metricsMaxSeries?: number;
+  /**
+   * Keep history in this file (recorded from the dashboard's snapshots and ended connections) and
+   * serve the History page from it; `{ path, record: false }` only reads a file another netwho
+   * writes. Default: no history.
+   */
+  history?: { path: string; record?: boolean } | false;
 }
 
 export interface Dashboard {
@@ -54,13 +71,31 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   const host = options.host ?? '127.0.0.1';
   const token = !isLoopback(host) || options.requireToken ? (options.token ?? newToken()) : undefined;
   const intervalMs = options.intervalMs ?? 1000;
+  const history = openHistory(options.history);
+  const dns = options.dns !== false ? new ReverseDns() : undefined;
+  const onConnectionEnd = history.recording
+    ? (c: EndedConnection) =>
+        history.recording!.connectionEnded(dns ? { ...c, remoteName: dns.name(c.remote.address) } : c)
+    : undefined;
   const { monitor, banner, devices } = options.monitor
     ? { monitor: options.monitor, banner: null, devices: [] as string[] }
-    : openMonitor(options);
-  const status: Status = { mode: monitor.mode, banner, devices, intervalMs, version };
+    : openMonitor(options, onConnectionEnd);
+  const status: Status = {
+    mode: monitor.mode,
+    banner: [banner, history.notice].filter(Boolean).join(' ') || null,
+    devices,
+    intervalMs,
+    version,
+    history: history.store !== undefined,
+  };
+  const metrics = new ProcessMetrics({ maxSeries: options.metricsMaxSeries ?? 500 });
   const state = new DashboardState(monitor, status, {
     intervalMs,
-    ...(options.dns !== false && { dns: new ReverseDns() }),
+    ...(dns && { dns }),
+    onSnapshot: (snapshot) => {
+      metrics.observe(snapshot);
+      history.recording?.observe(snapshot);
+    },
   });
   const app = createApp({
     state,
@@ -68,7 +103,8 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     token,
     icons: new IconFinder(),
     clientDir: clientDir(),
-    metricsTopN: options.metricsTopN ?? 20,
+    metrics,
+    ...(history.store && { history: history.store }),
   });
 
   const server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 7777 });
@@ -134,6 +170,13 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (history.recording) {
+        const last = monitor.snapshot();
+        history.recording.observe(last);
+        for (const c of last.connections) history.recording.connectionEnded(c, true);
+        history.recording.close();
+      }
+      history.store?.close();
       monitor.close();
     },
   };
@@ -150,7 +193,26 @@ function send(ws: WebSocket, message: ServerMessage): void {
   ws.send(JSON.stringify(message));
 }
 
-function openMonitor(options: DashboardOptions): {
+/** The history file, recorded or only read; a file that cannot be opened turns history off with a notice. */
+function openHistory(options: DashboardOptions['history']): {
+  store?: HistoryStore;
+  recording?: HistoryRecording;
+  notice?: string;
+} {
+  if (!options) return {};
+  const record = options.record !== false;
+  try {
+    const store = HistoryStore.open({ path: options.path, readonly: !record });
+    return { store, ...(record && { recording: new HistoryRecording(store).start() }) };
+  } catch (error) {
+    return { notice: `History is off: ${error instanceof Error ? error.message : String(error)}.` };
+  }
+}
+
+function openMonitor(
+  options: DashboardOptions,
+  onConnectionEnd: ((c: EndedConnection) => void) | undefined,
+): {
   monitor: TrafficMonitor;
   banner: string | null;
   devices: string[];
@@ -166,6 +228,7 @@ function openMonitor(options: DashboardOptions): {
     const monitor = CaptureMonitor.open({
       ...(options.devices?.length && { device: options.devices }),
       ...(options.filter && { filter: options.filter }),
+      ...(onConnectionEnd && { onConnectionEnd }),
     });
     return { monitor, banner: null, devices: [...monitor.capture.devices] };
   } catch (error) {

@@ -12,6 +12,8 @@ export interface StateOptions {
   /** Programs whose own chart is kept (least recently active dropped). Default 200. */
   maxProgramHistories?: number;
   dns?: ReverseDns;
+  /** Each snapshot, as soon as it is taken (for /metrics counters and history). */
+  onSnapshot?: (snapshot: TrafficSnapshot) => void;
 }
 
 type Tick = Extract<ServerMessage, { type: 'tick' }>;
@@ -42,6 +44,7 @@ export class DashboardState {
     this.maxConnections = options.maxConnections ?? 2000;
     this.maxProgramHistories = options.maxProgramHistories ?? 200;
     this.snapshot = monitor.snapshot();
+    options.onSnapshot?.(this.snapshot);
     this.rebuild();
   }
 
@@ -53,6 +56,7 @@ export class DashboardState {
 
   tick(): Tick {
     this.snapshot = this.monitor.snapshot();
+    this.options.onSnapshot?.(this.snapshot);
     this.rebuild();
     const point = this.point();
     push(this.history, point, this.historySize);
@@ -94,6 +98,11 @@ export class DashboardState {
       ...(this.snapshot.capture && { capture: this.snapshot.capture }),
       ...(this.snapshot.owners && { owners: this.snapshot.owners }),
     };
+  }
+
+  /** The capture's counters and where owners come from, as of the last snapshot. */
+  health(): Pick<TrafficSnapshot, 'capture' | 'owners'> {
+    return { capture: this.snapshot.capture, owners: this.snapshot.owners };
   }
 
   programs(): ProgramView[] {
