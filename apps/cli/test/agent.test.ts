@@ -14,10 +14,55 @@ const until = async (check: () => boolean, ms = 20_000) => {
 };
 
 describe('netwho agent', () => {
-  it('refuses to serve /metrics beyond loopback without a token (exit 2)', async () => {
+  it('refuses to serve /metrics beyond loopback without a token (exit 2), and an empty or missing token file', async () => {
     const r = await netwhoAsync(['agent', '--no-capture', '--no-history', '--metrics', '0.0.0.0:0']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--token');
+    const missing = await netwhoAsync([
+      'agent',
+      '--no-capture',
+      '--no-history',
+      '--token-file',
+      '/nonexistent/token',
+    ]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--token-file');
+  });
+});
+
+describe.runIf(process.platform === 'linux' && isRoot)('netwho agent as an unprivileged user', () => {
+  it('captures and loads its eBPF hooks with the capabilities the systemd unit in docs/fleet.md grants', async () => {
+    const caps = '+net_raw,+net_admin,+bpf,+perfmon,+sys_ptrace,+dac_read_search';
+    const child = spawn(
+      'setpriv',
+      [
+        '--reuid=nobody',
+        '--regid=nogroup',
+        '--clear-groups',
+        `--inh-caps=${caps}`,
+        `--ambient-caps=${caps}`,
+        process.execPath,
+        BIN,
+        'agent',
+        '-i',
+        'lo',
+        '--no-history',
+        '--metrics',
+        '127.0.0.1:0',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH } },
+    );
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    expect(await until(() => err.includes('agent.start'))).toBe(true);
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(0);
+    expect(JSON.parse(err.split('\n')[0]!)).toMatchObject({
+      'event.name': 'agent.start',
+      mode: 'capture',
+      ebpf: true,
+    });
   });
 });
 

@@ -210,7 +210,32 @@ describe.runIf(linux && root)('without the right to load programs', () => {
         env: { PATH: process.env.PATH },
       },
     );
-    expect(JSON.parse(out)).toEqual({ reason: expect.stringMatching(/not root/) });
+    expect(JSON.parse(out)).toEqual({ reason: expect.stringMatching(/not root, and without CAP_NET_ADMIN/) });
+  });
+
+  it('as nobody with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (a service’s AmbientCapabilities=), every hook attaches', () => {
+    const script = `import('${new URL('../dist/index.js', import.meta.url).href}').then((m) => { const r = m.openConnectionOwners(); process.stdout.write(JSON.stringify(r.owners ? r.owners.hooks : r)); })`;
+    const caps = '+bpf,+perfmon,+net_admin';
+    const out = execFileSync(
+      'setpriv',
+      [
+        '--reuid=nobody',
+        '--regid=nogroup',
+        '--clear-groups',
+        `--inh-caps=${caps}`,
+        `--ambient-caps=${caps}`,
+        process.execPath,
+        '-e',
+        script,
+      ],
+      { encoding: 'utf8', env: { PATH: process.env.PATH } },
+    );
+    expect((JSON.parse(out) as { attached: boolean }[]).map((h) => h.attached)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { CaptureMonitor, ReverseDns } from '@netwho/attributor';
 import {
   type Health,
@@ -21,6 +22,7 @@ interface AgentOptions {
   dns: boolean;
   metrics: string;
   token?: string;
+  tokenFile?: string;
   metricsPid?: boolean;
   maxSeries: number;
   seriesTtl: string;
@@ -42,6 +44,7 @@ export function registerAgent(program: Command): void {
     .option('--no-dns', 'do not resolve remote addresses to host names for history and OTLP logs')
     .option('--metrics <host:port>', '/metrics address; any but loopback needs --token', '127.0.0.1:9464')
     .option('--token <token>', 'require "Authorization: Bearer TOKEN" on /metrics')
+    .option('--token-file <file>', 'the token, read from a file (kept out of the process list)')
     .option('--metrics-pid', 'add process_pid to the series (one series per run of a program)')
     .option(
       '--max-series <n>',
@@ -75,6 +78,14 @@ export function registerAgent(program: Command): void {
 
 async function runAgent(options: AgentOptions): Promise<void> {
   const listen = parseListen(options.metrics);
+  if (options.tokenFile) {
+    try {
+      options.token = readFileSync(options.tokenFile, 'utf8').trim();
+    } catch (error) {
+      throw new CliError(`--token-file: ${(error as Error).message}`, Exit.USAGE);
+    }
+    if (!options.token) throw new CliError(`--token-file ${options.tokenFile} is empty`, Exit.USAGE);
+  }
   if (!isLoopback(listen.host) && !options.token)
     throw new CliError(
       `--metrics ${options.metrics} is reachable from other machines: give --token TOKEN`,

@@ -106,7 +106,11 @@ export class KernelOwners {
     const capacity = options.capacity ?? 65_536;
     if (process.arch !== 'x64' && process.arch !== 'arm64')
       throw new Error(`no bpf syscall number for ${process.arch}`);
-    if (process.getuid?.() !== 0) throw new Error('not root (eBPF needs CAP_BPF and CAP_PERFMON)');
+    const missing = missingCapabilities();
+    if (missing.length > 0)
+      throw new Error(
+        `not root, and without ${missing.join(', ')} (eBPF needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN)`,
+      );
     let btfData: Buffer;
     try {
       btfData = readFileSync('/sys/kernel/btf/vmlinux');
@@ -274,6 +278,29 @@ function load(type: number, attachType: number, attachBtfId: number, insns: Buff
   if ('fd' in loaded) return loaded.fd;
   const { errno, verifier } = loaded;
   throw new Error(`the kernel refused the program (errno ${errno})${verifier ? `: ${verifier}` : ''}`);
+}
+
+/**
+ * The capabilities the hooks need that this process lacks: CAP_BPF and CAP_PERFMON to load
+ * tracing programs and read kernel memory through BTF pointers, CAP_NET_ADMIN to attach to a
+ * cgroup (include/uapi/linux/capability.h: 12, 38, 39). Root has them all; a service run as
+ * another user gets them from AmbientCapabilities=.
+ */
+function missingCapabilities(): string[] {
+  if (process.getuid?.() === 0) return [];
+  let effective = 0n;
+  try {
+    const line = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
+    effective = line ? BigInt(`0x${line[1]}`) : 0n;
+  } catch {
+    // No /proc: as if none.
+  }
+  const needed: [string, bigint][] = [
+    ['CAP_NET_ADMIN', 12n],
+    ['CAP_PERFMON', 38n],
+    ['CAP_BPF', 39n],
+  ];
+  return needed.filter(([, bit]) => (effective & (1n << bit)) === 0n).map(([name]) => name);
 }
 
 /** Attaches a cgroup program to the root cgroup through a link (detached when the link fd closes). */
