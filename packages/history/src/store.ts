@@ -99,6 +99,9 @@ export class HistoryStore extends HistoryQueries {
           db.pragma('auto_vacuum = INCREMENTAL');
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
+        // Checkpoints run from prune() once a minute rather than inside whichever interval's
+        // write crosses 1,000 pages of WAL.
+        db.pragma('wal_autocheckpoint = 0');
         migrate(db, path);
       }
       if (schemaVersion(db, path) < SCHEMA_VERSION)
@@ -190,6 +193,8 @@ export class HistoryStore extends HistoryQueries {
         if (removed === 0) break;
       }
       if (result.connections > 0) this.pruneAddresses(now);
+      // PASSIVE: copies what no reader still needs into the file, never waits for a reader.
+      this.db.pragma('wal_checkpoint(PASSIVE)');
       result.addresses = this.addressesPruned;
       this.addressesPruned = 0;
       return result;
