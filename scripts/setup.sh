@@ -25,9 +25,10 @@ as_root() {
 
 # --- System packages -------------------------------------------------------------------------
 # libpcap-dev + a C++ toolchain build `cap`; the test tools come only with `test` (tmux drives the
-# interactive CLI view, chromium the web dashboard tests, wine the Windows backend of @netwho/listeners).
+# interactive CLI view, chromium the web dashboard tests, wine the Windows backend of @netwho/listeners,
+# prometheus (with curl to ask it) the fleet test).
 base_packages=(libpcap-dev g++ make python3 iproute2)
-test_packages=(tcpdump tshark procps tmux chromium wine wine64)
+test_packages=(tcpdump tshark procps tmux chromium wine wine64 prometheus curl)
 
 missing_packages() {
   local p
