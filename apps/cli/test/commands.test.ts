@@ -122,6 +122,11 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
     expect(last.bytesOut as number).toBeGreaterThan(100_000);
     expect(last.bytesIn as number).toBeGreaterThan(100_000);
     expect(lines.some((l) => l.type === 'connection' && l.pid === traffic.pid)).toBe(true);
+    // And one line per program, its processes' pids with it.
+    const group = lines.filter((l) => l.type === 'group' && l.name === 'netwho-traffic').at(-1)!;
+    expect(group).toMatchObject({ by: 'program', processes: 1 });
+    expect(group.pids).toContain(traffic.pid);
+    expect(group.bytesOut).toBe(last.bytesOut);
   });
 
   it('watch records history that netwho history reads back, per program, port and connection', async () => {
@@ -358,6 +363,7 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
         '--filter',
         `tcp port ${traffic.port}`,
         '--no-dns',
+        '--no-history',
       );
       try {
         let screen = '';
@@ -367,6 +373,15 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
         }
         expect(screen).toContain('netwho watch');
         expect(screen).toContain('netwho-traffic');
+        // Per program by default (its processes counted), per process after g.
+        expect(screen).toMatch(/PROGRAM\s+PROCS/);
+        expect(screen).toContain('by: program');
+        tmux('send-keys', '-t', session, 'g');
+        for (let i = 0; i < 20 && !screen.includes('by: pid'); i++) {
+          await sleep(250);
+          screen = tmux('capture-pane', '-p', '-t', session).stdout;
+        }
+        expect(screen).toMatch(/PROGRAM\s+PID/);
         expect(screen).toContain(String(traffic.pid));
         tmux('send-keys', '-t', session, '2');
         await sleep(1500);

@@ -67,6 +67,12 @@ describe.runIf(process.platform === 'linux' && isRoot && existsSync(CHROMIUM))(
       mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
       await page.screenshot({ path: SCREENSHOT });
 
+      // Grouped per program by default; per process on request, the same program there.
+      await page.getByTestId('group-by').selectOption('pid');
+      await row.waitFor();
+      await page.getByTestId('group-by').selectOption('program');
+      await row.waitFor();
+
       // Clicking the program opens Inspect filtered to it.
       await row.locator('a').first().click();
       await page.waitForURL(/#\/inspect\?program=pid/);

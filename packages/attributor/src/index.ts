@@ -3,6 +3,14 @@ export { attributeFlows, type FlowEvents } from './link-flow-table';
 export { type AttributionPolicy, defaultPolicy } from './machine/policy';
 export type { PortState } from './machine/port-machine';
 export { CaptureMonitor, type CaptureMonitorOptions } from './monitor/capture-monitor';
+export {
+  GROUPINGS,
+  type Grouping,
+  type GroupingOptions,
+  groupPrograms,
+  type ProgramGroup,
+  programKeyOf,
+} from './monitor/grouping';
 export { ReverseDns } from './monitor/reverse-dns';
 export { serviceOf } from './monitor/services';
 export type {

@@ -81,7 +81,9 @@ function busyInterval() {
   console.log('1. one interval: 1,000 programs + 10,000 ended connections, one transaction');
   cpuTimes.sort((a, b) => a - b);
   console.log(`   median ${ms(times[15])}, p90 ${ms(times[27])} over 30 writes (target <= 50 ms)`);
-  console.log(`   CPU time per write (less sensitive to what else runs): median ${ms(cpuTimes[15])}, p90 ${ms(cpuTimes[27])}`);
+  console.log(
+    `   CPU time per write (less sensitive to what else runs): median ${ms(cpuTimes[15])}, p90 ${ms(cpuTimes[27])}`,
+  );
   console.log(
     `   then prune() with the WAL checkpoint of all 30 (once a minute in a real run): ${ms(pruneMs)}`,
   );

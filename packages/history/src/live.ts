@@ -175,8 +175,21 @@ export class HistoryRecording {
         const path = this.pathsByName.get(id.name);
         if (path) id = { ...id, path };
       }
+      id = this.intern(id);
       this.ids.set(process, id);
     }
+    return id;
+  }
+
+  /** One ProgramId object per program (every run of curl gets the same), so the store knows it by identity. */
+  private readonly programs = new Map<string, ProgramId>();
+
+  private intern(id: ProgramId): ProgramId {
+    const key = `${id.name}\0${id.path}\0${id.unit}\0${id.container}`;
+    const known = this.programs.get(key);
+    if (known) return known;
+    if (this.programs.size >= 10_000) this.programs.clear();
+    this.programs.set(key, id);
     return id;
   }
 

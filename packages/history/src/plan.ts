@@ -65,7 +65,10 @@ function cover(from: number, to: number, levels: typeof ROLLUPS, out: Segment[])
   }
   const a = ceilTo(from, level.width);
   const b = floorTo(to, level.width);
-  if (a >= b) return cover(from, to, finer, out);
+  if (a >= b) {
+    cover(from, to, finer, out);
+    return;
+  }
   cover(from, a, finer, out);
   out.push({ table: level.table, from: a, to: b });
   cover(b, to, finer, out);

@@ -1,5 +1,5 @@
-import { ReverseDns } from '@netwho/attributor';
-import type { Command } from 'commander';
+import { GROUPINGS, type Grouping, ReverseDns } from '@netwho/attributor';
+import { type Command, Option } from 'commander';
 import { createElement } from 'react';
 import { integer } from '../errors';
 import { openRecording } from '../history/recording';
@@ -22,13 +22,21 @@ export function registerWatch(program: Command): void {
     .option('--capture', 'require packet capture: fail (exit 3) rather than fall back')
     .option('--interval <ms>', 'refresh interval in milliseconds', integer('--interval', 100, 60_000), 1000)
     .option('-d, --duration <seconds>', 'stop after this many seconds', integer('--duration', 1, 31_536_000))
+    .addOption(
+      new Option(
+        '--by <grouping>',
+        'group the Programs view (and the group lines of --raw) by program, pid, unit or container',
+      )
+        .choices(GROUPINGS)
+        .default('program'),
+    )
     .option('--db <file>', 'keep history in this file (default: $XDG_STATE_HOME/netwho/netwho.db)')
     .option('--no-history', 'record nothing (netwho history reads what watch, web and agent record)')
     .addHelpText(
       'after',
       [
         '',
-        'Keys: tab or 1-3 switch view, s sort, p pause, q quit.',
+        'Keys: tab or 1-3 switch view, g group (program, pid, unit, container), s sort, p pause, q quit.',
         'Without capture rights it says so once and shows TCP traffic from the kernel instead.',
         '',
         'Examples:',
@@ -57,7 +65,7 @@ export function registerWatch(program: Command): void {
       };
       try {
         if (options.raw || !process.stdout.isTTY || !process.stdin.isTTY) {
-          await runRaw(choice.monitor, choice.notice, options.interval, options.duration);
+          await runRaw(choice.monitor, choice.notice, options.interval, options.duration, options.by);
         } else {
           await runInteractive(choice, options);
         }
@@ -72,6 +80,7 @@ async function runRaw(
   notice: string | undefined,
   intervalMs: number,
   durationS: number | undefined,
+  grouping: Grouping,
 ): Promise<void> {
   if (notice) process.stderr.write(`netwho: ${notice}\n`);
   monitor.snapshot(); // the baseline for rates
@@ -84,13 +93,13 @@ async function runRaw(
   process.once('SIGTERM', onSignal);
   while (!stopped && Date.now() < end) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(0, end - Date.now()))));
-    for (const line of rawLines(monitor.snapshot())) print(line);
+    for (const line of rawLines(monitor.snapshot(), grouping)) print(line);
   }
 }
 
 async function runInteractive(
   choice: ReturnType<typeof openMonitor>,
-  options: { interval: number; duration?: number; dns: boolean; interface?: string[] },
+  options: { interval: number; duration?: number; dns: boolean; interface?: string[]; by: Grouping },
 ): Promise<void> {
   // Ink draws only the last frame when it thinks it runs in CI; on a terminal the user wants the
   // live view, so the CI hint is dropped before Ink (loaded only for this view) reads it.
@@ -104,6 +113,7 @@ async function runInteractive(
       intervalMs: options.interval,
       dns: options.dns ? new ReverseDns() : undefined,
       devices,
+      grouping: options.by,
     }),
   );
   const timer = options.duration ? setTimeout(() => app.unmount(), options.duration * 1000) : undefined;

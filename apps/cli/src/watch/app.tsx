@@ -1,10 +1,18 @@
-import { type ReverseDns, serviceOf, type TrafficMonitor, type TrafficSnapshot } from '@netwho/attributor';
+import {
+  GROUPINGS,
+  type Grouping,
+  groupPrograms,
+  type ReverseDns,
+  serviceOf,
+  type TrafficMonitor,
+  type TrafficSnapshot,
+} from '@netwho/attributor';
 import { cgroupLabel } from '@netwho/listeners';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useState } from 'react';
 import { bytes, endpoint, rate } from '../output/format';
 import { shorten } from '../output/table';
-import { hosts, labelName, peerName, programName, SORT_KEYS, type SortKey, sortPrograms } from './views';
+import { hosts, labelName, peerName, SORT_KEYS, type SortKey, sortPrograms } from './views';
 
 const TABS = ['Programs', 'Connections', 'Remote hosts'] as const;
 
@@ -14,16 +22,19 @@ interface Props {
   intervalMs: number;
   dns: ReverseDns | undefined;
   devices: string;
+  /** How the Programs view groups processes at first (g cycles). */
+  grouping: Grouping;
 }
 
 /** The live view of `netwho watch`: a tab per view, refreshed every interval. */
-export function WatchApp({ monitor, notice, intervalMs, dns, devices }: Props) {
+export function WatchApp({ monitor, notice, intervalMs, dns, devices, grouping: initialGrouping }: Props) {
   const { exit } = useApp();
   const { stdout } = useStdout();
   const [snapshot, setSnapshot] = useState<TrafficSnapshot>(() => monitor.snapshot());
   const [tab, setTab] = useState(0);
   const [paused, setPaused] = useState(false);
   const [sort, setSort] = useState<SortKey>('rate');
+  const [grouping, setGrouping] = useState<Grouping>(initialGrouping);
 
   useEffect(() => {
     if (paused) return;
@@ -35,6 +46,7 @@ export function WatchApp({ monitor, notice, intervalMs, dns, devices }: Props) {
     if (input === 'q' || key.escape) exit();
     else if (input === 'p' || input === ' ') setPaused((p) => !p);
     else if (input === 's') setSort((s) => SORT_KEYS[(SORT_KEYS.indexOf(s) + 1) % SORT_KEYS.length]!);
+    else if (input === 'g') setGrouping((g) => GROUPINGS[(GROUPINGS.indexOf(g) + 1) % GROUPINGS.length]!);
     else if (key.tab || key.rightArrow) setTab((t) => (t + 1) % TABS.length);
     else if (key.leftArrow) setTab((t) => (t + TABS.length - 1) % TABS.length);
     else if (input >= '1' && input <= '3') setTab(Number(input) - 1);
@@ -64,9 +76,13 @@ export function WatchApp({ monitor, notice, intervalMs, dns, devices }: Props) {
             {` ${i + 1} ${name} `}
           </Text>
         ))}
-        <Text dimColor>{`  sort: ${sort}   keys: tab/1-3 view  s sort  p pause  q quit`}</Text>
+        <Text
+          dimColor
+        >{`  by: ${grouping}  sort: ${sort}   keys: tab/1-3 view  g group  s sort  p pause  q quit`}</Text>
       </Box>
-      {tab === 0 ? <Programs snapshot={snapshot} sort={sort} rows={rows} width={width} /> : null}
+      {tab === 0 ? (
+        <Programs snapshot={snapshot} sort={sort} grouping={grouping} rows={rows} width={width} />
+      ) : null}
       {tab === 1 ? <Connections snapshot={snapshot} rows={rows} dns={dns} /> : null}
       {tab === 2 ? <Hosts snapshot={snapshot} rows={rows} dns={dns} /> : null}
     </Box>
@@ -81,30 +97,39 @@ const cell = (text: string, width: number, right = false) => {
 function Programs({
   snapshot,
   sort,
+  grouping,
   rows,
   width,
 }: {
   snapshot: TrafficSnapshot;
   sort: SortKey;
+  grouping: Grouping;
   rows: number;
   width: number;
 }) {
-  const list = sortPrograms(snapshot.programs, sort).slice(0, rows);
+  const groups = groupPrograms(snapshot.programs, { by: grouping, now: snapshot.at });
+  const list = sortPrograms(groups, sort, (g) => g.label).slice(0, rows);
   const pathWidth = Math.max(10, width - 109);
+  const first = grouping === 'unit' ? 'UNIT' : grouping === 'container' ? 'CONTAINER' : 'PROGRAM';
+  // PROCS: the processes active now, and +N those idle or exited whose bytes are in the row.
+  const procs = (g: (typeof groups)[number]) =>
+    grouping === 'pid' && g.processes === 1 && g.process
+      ? String(g.process.pid)
+      : `${g.processes}${g.inactive ? `+${g.inactive}` : ''}`;
   return (
     <Box flexDirection="column">
       <Text bold>
-        {cell('PROGRAM', 22)} {cell('PID', 8, true)} {cell('DOWN/s', 11, true)} {cell('UP/s', 11, true)}{' '}
-        {cell('TOTAL DOWN', 11, true)} {cell('TOTAL UP', 11, true)} {cell('CONN', 5, true)} {cell('UNIT', 22)}{' '}
-        PATH
+        {cell(first, 22)} {cell(grouping === 'pid' ? 'PID' : 'PROCS', 8, true)} {cell('DOWN/s', 11, true)}{' '}
+        {cell('UP/s', 11, true)} {cell('TOTAL DOWN', 11, true)} {cell('TOTAL UP', 11, true)}{' '}
+        {cell('CONN', 5, true)} {cell(grouping === 'unit' ? 'PROGRAM' : 'UNIT', 22)} PATH
       </Text>
-      {list.map((p) => (
-        <Text key={p.key} dimColor={!p.process}>
-          {cell(programName(p), 22)} {cell(p.process ? String(p.process.pid) : '-', 8, true)}{' '}
-          {cell(rate(p.rateIn), 11, true)} {cell(rate(p.rateOut), 11, true)}{' '}
-          {cell(bytes(p.bytesIn), 11, true)} {cell(bytes(p.bytesOut), 11, true)}{' '}
-          {cell(String(p.connections), 5, true)} {cell(cgroupLabel(p.process?.cgroup) ?? '-', 22)}{' '}
-          {shorten(p.process?.path ?? '', pathWidth)}
+      {list.map((g) => (
+        <Text key={g.key} dimColor={!g.process || g.processes === 0}>
+          {cell(g.label, 22)} {cell(g.process ? procs(g) : '-', 8, true)} {cell(rate(g.rateIn), 11, true)}{' '}
+          {cell(rate(g.rateOut), 11, true)} {cell(bytes(g.bytesIn), 11, true)}{' '}
+          {cell(bytes(g.bytesOut), 11, true)} {cell(String(g.connections), 5, true)}{' '}
+          {cell((grouping === 'unit' ? g.process?.name : cgroupLabel(g.process?.cgroup)) ?? '-', 22)}{' '}
+          {shorten(grouping === 'program' || grouping === 'pid' ? (g.process?.path ?? '') : '', pathWidth)}
         </Text>
       ))}
       {list.length === 0 ? <Text dimColor>no traffic yet</Text> : null}

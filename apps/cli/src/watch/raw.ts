@@ -1,4 +1,4 @@
-import type { TrafficSnapshot } from '@netwho/attributor';
+import { type Grouping, groupPrograms, type TrafficSnapshot } from '@netwho/attributor';
 import type { CgroupInfo } from '@netwho/listeners';
 import { endpoint } from '../output/format';
 
@@ -6,8 +6,31 @@ import { endpoint } from '../output/format';
  * `watch --raw`: one JSON object per line, per program and per connection, each tick. Stable
  * fields (documented in the README); numbers are bytes and bytes per second.
  */
-export function rawLines(s: TrafficSnapshot): string[] {
+export function rawLines(s: TrafficSnapshot, grouping: Grouping = 'program'): string[] {
   const lines: string[] = [];
+  // One line per group (program by default): what the Programs view shows, its members' pids.
+  for (const g of groupPrograms(s.programs, { by: grouping, now: s.at })) {
+    const pids = g.members.filter((k) => k.startsWith('pid:')).map((k) => Number(k.slice(4)));
+    lines.push(
+      JSON.stringify({
+        type: 'group',
+        at: Math.round(s.at),
+        by: grouping,
+        key: g.key,
+        label: g.label,
+        name: g.process?.name ?? null,
+        path: g.process?.path || null,
+        processes: g.processes,
+        inactive: g.inactive,
+        pids,
+        rateIn: Math.round(g.rateIn),
+        rateOut: Math.round(g.rateOut),
+        bytesIn: g.bytesIn,
+        bytesOut: g.bytesOut,
+        connections: g.connections,
+      }),
+    );
+  }
   for (const p of s.programs) {
     lines.push(
       JSON.stringify({

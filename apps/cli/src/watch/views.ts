@@ -48,12 +48,24 @@ export function hosts(snapshot: TrafficSnapshot): HostRow[] {
 export type SortKey = 'rate' | 'total' | 'name' | 'connections';
 export const SORT_KEYS: SortKey[] = ['rate', 'total', 'name', 'connections'];
 
-export function sortPrograms(rows: ProgramRow[], key: SortKey): ProgramRow[] {
-  const by: Record<SortKey, (a: ProgramRow, b: ProgramRow) => number> = {
+interface Sortable {
+  rateIn: number;
+  rateOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  connections: number;
+}
+
+export function sortPrograms<T extends Sortable>(
+  rows: readonly T[],
+  key: SortKey,
+  name: (row: T) => string,
+): T[] {
+  const by: Record<SortKey, (a: T, b: T) => number> = {
     rate: (a, b) =>
       b.rateIn + b.rateOut - (a.rateIn + a.rateOut) || b.bytesIn + b.bytesOut - (a.bytesIn + a.bytesOut),
     total: (a, b) => b.bytesIn + b.bytesOut - (a.bytesIn + a.bytesOut),
-    name: (a, b) => programName(a).localeCompare(programName(b)),
+    name: (a, b) => name(a).localeCompare(name(b)),
     connections: (a, b) => b.connections - a.connections,
   };
   return [...rows].sort(by[key]);

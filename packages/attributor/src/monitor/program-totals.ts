@@ -7,6 +7,8 @@ interface Totals {
   /** Totals at the previous snapshot, for rates. */
   lastIn: number;
   lastOut: number;
+  /** When it last moved a byte or held a connection (ms since 1970). */
+  lastActive: number;
 }
 
 /**
@@ -76,6 +78,9 @@ export class ProgramTotals {
       const t = this.banked.peek(key)!;
       row.rateIn = seconds > 0 ? Math.max(0, row.bytesIn - t.lastIn) / seconds : 0;
       row.rateOut = seconds > 0 ? Math.max(0, row.bytesOut - t.lastOut) / seconds : 0;
+      if (row.bytesIn !== t.lastIn || row.bytesOut !== t.lastOut || row.connections > 0 || t.lastActive === 0)
+        t.lastActive = at;
+      row.lastActive = t.lastActive;
       t.lastIn = row.bytesIn;
       t.lastOut = row.bytesOut;
     }
@@ -96,9 +101,10 @@ export class ProgramTotals {
         rateIn: 0,
         rateOut: 0,
         connections: 0,
+        lastActive: 0,
       };
       if (label.status === 'known') row.process = label.process;
-      t = { row, lastIn: 0, lastOut: 0 };
+      t = { row, lastIn: 0, lastOut: 0, lastActive: 0 };
       this.banked.set(key, t);
     }
     return t;

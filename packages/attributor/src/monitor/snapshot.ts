@@ -37,6 +37,8 @@ export interface ProgramRow {
   rateOut: number;
   /** Connections it has in the table now (at either end), as the Connections view lists them. */
   connections: number;
+  /** When it last moved a byte or held a connection (ms since 1970): what aging out is decided by. */
+  lastActive: number;
 }
 
 /** How the capture is doing: the engine, and every packet it lost (nothing is lost without being counted here). */

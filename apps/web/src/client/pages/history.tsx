@@ -167,10 +167,7 @@ export function History({ enabled }: { enabled: boolean }) {
       {error ? <p class="error">{error}</p> : null}
       {data ? (
         <>
-          <h2>
-            Bytes per {Math.round(data.series.step / 60_000) || `${data.series.step / 1000} s`}
-            {data.series.step >= 60_000 ? ' min' : ''}, per program
-          </h2>
+          <h2>Bytes per {stepName(data.series.step)}, per program</h2>
           <StackedChart
             buckets={data.series.buckets}
             series={data.series.series.map((s) => ({

@@ -48,12 +48,14 @@ export function Inspect({
   const [text, setText] = useState('');
   const [protocol, setProtocol] = useState('');
   const [port, setPort] = useState('');
+  // One program key (pid:123), or a group's members, comma-separated (the Overview's programs).
   const program = query.get('program') ?? '';
+  const members = new Set(program.split(',').filter(Boolean));
   const get = COLUMNS.find(([c]) => c === sort.by)![2];
   const rows = [...model.connections.values()]
     .filter(
       (c) =>
-        (!program || c.program === program) &&
+        (!program || members.has(c.program)) &&
         (!protocol || c.protocol === protocol) &&
         (!port || String(c.local.port) === port || String(c.remote.port) === port) &&
         (!text || JSON.stringify(c).toLowerCase().includes(text.toLowerCase())),
@@ -66,7 +68,7 @@ export function Inspect({
       return sort.desc ? -order : order;
     })
     .slice(0, 500);
-  const programRow = program ? model.programs.get(program) : undefined;
+  const programRow = program ? model.programs.get(program.split(',')[0]!) : undefined;
   return (
     <section>
       <div class="filters">

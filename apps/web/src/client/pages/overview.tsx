@@ -1,3 +1,5 @@
+import { GROUPINGS, type Grouping, groupPrograms, type ProgramGroup } from '@netwho/attributor/grouping';
+import { useState } from 'preact/hooks';
 import type { ProgramView } from '../../server/protocol';
 import { TrafficChart } from '../chart';
 import { bytes, rate } from '../format';
@@ -5,11 +7,16 @@ import type { Model } from '../store';
 
 /** Traffic over time, the top programs as bars, top remote hosts and services. */
 export function Overview({ model, go }: { model: Model; go: (hash: string) => void }) {
-  const programs = [...model.programs.values()].sort(
+  const [by, setBy] = useState<Grouping>('program');
+  // The server's clock, for the grace period: the time of its last tick.
+  const now = model.history.at(-1)?.[0] ?? Date.now();
+  const programs = groupPrograms([...model.programs.values()], { by, now }).sort(
     (a, b) =>
       b.rateIn + b.rateOut - (a.rateIn + a.rateOut) || b.bytesIn + b.bytesOut - (a.bytesIn + a.bytesOut),
   );
   const top = programs.slice(0, 12);
+  const viewOf = (g: ProgramGroup) => model.programs.get(g.members[0]!);
+  const inspect = (g: ProgramGroup) => `#/inspect?program=${encodeURIComponent(g.members.join(','))}`;
   const maxTotal = Math.max(1, ...top.map((p) => p.bytesIn + p.bytesOut));
   const hosts = new Map<string, { name: string; bytes: number; service: string }>();
   const services = new Map<string, number>();
@@ -31,20 +38,37 @@ export function Overview({ model, go }: { model: Model; go: (hash: string) => vo
       <TrafficChart points={model.history} />
       <div class="columns">
         <div class="wide">
-          <h2>Programs</h2>
+          <h2>
+            Programs{' '}
+            <select
+              value={by}
+              aria-label="group by"
+              data-testid="group-by"
+              onChange={(e) => setBy(e.currentTarget.value as Grouping)}
+            >
+              {GROUPINGS.map((g) => (
+                <option key={g} value={g}>
+                  by {g}
+                </option>
+              ))}
+            </select>
+          </h2>
           <ul class="bars" data-testid="top-programs">
             {top.map((p) => (
               <li key={p.key}>
                 <a
-                  href={`#/inspect?program=${encodeURIComponent(p.key)}`}
-                  title={p.process?.path || 'not attributed (yet)'}
+                  href={inspect(p)}
+                  title={`${p.process?.path || 'not attributed (yet)'}: ${p.processes} process${p.processes === 1 ? '' : 'es'} now${p.inactive ? `, ${p.inactive} idle or exited` : ''}`}
                   onClick={(e) => {
                     e.preventDefault();
-                    go(`#/inspect?program=${encodeURIComponent(p.key)}`);
+                    go(inspect(p));
                   }}
                 >
-                  <ProgramIcon program={p} />
-                  <span class="name">{p.process?.name ?? 'unknown'}</span>
+                  {viewOf(p) ? <ProgramIcon program={viewOf(p)!} /> : null}
+                  <span class="name">{p.label}</span>
+                  {p.processes + p.inactive > 1 ? (
+                    <span class="count"> ×{p.processes + p.inactive}</span>
+                  ) : null}
                 </a>
                 <span class="bar">
                   <span class="in" style={{ width: `${(100 * p.bytesIn) / maxTotal}%` }} />
@@ -53,7 +77,7 @@ export function Overview({ model, go }: { model: Model; go: (hash: string) => vo
                 <span class="num">↓ {rate(p.rateIn)}</span>
                 <span class="num">↑ {rate(p.rateOut)}</span>
                 <span class="num total">{bytes(p.bytesIn + p.bytesOut)}</span>
-                <a class="detail" href={`#/program/${encodeURIComponent(p.key)}`}>
+                <a class="detail" href={`#/program/${encodeURIComponent(p.members[0]!)}`}>
                   details
                 </a>
               </li>
