@@ -159,10 +159,22 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
     // History has everything watch showed, and the last moment after its last line.
     expect(mine.bytesOut).toBeGreaterThanOrEqual(live.bytesOut as number);
     expect(mine.bytesOut).toBeLessThan((live.bytesOut as number) * 3);
+    // The service port is the lower of a connection's two ports (both are ephemeral here), so
+    // look for the program rather than the server's port.
     const ports = JSON.parse(netwho(['history', '--db', db, '--by', 'port', '--json']).stdout) as {
       ports: { port: number; programs: string[] }[];
     };
-    expect(ports.ports.find((p) => p.port === traffic.port)?.programs).toContain('netwho-traffic');
+    expect(ports.ports.some((p) => p.programs.includes('netwho-traffic'))).toBe(true);
+    const conns = JSON.parse(netwho(['history', '--db', db, '--connections', '--json']).stdout) as {
+      connections: { localPort: number; remotePort: number; program: { name: string } }[];
+    };
+    expect(
+      conns.connections.some(
+        (c) =>
+          c.program.name === 'netwho-traffic' &&
+          (c.remotePort === traffic.port || c.localPort === traffic.port),
+      ),
+    ).toBe(true);
     const table = netwho(['history', '--db', db]);
     expect(table.stdout).toMatch(/PROGRAM\s+DOWN\s+UP\s+PEAK DOWN/);
     expect(table.stdout).toContain('netwho-traffic');

@@ -48,9 +48,12 @@ function query(promql: string): [Record<string, string>, number][] {
     '--data-urlencode',
     `query=${promql}`,
   ]);
-  const body = JSON.parse(r.stdout || '{}') as {
-    data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
-  };
+  let body: { data?: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  try {
+    body = JSON.parse(r.stdout || '{}');
+  } catch {
+    return []; // "Service Unavailable" while Prometheus starts
+  }
   return (body.data?.result ?? []).map((s) => [s.metric, Number(s.value[1])]);
 }
 
