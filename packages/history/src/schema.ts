@@ -13,6 +13,22 @@ import { HistoryError } from './errors';
  * addresses in `addresses` (one row per address and the name it was reached by, with its country
  * and AS), so a busy interval writes narrow rows and a day's file stays small.
  */
+/** A roll-up table: a program's counts summed over a longer row (10 minutes, an hour). */
+const rollupTable = (name: string) => `CREATE TABLE ${name} (
+    at INTEGER NOT NULL,
+    program INTEGER NOT NULL REFERENCES programs (id),
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    packets_in INTEGER NOT NULL,
+    packets_out INTEGER NOT NULL,
+    connections INTEGER NOT NULL,
+    peak_in REAL NOT NULL,
+    peak_out REAL NOT NULL,
+    PRIMARY KEY (at, program)
+  ) WITHOUT ROWID;`;
+
 const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE programs (
@@ -37,34 +53,8 @@ const MIGRATIONS: readonly string[] = [
     peak_out REAL NOT NULL,
     PRIMARY KEY (at, program)
   ) WITHOUT ROWID;
-  CREATE TABLE hourly (
-    at INTEGER NOT NULL,
-    program INTEGER NOT NULL REFERENCES programs (id),
-    first_at INTEGER NOT NULL,
-    last_at INTEGER NOT NULL,
-    bytes_in INTEGER NOT NULL,
-    bytes_out INTEGER NOT NULL,
-    packets_in INTEGER NOT NULL,
-    packets_out INTEGER NOT NULL,
-    connections INTEGER NOT NULL,
-    peak_in REAL NOT NULL,
-    peak_out REAL NOT NULL,
-    PRIMARY KEY (at, program)
-  ) WITHOUT ROWID;
-  CREATE TABLE minutes (
-    at INTEGER NOT NULL,
-    program INTEGER NOT NULL REFERENCES programs (id),
-    first_at INTEGER NOT NULL,
-    last_at INTEGER NOT NULL,
-    bytes_in INTEGER NOT NULL,
-    bytes_out INTEGER NOT NULL,
-    packets_in INTEGER NOT NULL,
-    packets_out INTEGER NOT NULL,
-    connections INTEGER NOT NULL,
-    peak_in REAL NOT NULL,
-    peak_out REAL NOT NULL,
-    PRIMARY KEY (at, program)
-  ) WITHOUT ROWID;
+  ${rollupTable('hourly')}
+  ${rollupTable('minutes')}
   CREATE TABLE addresses (
     id INTEGER PRIMARY KEY,
     address TEXT NOT NULL,

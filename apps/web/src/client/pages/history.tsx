@@ -1,49 +1,10 @@
+import type { ConnectionRecord, HostTotal, ProgramId, ProgramTotal, Series } from '@netwho/history';
 import { useEffect, useState } from 'preact/hooks';
 import { bytes, rate } from '../format';
 import { StackedChart } from '../stacked-chart';
 
-interface ProgramId {
-  name: string;
-  path: string;
-  unit: string;
-  container: string;
-}
-interface ProgramTotal {
-  program: ProgramId;
-  bytesIn: number;
-  bytesOut: number;
-  connections: number;
-  peakIn: number;
-  peakOut: number;
-  lastSeen: number;
-}
-interface HostTotal {
-  host: string;
-  country?: string;
-  asn?: number;
-  connections: number;
-  bytesIn: number;
-  bytesOut: number;
-  programs: string[];
-}
-interface Series {
-  step: number;
-  buckets: number[];
-  series: { program: ProgramId | 'other'; bytesIn: number[]; bytesOut: number[] }[];
-}
-interface Connection {
-  start: number;
-  end: number;
-  protocol: string;
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-  remoteName?: string;
-  bytesIn: number;
-  bytesOut: number;
-  open?: boolean;
-}
+// The shapes /api/history/* returns: @netwho/history's own (types only: nothing of it is bundled).
+type Connection = ConnectionRecord;
 
 const RANGES: Array<[string, number]> = [
   ['Last hour', 3_600_000],
