@@ -54,6 +54,13 @@ const agent = spawn(
 );
 let log = '';
 agent.stderr.on('data', (d) => (log += d));
+/** The agent's own view of its V8 heap, from its /metrics (v8js_memory_heap_used_bytes). */
+async function heapUsed() {
+  const url = /"metrics":"([^"]+)"/.exec(log)?.[1];
+  if (!url) return Number.NaN;
+  const text = await (await fetch(url)).text();
+  return Number(/^v8js_memory_heap_used_bytes (\d+)/m.exec(text)?.[1]);
+}
 
 const names = Number(values.programs);
 const bins = new Map();
@@ -79,15 +86,18 @@ function memory() {
 }
 
 const samples = [];
+const heaps = [];
 const end = Date.now() + Number(values.minutes) * 60_000;
-console.log('minute   RSS MiB   peak MiB   clients started');
+console.log('minute   RSS MiB   peak MiB   heap MiB   clients started');
 await new Promise((resolve) => {
-  const sample = () => {
+  const sample = async () => {
     const m = memory();
+    const heap = await heapUsed();
+    heaps.push(heap);
     const minute = ((Date.now() - (end - Number(values.minutes) * 60_000)) / 60_000).toFixed(1);
     samples.push(m.rss);
     console.log(
-      `${minute.padStart(6)}   ${(m.rss / 1024).toFixed(1).padStart(7)}   ${(m.hwm / 1024).toFixed(1).padStart(8)}   ${started}`,
+      `${minute.padStart(6)}   ${(m.rss / 1024).toFixed(1).padStart(7)}   ${(m.hwm / 1024).toFixed(1).padStart(8)}   ${(heap / 1048576).toFixed(1).padStart(8)}   ${started}`,
     );
     if (Date.now() >= end) resolve();
   };
@@ -112,5 +122,10 @@ const stop = log
   .split('\n')
   .map((l) => JSON.parse(l))
   .at(-1);
+const hEarly = heaps.slice(0, third).reduce((a, b) => a + b, 0) / third;
+const hLate = heaps.slice(-third).reduce((a, b) => a + b, 0) / third;
+console.log(
+  `V8 heap in use, the same: ${(hEarly / 1048576).toFixed(1)} MiB; ${(hLate / 1048576).toFixed(1)} MiB (x${(hLate / hEarly).toFixed(2)})`,
+);
 console.log(`agent.stop: ${JSON.stringify(stop)}`);
 rmSync(dir, { recursive: true, force: true });

@@ -15,6 +15,8 @@ export interface Health {
   attribution?: { fromEbpf: number; fromSocketTable: number; unknown: Readonly<Record<string, number>> };
   history?: { writes: number; writeErrors: number; connectionsDropped: number };
   otlp?: { exports: number; failures: number; droppedLogs: number };
+  /** This process's own memory (process.memoryUsage()): resident set and V8 heap in use, bytes. */
+  memory?: { rss: number; heapUsed: number };
 }
 
 export function renderOpenMetrics(metrics: ProcessMetrics, health: Health = {}): string {
@@ -90,6 +92,13 @@ export function renderOpenMetrics(metrics: ProcessMetrics, health: Health = {}):
       'Ended connections not kept (over the per-interval bound).',
     );
     out.push(`netwho_history_connections_dropped_total ${h.connectionsDropped}`);
+  }
+  if (health.memory) {
+    // OpenTelemetry's process.memory.usage and v8js.memory.heap.used, in Prometheus form.
+    family('process_memory_usage_bytes', 'gauge', 'Resident memory of this netwho process.', 'bytes');
+    out.push(`process_memory_usage_bytes ${health.memory.rss}`);
+    family('v8js_memory_heap_used_bytes', 'gauge', 'V8 heap in use by this netwho process.', 'bytes');
+    out.push(`v8js_memory_heap_used_bytes ${health.memory.heapUsed}`);
   }
   if (health.otlp) {
     const o = health.otlp;

@@ -88,7 +88,10 @@ describe('ProcessMetrics', () => {
     const text = renderOpenMetrics(m, {
       capture: { delivered: 5, kernelDropped: 1, netwhoDropped: 0 },
       attribution: { fromEbpf: 3, fromSocketTable: 1, unknown: { 'not-found': 2 } },
+      memory: { rss: 1000, heapUsed: 500 },
     });
+    expect(text).toContain('# UNIT process_memory_usage_bytes bytes\n');
+    expect(text).toContain('v8js_memory_heap_used_bytes 500');
     expect(text).toContain('# TYPE process_network_io_bytes counter\n# UNIT process_network_io_bytes bytes');
     expect(text).toContain(
       'process_network_io_bytes_total{network_io_direction="receive",process_executable_name="we\\"ird\\\\name",process_executable_path="/usr/bin/we\\"ird\\\\name"} 10',

@@ -123,7 +123,8 @@ async function runAgent(options: AgentOptions): Promise<void> {
   const capture = opened.monitor instanceof CaptureMonitor ? opened.monitor : undefined;
 
   const health = (): Health => {
-    const h: Health = {};
+    const { rss, heapUsed } = process.memoryUsage();
+    const h: Health = { memory: { rss, heapUsed } };
     if (capture) {
       const c = capture.health();
       const a = capture.attributor.stats();
