@@ -5,7 +5,17 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, hasTool, isRoot, netwho, netwhoAsync, sleep, startTraffic, type Traffic } from './helpers';
+import {
+  BIN,
+  hasTool,
+  isRoot,
+  netwho,
+  netwhoAsync,
+  STATE_HOME,
+  sleep,
+  startTraffic,
+  type Traffic,
+} from './helpers';
 
 const ESC = '\u001b[';
 
@@ -473,6 +483,7 @@ describe.runIf(process.platform === 'linux')('netwho web', () => {
   it('starts the dashboard, prints its URL, serves it, and stops on SIGTERM', async () => {
     const child = spawn(process.execPath, [BIN, 'web', '--port', '0', '--no-capture', '--no-dns'], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, XDG_STATE_HOME: STATE_HOME }, // its history goes to the test's folder
     });
     try {
       let out = '';
