@@ -200,6 +200,33 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
     expect(netwho(['history', '--by', 'colour']).code).toBe(2);
   });
 
+  it('watch --host keeps only the connections whose remote end matches', async () => {
+    const args = [
+      'watch',
+      '-i',
+      'lo',
+      '--filter',
+      `tcp port ${traffic.port}`,
+      '--raw',
+      '--duration',
+      '2',
+      '--no-history',
+    ];
+    const parse = (out: string) =>
+      out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; remote?: string });
+    const all = parse((await netwhoAsync([...args, '--host', '127.0.0.*'])).stdout).filter(
+      (l) => l.type === 'connection',
+    );
+    expect(all.length).toBeGreaterThan(0);
+    expect(all.every((l) => l.remote!.startsWith('127.0.0.'))).toBe(true);
+    const none = parse((await netwhoAsync([...args, '--host', '192.0.2.*'])).stdout);
+    expect(none.filter((l) => l.type === 'connection')).toEqual([]);
+    expect(none.some((l) => l.type === 'program')).toBe(true); // programs are not filtered
+  });
+
   it('watch --no-capture uses kernel socket counters', async () => {
     const r = await netwhoAsync(['watch', '--no-capture', '--raw', '--duration', '3']);
     expect(r.code).toBe(0);

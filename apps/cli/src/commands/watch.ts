@@ -6,6 +6,7 @@ import { openRecording } from '../history/recording';
 import { print } from '../output/style';
 import { openMonitor } from '../watch/monitor';
 import { rawLines } from '../watch/raw';
+import { hostMatcher, withHosts } from '../watch/views';
 
 export function registerWatch(program: Command): void {
   program
@@ -29,6 +30,10 @@ export function registerWatch(program: Command): void {
       )
         .choices(GROUPINGS)
         .default('program'),
+    )
+    .option(
+      '--host <pattern>',
+      'only connections whose remote address or name matches, e.g. "*.example.com" or "10.0.*"',
     )
     .option('--db <file>', 'keep history in this file (default: $XDG_STATE_HOME/netwho/netwho.db)')
     .option('--no-history', 'record nothing (netwho history reads what watch, web and agent record)')
@@ -65,7 +70,14 @@ export function registerWatch(program: Command): void {
       };
       try {
         if (options.raw || !process.stdout.isTTY || !process.stdin.isTTY) {
-          await runRaw(choice.monitor, choice.notice, options.interval, options.duration, options.by);
+          await runRaw(
+            choice.monitor,
+            choice.notice,
+            options.interval,
+            options.duration,
+            options.by,
+            options.host,
+          );
         } else {
           await runInteractive(choice, options);
         }
@@ -81,7 +93,10 @@ async function runRaw(
   intervalMs: number,
   durationS: number | undefined,
   grouping: Grouping,
+  host: string | undefined,
 ): Promise<void> {
+  // Raw output has no reverse DNS: a pattern matches addresses there.
+  const match = host ? hostMatcher(host) : undefined;
   if (notice) process.stderr.write(`netwho: ${notice}\n`);
   monitor.snapshot(); // the baseline for rates
   const end = durationS === undefined ? Number.POSITIVE_INFINITY : Date.now() + durationS * 1000;
@@ -93,13 +108,24 @@ async function runRaw(
   process.once('SIGTERM', onSignal);
   while (!stopped && Date.now() < end) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(0, end - Date.now()))));
-    for (const line of rawLines(monitor.snapshot(), grouping)) print(line);
+    for (const line of rawLines(
+      withHosts(monitor.snapshot(), match, () => undefined),
+      grouping,
+    ))
+      print(line);
   }
 }
 
 async function runInteractive(
   choice: ReturnType<typeof openMonitor>,
-  options: { interval: number; duration?: number; dns: boolean; interface?: string[]; by: Grouping },
+  options: {
+    interval: number;
+    duration?: number;
+    dns: boolean;
+    interface?: string[];
+    by: Grouping;
+    host?: string;
+  },
 ): Promise<void> {
   // Ink draws only the last frame when it thinks it runs in CI; on a terminal the user wants the
   // live view, so the CI hint is dropped before Ink (loaded only for this view) reads it.
@@ -114,6 +140,7 @@ async function runInteractive(
       dns: options.dns ? new ReverseDns() : undefined,
       devices,
       grouping: options.by,
+      ...(options.host && { host: options.host }),
     }),
   );
   const timer = options.duration ? setTimeout(() => app.unmount(), options.duration * 1000) : undefined;

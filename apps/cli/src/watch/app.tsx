@@ -12,7 +12,16 @@ import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useState } from 'react';
 import { bytes, endpoint, rate } from '../output/format';
 import { shorten } from '../output/table';
-import { hosts, labelName, peerName, SORT_KEYS, type SortKey, sortPrograms } from './views';
+import {
+  hostMatcher,
+  hosts,
+  labelName,
+  peerName,
+  SORT_KEYS,
+  type SortKey,
+  sortPrograms,
+  withHosts,
+} from './views';
 
 const TABS = ['Programs', 'Connections', 'Remote hosts'] as const;
 
@@ -24,10 +33,21 @@ interface Props {
   devices: string;
   /** How the Programs view groups processes at first (g cycles). */
   grouping: Grouping;
+  /** --host: only connections whose remote end matches, in the Connections and Remote hosts views. */
+  host?: string;
 }
 
 /** The live view of `netwho watch`: a tab per view, refreshed every interval. */
-export function WatchApp({ monitor, notice, intervalMs, dns, devices, grouping: initialGrouping }: Props) {
+export function WatchApp({
+  monitor,
+  notice,
+  intervalMs,
+  dns,
+  devices,
+  grouping: initialGrouping,
+  host,
+}: Props) {
+  const [match] = useState(() => (host ? hostMatcher(host) : undefined));
   const { exit } = useApp();
   const { stdout } = useStdout();
   const [snapshot, setSnapshot] = useState<TrafficSnapshot>(() => monitor.snapshot());
@@ -83,8 +103,12 @@ export function WatchApp({ monitor, notice, intervalMs, dns, devices, grouping: 
       {tab === 0 ? (
         <Programs snapshot={snapshot} sort={sort} grouping={grouping} rows={rows} width={width} />
       ) : null}
-      {tab === 1 ? <Connections snapshot={snapshot} rows={rows} dns={dns} /> : null}
-      {tab === 2 ? <Hosts snapshot={snapshot} rows={rows} dns={dns} /> : null}
+      {tab === 1 ? (
+        <Connections snapshot={withHosts(snapshot, match, (a) => dns?.name(a))} rows={rows} dns={dns} />
+      ) : null}
+      {tab === 2 ? (
+        <Hosts snapshot={withHosts(snapshot, match, (a) => dns?.name(a))} rows={rows} dns={dns} />
+      ) : null}
     </Box>
   );
 }

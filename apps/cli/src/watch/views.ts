@@ -70,3 +70,28 @@ export function sortPrograms<T extends Sortable>(
   };
   return [...rows].sort(by[key]);
 }
+
+/**
+ * `--host PATTERN`: a shell-style glob (`*` any run, `?` one character; case-insensitive, whole
+ * string) matched against a remote end's address and its name when one is known.
+ */
+export function hostMatcher(pattern: string): (address: string, name: string | undefined) => boolean {
+  const body = [...pattern]
+    .map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  const re = new RegExp(`^${body}$`, 'i');
+  return (address, name) => re.test(address) || (name !== undefined && re.test(name));
+}
+
+/** The snapshot with only the connections whose remote end matches (programs unchanged). */
+export function withHosts(
+  snapshot: TrafficSnapshot,
+  match: ((address: string, name: string | undefined) => boolean) | undefined,
+  nameOf: (address: string) => string | undefined,
+): TrafficSnapshot {
+  if (!match) return snapshot;
+  return {
+    ...snapshot,
+    connections: snapshot.connections.filter((c) => match(c.remote.address, nameOf(c.remote.address))),
+  };
+}
