@@ -27,6 +27,15 @@ describe('netwho agent', () => {
     ]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--token-file');
+    const log = await netwhoAsync([
+      'agent',
+      '--no-capture',
+      '--no-history',
+      '--log',
+      '/nonexistent/dir/agent.log',
+    ]);
+    expect(log.code).toBe(2);
+    expect(log.stderr).toContain('--log /nonexistent/dir/agent.log');
   });
 });
 

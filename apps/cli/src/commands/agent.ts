@@ -69,7 +69,7 @@ export function registerAgent(program: Command): void {
         '',
         'Examples:',
         '  sudo netwho agent',
-        '  sudo netwho agent --metrics 0.0.0.0:9464 --token "$(cat /etc/netwho/token)"',
+        '  sudo netwho agent --metrics 0.0.0.0:9464 --token-file /etc/netwho/token',
         '  OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 sudo -E netwho agent --no-history',
       ].join('\n'),
     )
@@ -92,7 +92,16 @@ async function runAgent(options: AgentOptions): Promise<void> {
       Exit.USAGE,
     );
   const ttl = parseDuration(options.seriesTtl, '--series-ttl');
-  const log = new EventLog(options.log);
+  let log: EventLog;
+  try {
+    log = new EventLog(options.log);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(
+      `--log ${options.log}: ${(error as Error).message}`,
+      code === 'EACCES' ? Exit.PERMISSION : Exit.USAGE,
+    );
+  }
   const dns = options.dns ? new ReverseDns() : undefined;
   const metrics = new ProcessMetrics({
     maxSeries: options.maxSeries,
