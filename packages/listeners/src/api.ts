@@ -1,3 +1,4 @@
+import { processCgroup } from './cgroup/read';
 import { current } from './platform';
 import type { Platform } from './platform/types';
 import type { Family, Listener, Process, Protocol, ResolvedOptions, ScanOptions, ScanResult } from './types';
@@ -24,12 +25,17 @@ function resolve(options: ScanOptions = {}): ResolvedOptions {
  * backend behaves the same.
  */
 export function createApi(platform: Platform) {
-  const scanSync = (options?: ScanOptions): ScanResult => platform.scan(resolve(options));
+  const scanSync = (options?: ScanOptions): ScanResult => {
+    const result = platform.scan(resolve(options));
+    return options?.cgroups ? { ...result, listeners: withCgroups(result.listeners) } : result;
+  };
   const getAllSync = (options?: ScanOptions): Listener[] => scanSync(options).listeners;
   const getProcessByPortSync = (port: number, protocol: Protocol, options?: ScanOptions): Process =>
     platform.processByPort(checkPort(port), checkProtocol(protocol), resolve(options));
-  const getByPidSync = (pid: number, options?: ScanOptions): Listener[] =>
-    platform.socketsOfPid(checkPid(pid), resolve(options));
+  const getByPidSync = (pid: number, options?: ScanOptions): Listener[] => {
+    const listeners = platform.socketsOfPid(checkPid(pid), resolve(options));
+    return options?.cgroups ? withCgroups(listeners) : listeners;
+  };
   return {
     isSupported: platform.isSupported,
     scanSync,
@@ -49,6 +55,21 @@ export function createApi(platform: Platform) {
       return platform.holdsSocket(process.pid, fd, inode);
     },
   };
+}
+
+/** Listeners whose owners carry their cgroup: one read of /proc/PID/cgroup per process, one Process object per pid. */
+function withCgroups(listeners: Listener[]): Listener[] {
+  const described = new Map<Process, Process>();
+  return listeners.map((l) => {
+    if (!l.process || l.process.cgroup) return l;
+    let p = described.get(l.process);
+    if (!p) {
+      const cgroup = processCgroup(l.process.pid);
+      p = cgroup ? { ...l.process, cgroup } : l.process;
+      described.set(l.process, p);
+    }
+    return p === l.process ? l : { ...l, process: p };
+  });
 }
 
 const api = createApi(current);

@@ -123,6 +123,11 @@ export interface ScanOptions {
    * loading (256 processes or more, or loaded already), else the walk.
    */
   owners?: 'auto' | 'bpf' | 'procfs';
+  /**
+   * Linux: give each owner its cgroup and what it means (`Process.cgroup`: systemd unit,
+   * container, pod), read once per process per scan. Default false (one more file per process).
+   */
+  cgroups?: boolean;
 }
 
 /** ScanOptions with the defaults filled in, as the backends get them. */

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cgroupLabel, cgroupPathOf, describeCgroup, processCgroup } from '../src/index';
+import { cgroupLabel, cgroupPathOf, describeCgroup, getAllSync, processCgroup } from '../src/index';
 
 const DOCKER_ID = 'a'.repeat(40) + '0123456789abcdef01234567';
 const POD = '3f9e2c1a-5b7d-4e8f-9a0b-1c2d3e4f5a6b';
@@ -139,6 +139,38 @@ describe.runIf(canMakeGroups)(
         pod: { uid: POD, qos: 'besteffort' },
         container: { runtime: 'containerd', id: DOCKER_ID },
       });
+    });
+
+    it('a scan with cgroups: true gives each owner its unit', async () => {
+      const tag = `nwscan${process.pid}`;
+      const server = spawn(
+        process.execPath,
+        [
+          '-e',
+          "const s=require('net').createServer().listen(0,'127.0.0.1',()=>console.log(s.address().port))",
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      );
+      children.push(server);
+      const port = Number(
+        await new Promise<string>((resolve) => server.stdout!.once('data', (d) => resolve(String(d)))),
+      );
+      let dir = V2!;
+      for (const part of [`${tag}.slice`, `${tag}-api.service`]) {
+        dir = join(dir, part);
+        mkdirSync(dir);
+        made.push(dir);
+      }
+      writeFileSync(join(dir, 'cgroup.procs'), String(server.pid));
+      const [listener] = getAllSync({ ports: [port], protocols: ['TCP'], cgroups: true });
+      expect(listener?.process).toMatchObject({
+        pid: server.pid,
+        cgroup: { unit: `${tag}-api.service`, slice: `${tag}.slice` },
+      });
+      // Without the option, no cgroup (and no extra read).
+      expect(getAllSync({ ports: [port], protocols: ['TCP'] })[0]?.process?.cgroup).toBeUndefined();
     });
 
     it('a process that is gone has no cgroup, and no error', () => {
