@@ -404,6 +404,8 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
         '160',
         '-y',
         '40',
+        '-e',
+        `XDG_STATE_HOME=${STATE_HOME}`,
         process.execPath,
         join(import.meta.dirname, '..', 'dist', 'netwho.js'),
         'watch',
@@ -413,6 +415,7 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
         `tcp port ${traffic.port}`,
         '--no-dns',
         '--no-history',
+        '--remember',
       );
       try {
         let screen = '';
@@ -442,6 +445,12 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
           alive = tmux('has-session', '-t', session).status === 0;
         }
         expect(alive).toBe(false);
+        // --remember kept this terminal's view: the Connections tab, grouped by pid.
+        const { readdirSync } = await import('node:fs');
+        const kept = readdirSync(join(STATE_HOME, 'netwho')).filter((f) => /^watch-.*\.json$/.test(f));
+        expect(kept.length).toBeGreaterThan(0);
+        const views = kept.map((f) => JSON.parse(readFileSync(join(STATE_HOME, 'netwho', f), 'utf8')));
+        expect(views).toContainEqual({ tab: 1, sort: 'rate', grouping: 'pid' });
       } finally {
         tmux('kill-session', '-t', session);
       }

@@ -6,6 +6,7 @@ import { openRecording } from '../history/recording';
 import { print } from '../output/style';
 import { openMonitor } from '../watch/monitor';
 import { rawLines } from '../watch/raw';
+import { loadViewState, saveViewState, type ViewState, viewStateFile } from '../watch/remember';
 import { hostMatcher, withHosts } from '../watch/views';
 
 export function registerWatch(program: Command): void {
@@ -35,6 +36,7 @@ export function registerWatch(program: Command): void {
       '--host <pattern>',
       'only connections whose remote address or name matches, e.g. "*.example.com" or "10.0.*"',
     )
+    .option('--remember', "keep this terminal's view, sort and grouping for its next watch")
     .option('--db <file>', 'keep history in this file (default: $XDG_STATE_HOME/netwho/netwho.db)')
     .option('--no-history', 'record nothing (netwho history reads what watch, web and agent record)')
     .addHelpText(
@@ -125,6 +127,7 @@ async function runInteractive(
     interface?: string[];
     by: Grouping;
     host?: string;
+    remember?: boolean;
   },
 ): Promise<void> {
   // Ink draws only the last frame when it thinks it runs in CI; on a terminal the user wants the
@@ -132,6 +135,10 @@ async function runInteractive(
   delete process.env.CI;
   const [{ render }, { WatchApp }] = await Promise.all([import('ink'), import('../watch/app')]);
   const devices = options.interface?.join(', ') ?? 'the default device';
+  // --remember: this terminal's last view (a --by given now wins over the remembered grouping).
+  const file = options.remember ? viewStateFile() : undefined;
+  const remembered = file ? loadViewState(file) : undefined;
+  const byGiven = process.argv.includes('--by');
   const app = render(
     createElement(WatchApp, {
       monitor: choice.monitor,
@@ -141,6 +148,8 @@ async function runInteractive(
       devices,
       grouping: options.by,
       ...(options.host && { host: options.host }),
+      ...(remembered && { initial: byGiven ? { ...remembered, grouping: options.by } : remembered }),
+      ...(file && { onViewChange: (state: ViewState) => saveViewState(file, state) }),
     }),
   );
   const timer = options.duration ? setTimeout(() => app.unmount(), options.duration * 1000) : undefined;

@@ -12,6 +12,7 @@ import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useState } from 'react';
 import { bytes, endpoint, rate } from '../output/format';
 import { shorten } from '../output/table';
+import type { ViewState } from './remember';
 import {
   hostMatcher,
   hosts,
@@ -35,6 +36,9 @@ interface Props {
   grouping: Grouping;
   /** --host: only connections whose remote end matches, in the Connections and Remote hosts views. */
   host?: string;
+  /** --remember: the view to start with, and where each change goes. */
+  initial?: ViewState;
+  onViewChange?: (state: ViewState) => void;
 }
 
 /** The live view of `netwho watch`: a tab per view, refreshed every interval. */
@@ -46,15 +50,18 @@ export function WatchApp({
   devices,
   grouping: initialGrouping,
   host,
+  initial,
+  onViewChange,
 }: Props) {
   const [match] = useState(() => (host ? hostMatcher(host) : undefined));
   const { exit } = useApp();
   const { stdout } = useStdout();
   const [snapshot, setSnapshot] = useState<TrafficSnapshot>(() => monitor.snapshot());
-  const [tab, setTab] = useState(0);
+  const [tab, setTab] = useState(initial?.tab ?? 0);
   const [paused, setPaused] = useState(false);
-  const [sort, setSort] = useState<SortKey>('rate');
-  const [grouping, setGrouping] = useState<Grouping>(initialGrouping);
+  const [sort, setSort] = useState<SortKey>(initial?.sort ?? 'rate');
+  const [grouping, setGrouping] = useState<Grouping>(initial?.grouping ?? initialGrouping);
+  useEffect(() => onViewChange?.({ tab, sort, grouping }), [onViewChange, tab, sort, grouping]);
 
   useEffect(() => {
     if (paused) return;
