@@ -13,19 +13,17 @@ import { HistoryError } from './errors';
  * addresses in `addresses` (one row per address and the name it was reached by, with its country
  * and AS), so a busy interval writes narrow rows and a day's file stays small.
  */
+/** What every interval row counts, in the order the writer's INSERTs give them. */
+const COUNT_COLUMNS = `bytes_in INTEGER NOT NULL, bytes_out INTEGER NOT NULL, packets_in INTEGER NOT NULL,
+    packets_out INTEGER NOT NULL, connections INTEGER NOT NULL, peak_in REAL NOT NULL, peak_out REAL NOT NULL,`;
+
 /** A roll-up table: a program's counts summed over a longer row (10 minutes, an hour). */
 const rollupTable = (name: string) => `CREATE TABLE ${name} (
     at INTEGER NOT NULL,
     program INTEGER NOT NULL REFERENCES programs (id),
     first_at INTEGER NOT NULL,
     last_at INTEGER NOT NULL,
-    bytes_in INTEGER NOT NULL,
-    bytes_out INTEGER NOT NULL,
-    packets_in INTEGER NOT NULL,
-    packets_out INTEGER NOT NULL,
-    connections INTEGER NOT NULL,
-    peak_in REAL NOT NULL,
-    peak_out REAL NOT NULL,
+    ${COUNT_COLUMNS}
     PRIMARY KEY (at, program)
   ) WITHOUT ROWID;`;
 
@@ -44,13 +42,7 @@ const MIGRATIONS: readonly string[] = [
     at INTEGER NOT NULL,
     span INTEGER NOT NULL,
     program INTEGER NOT NULL REFERENCES programs (id),
-    bytes_in INTEGER NOT NULL,
-    bytes_out INTEGER NOT NULL,
-    packets_in INTEGER NOT NULL,
-    packets_out INTEGER NOT NULL,
-    connections INTEGER NOT NULL,
-    peak_in REAL NOT NULL,
-    peak_out REAL NOT NULL,
+    ${COUNT_COLUMNS}
     PRIMARY KEY (at, program)
   ) WITHOUT ROWID;
   ${rollupTable('hourly')}

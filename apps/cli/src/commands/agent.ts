@@ -112,7 +112,6 @@ async function runAgent(options: AgentOptions): Promise<void> {
   const history = openRecording({
     ...(options.db && { db: options.db }),
     history: options.history,
-    ...(dns && { nameOf: (address: string) => dns.name(address) }),
     onError: (error) => log.event('history.error', { message: String(error) }, 'ERROR'),
   });
   if (history.notice) log.event('history.off', { reason: history.notice }, 'WARN');

@@ -23,8 +23,6 @@ export interface Recording {
 export function openRecording(options: {
   db?: string;
   history?: boolean;
-  /** What a remote address is called (reverse DNS), for the connections kept. */
-  nameOf?: (address: string) => string | undefined;
   /** A write that failed (default: one line on stderr). */
   onError?: (error: unknown) => void;
 }): Recording {
@@ -46,12 +44,7 @@ export function openRecording(options: {
   return {
     recording,
     notice,
-    onConnectionEnd:
-      recording &&
-      ((c) => {
-        const name = c.remoteName === undefined ? options.nameOf?.(c.remote.address) : c.remoteName;
-        recording.connectionEnded(name === undefined ? c : { ...c, remoteName: name });
-      }),
+    onConnectionEnd: recording && ((c) => recording.connectionEnded(c)),
     wrap(monitor) {
       if (!recording) return monitor;
       return {
