@@ -157,7 +157,7 @@ describe.runIf(process.platform === 'linux' && isRoot && existsSync(CHROMIUM))(
       store.close();
       const withHistory = await startDashboard({
         port: 0,
-        monitor: new (await import('@netwho/attributor')).SocketTableMonitor(),
+        monitor: new (await import('@netwho/monitor')).SocketTableMonitor(),
         intervalMs: 500,
         dns: false,
         history: { path, record: false },

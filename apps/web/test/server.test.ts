@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SocketTableMonitor } from '@netwho/attributor';
+import { SocketTableMonitor } from '@netwho/monitor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Dashboard, type ProgramView, type ServerMessage, startDashboard } from '../src/index';

@@ -7,8 +7,7 @@ const dir = join(import.meta.dirname, '..');
 describe('package entry', () => {
   testPackageEntry(dir, [
     'Attributor',
-    'CaptureMonitor',
-    'SocketTableMonitor',
+    'LruMap',
     'SocketTrafficPoller',
     'answerFor',
     'attributeFlows',

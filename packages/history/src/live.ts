@@ -4,7 +4,7 @@ import type { ConnectionRecord, ProgramId } from './types';
 
 /*
  * The shapes a live monitor reports, typed structurally so that this package needs none of ours:
- * @netwho/attributor's TrafficSnapshot and EndedConnection fit them as they are.
+ * @netwho/monitor's TrafficSnapshot and EndedConnection fit them as they are.
  */
 
 /** A process as a monitor labels it; cgroup as @netwho/listeners describes it. */

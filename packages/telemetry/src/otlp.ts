@@ -12,7 +12,7 @@ import {
 import { type MeteredProcess, type ProcessMetrics, processAttributes } from './process-metrics';
 import { version } from './version';
 
-/** An ended connection, as @netwho/attributor's EndedConnection reports it (structurally). */
+/** An ended connection, as @netwho/monitor's EndedConnection reports it (structurally). */
 export interface OtlpConnection {
   protocol: string;
   local: { address: string; port: number };

@@ -11,7 +11,7 @@
  * Pids are an attribute only when asked (withPid): each run of a program is then a series.
  */
 
-/** A process as a monitor labels it (@netwho/attributor's Process fits). */
+/** A process as a monitor labels it (@netwho/monitor's Process fits). */
 export interface MeteredProcess {
   pid: number;
   name: string;

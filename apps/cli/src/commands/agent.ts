@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CaptureMonitor, ReverseDns } from '@netwho/attributor';
+import { CaptureMonitor, ReverseDns } from '@netwho/monitor';
 import {
   type Health,
   OPENMETRICS_CONTENT_TYPE,

@@ -1,6 +1,6 @@
-import type { CaptureMonitor, Label } from '@netwho/attributor';
 import { CaptureError, FileDescriptorSink, type LivePacket, PcapngWriter } from '@netwho/capture';
 import { type CgroupInfo, cgroupLabel } from '@netwho/listeners';
+import type { CaptureMonitor, Label } from '@netwho/monitor';
 import type { Command } from 'commander';
 import { type HeldPacket, HeldPackets } from '../capture/held-packets';
 import { type CaptureSummary, summaryLines } from '../capture/summary';

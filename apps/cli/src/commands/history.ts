@@ -1,5 +1,5 @@
-import { serviceOf } from '@netwho/attributor';
 import { defaultDatabasePath, HistoryStore, isHistoryError, type ProgramId } from '@netwho/history';
+import { serviceOf } from '@netwho/monitor';
 import { type Command, Option } from 'commander';
 import { CliError, Exit, integer } from '../errors';
 import { rangeOf } from '../history/time';

@@ -1,4 +1,4 @@
-import { GROUPINGS, type Grouping, ReverseDns } from '@netwho/attributor';
+import { GROUPINGS, type Grouping, ReverseDns } from '@netwho/monitor';
 import { type Command, Option } from 'commander';
 import { createElement } from 'react';
 import { integer } from '../errors';

@@ -1,5 +1,5 @@
-import type { EndedConnection, TrafficMonitor, TrafficSnapshot } from '@netwho/attributor';
 import { defaultDatabasePath, HistoryRecording, HistoryStore } from '@netwho/history';
+import type { EndedConnection, TrafficMonitor, TrafficSnapshot } from '@netwho/monitor';
 
 export interface Recording {
   recording: HistoryRecording | undefined;

@@ -1,3 +1,4 @@
+import { cgroupLabel } from '@netwho/listeners';
 import {
   GROUPINGS,
   type Grouping,
@@ -6,8 +7,7 @@ import {
   serviceOf,
   type TrafficMonitor,
   type TrafficSnapshot,
-} from '@netwho/attributor';
-import { cgroupLabel } from '@netwho/listeners';
+} from '@netwho/monitor';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useState } from 'react';
 import { bytes, endpoint, rate } from '../output/format';

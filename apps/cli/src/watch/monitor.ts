@@ -1,10 +1,10 @@
+import { CaptureError } from '@netwho/capture';
 import {
   CaptureMonitor,
   type CaptureMonitorOptions,
   SocketTableMonitor,
   type TrafficMonitor,
-} from '@netwho/attributor';
-import { CaptureError } from '@netwho/capture';
+} from '@netwho/monitor';
 import { CliError, Exit, SETCAP_HINT, toCliError } from '../errors';
 
 export interface MonitorChoice {

@@ -1,5 +1,5 @@
-import { type Grouping, groupPrograms, type TrafficSnapshot } from '@netwho/attributor';
 import type { CgroupInfo } from '@netwho/listeners';
+import { type Grouping, groupPrograms, type TrafficSnapshot } from '@netwho/monitor';
 import { endpoint } from '../output/format';
 
 /**

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { GROUPINGS, type Grouping } from '@netwho/attributor';
 import { defaultDatabasePath } from '@netwho/history';
+import { GROUPINGS, type Grouping } from '@netwho/monitor';
 import { SORT_KEYS, type SortKey } from './views';
 
 /** What `watch --remember` keeps for the terminal it runs on. */

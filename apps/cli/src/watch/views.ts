@@ -1,4 +1,4 @@
-import { type ConnectionRow, type ProgramRow, serviceOf, type TrafficSnapshot } from '@netwho/attributor';
+import { type ConnectionRow, type ProgramRow, serviceOf, type TrafficSnapshot } from '@netwho/monitor';
 
 /** A remote host: the traffic of every connection to it. */
 export interface HostRow {

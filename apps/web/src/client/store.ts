@@ -1,4 +1,4 @@
-import type { CaptureHealth, OwnerSources } from '@netwho/attributor';
+import type { CaptureHealth, OwnerSources } from '@netwho/monitor';
 import type { ConnectionView, HistoryPoint, ProgramView, ServerMessage, Status } from '../server/protocol';
 
 /** What the pages render: kept up to date from the WebSocket (a full state, then per-tick diffs). */

@@ -1,4 +1,4 @@
-import type { CaptureHealth, ConnectionRow, OwnerSources, ProgramRow } from '@netwho/attributor';
+import type { CaptureHealth, ConnectionRow, OwnerSources, ProgramRow } from '@netwho/monitor';
 
 /** One point of the traffic chart: ms since 1970, bytes per second in and out. */
 export type HistoryPoint = [at: number, rateIn: number, rateOut: number];

@@ -3,15 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
+import { CaptureError } from '@netwho/capture';
+import { HistoryRecording, HistoryStore } from '@netwho/history';
 import {
   CaptureMonitor,
   type EndedConnection,
   ReverseDns,
   SocketTableMonitor,
   type TrafficMonitor,
-} from '@netwho/attributor';
-import { CaptureError } from '@netwho/capture';
-import { HistoryRecording, HistoryStore } from '@netwho/history';
+} from '@netwho/monitor';
 import { IconFinder } from '@netwho/picon';
 import { ProcessMetrics } from '@netwho/telemetry';
 import { type WebSocket, WebSocketServer } from 'ws';

@@ -1,5 +1,5 @@
-import { type ReverseDns, serviceOf, type TrafficMonitor, type TrafficSnapshot } from '@netwho/attributor';
 import { cgroupLabel } from '@netwho/listeners';
+import { type ReverseDns, serviceOf, type TrafficMonitor, type TrafficSnapshot } from '@netwho/monitor';
 import { diffRows } from './diff';
 import type { ConnectionView, HistoryPoint, ProgramView, ServerMessage, Status } from './protocol';
 

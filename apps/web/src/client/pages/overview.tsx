@@ -1,4 +1,4 @@
-import { GROUPINGS, type Grouping, groupPrograms, type ProgramGroup } from '@netwho/attributor/grouping';
+import { GROUPINGS, type Grouping, groupPrograms, type ProgramGroup } from '@netwho/monitor/grouping';
 import { useState } from 'preact/hooks';
 import type { ProgramView } from '../../server/protocol';
 import { TrafficChart } from '../chart';

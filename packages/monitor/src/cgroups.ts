@@ -1,6 +1,5 @@
+import type { LruMap, Process } from '@netwho/attributor';
 import { type CgroupInfo, processCgroup } from '@netwho/listeners';
-import type { Process } from '../types';
-import type { LruMap } from '../util/lru';
 
 /**
  * A describe hook that adds each program's cgroup (systemd unit, container, pod) to its labels:

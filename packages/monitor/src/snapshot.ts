@@ -1,4 +1,4 @@
-import type { Endpoint, Label, Process } from '../types';
+import type { Endpoint, Label, Process } from '@netwho/attributor';
 
 /** One connection (flow) in a traffic snapshot. */
 export interface ConnectionRow {

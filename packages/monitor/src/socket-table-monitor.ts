@@ -1,5 +1,5 @@
-import { type SocketTrafficOptions, SocketTrafficPoller } from '../sources/socket-traffic';
-import type { Label } from '../types';
+import type { Label } from '@netwho/attributor';
+import { type SocketTrafficOptions, SocketTrafficPoller } from '@netwho/attributor';
 import { ProgramTotals } from './program-totals';
 import type { ConnectionRow, TrafficMonitor, TrafficSnapshot } from './snapshot';
 

@@ -2,15 +2,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { type OwnerSource, systemOwners } from '@netwho/attributor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CaptureMonitor,
-  type EndedConnection,
-  type Label,
-  type OwnerSource,
-  SocketTableMonitor,
-  systemOwners,
-} from '../src/index';
+import { CaptureMonitor, type EndedConnection, type Label, SocketTableMonitor } from '../src/index';
 import { isRoot, type Started, sleep, startFixture, waitFor } from './system';
 
 /**

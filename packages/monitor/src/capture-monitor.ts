@@ -1,3 +1,5 @@
+import type { ConnectionOwnerSource, Label, OwnerSource } from '@netwho/attributor';
+import { Attributor, type AttributorOptions, attributeFlows, LruMap, systemOwners } from '@netwho/attributor';
 import {
   DecodedPacket,
   decodePacket,
@@ -11,11 +13,6 @@ import {
   TcpSeen,
 } from '@netwho/capture';
 import { type ConnectionOwners, openConnectionOwners } from '@netwho/listeners';
-import { Attributor, type AttributorOptions } from '../attributor';
-import { attributeFlows } from '../link-flow-table';
-import { systemOwners } from '../sources/system-owners';
-import type { ConnectionOwnerSource, Label, OwnerSource } from '../types';
-import { LruMap } from '../util/lru';
 import { withCgroup } from './cgroups';
 import { ProgramTotals } from './program-totals';
 import type {

@@ -1,7 +1,7 @@
+import type { Label } from '@netwho/attributor';
 import { describe, expect, it } from 'vitest';
-import { ProgramTotals } from '../src/monitor/program-totals';
-import type { ConnectionRow } from '../src/monitor/snapshot';
-import type { Label } from '../src/types';
+import { ProgramTotals } from '../src/program-totals';
+import type { ConnectionRow } from '../src/snapshot';
 
 const known = (pid: number, name: string): Label => ({
   status: 'known',

@@ -1,5 +1,5 @@
-import type { Label } from '../types';
-import { LruMap } from '../util/lru';
+import type { Label } from '@netwho/attributor';
+import { LruMap } from '@netwho/attributor';
 import { type ConnectionRow, type ProgramRow, programKey } from './snapshot';
 
 interface Totals {

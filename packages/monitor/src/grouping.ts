@@ -1,4 +1,4 @@
-import type { Process } from '../types';
+import type { Process } from '@netwho/attributor';
 import type { ProgramRow } from './snapshot';
 
 /**

@@ -14,8 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { Attributor, systemOwners } from '@netwho/attributor';
 import { DecodedPacket, decodePacket, FlowTable, PcapWriter, parseCaptureFile } from '@netwho/capture';
-import { Attributor, CaptureMonitor, systemOwners } from '../dist/index.js';
+import { CaptureMonitor } from '../dist/index.js';
 
 const { values } = parseArgs({
   options: {
