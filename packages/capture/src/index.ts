@@ -33,8 +33,15 @@ export {
   decodeDns,
   isDnsPort,
 } from './inspect/dns';
-export { DnsNames, type DnsNamesOptions } from './inspect/dns-names';
-export { FlowNames, type FlowNamesOptions, type NameSource, type RemoteName } from './inspect/flow-names';
+export { DnsNames, type DnsNamesOptions, type DnsNamesStats } from './inspect/dns-names';
+export {
+  FlowNames,
+  type FlowNamesOptions,
+  type FlowNamesStats,
+  type NameSource,
+  type RemoteName,
+  remoteAddressOf,
+} from './inspect/flow-names';
 export { decodeHttpHost, MAX_REQUEST_HEAD } from './inspect/http';
 export {
   type CryptoData,

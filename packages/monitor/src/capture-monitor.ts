@@ -4,6 +4,7 @@ import {
   DecodedPacket,
   decodePacket,
   type Flow,
+  type FlowNames,
   FlowTable,
   type FlowTableOptions,
   LiveCapture,
@@ -15,6 +16,7 @@ import {
 import { type ConnectionOwners, openConnectionOwners } from '@netwho/listeners';
 import { withCgroup } from './cgroups';
 import { ProgramTotals } from './program-totals';
+import { type NamesOptions, openNames, type RemoteNames } from './remote-names';
 import type {
   CaptureHealth,
   ConnectionRow,
@@ -46,6 +48,8 @@ export interface CaptureMonitorOptions extends LiveCaptureOptions {
    * if it was still pending then. E.g. to keep it in a history store.
    */
   onConnectionEnd?: (connection: EndedConnection) => void;
+  /** How remote ends are named and placed (see NamesOptions). */
+  names?: NamesOptions;
 }
 
 const PENDING: Label = { status: 'pending' };
@@ -71,21 +75,36 @@ export class CaptureMonitor implements TrafficMonitor {
   private readonly onPacketHook: CaptureMonitorOptions['onPacket'];
   private readonly onConnectionEnd: CaptureMonitorOptions['onConnectionEnd'];
   private readonly connections: ConnectionOwnerSource | undefined;
+  private readonly names: RemoteNames;
+  private readonly flowNames: FlowNames | undefined;
 
-  /** Opens the capture; throws CaptureError (E_PERMISSION, E_NO_DEVICE, ...) as LiveCapture.open does. */
+  /**
+   * Opens the capture; throws CaptureError (E_PERMISSION, E_NO_DEVICE, ...) as LiveCapture.open
+   * does, and GeoError when a database named in `names.geo` cannot be opened.
+   */
   static open(options: CaptureMonitorOptions = {}): CaptureMonitor {
+    const names = openNames(options.names);
     // The ring's default block timeout (2 ms): 1 ms halves a label's wait for its first packet, but
     // doubles the capture's wake-ups (at 2,000 packets/s: 12% of a core instead of 6% here).
-    const capture = LiveCapture.open({ snapLength: 256, bufferSize: 32 * 1024 * 1024, ...options });
-    return new CaptureMonitor(capture, options);
+    // Naming needs whole first packets: a QUIC Initial is decrypted whole (up to an MTU), a
+    // ClientHello is read whole (1-2 KiB, in one loopback segment); counting needs 256 bytes.
+    const snapLength = names.flows ? 2048 : 256;
+    const capture = LiveCapture.open({ snapLength, bufferSize: 32 * 1024 * 1024, ...options });
+    return new CaptureMonitor(capture, options, names);
   }
 
   /** The eBPF source this monitor opened itself (closed with it), and why there is none. */
   private readonly ownConnections: ConnectionOwners | undefined;
   readonly ebpfReason: string | undefined;
 
-  private constructor(capture: LiveCapture, options: CaptureMonitorOptions) {
+  private constructor(
+    capture: LiveCapture,
+    options: CaptureMonitorOptions,
+    names: { names: RemoteNames; flows?: FlowNames },
+  ) {
     this.capture = capture;
+    this.names = names.names;
+    this.flowNames = names.flows;
     let connections: ConnectionOwnerSource | undefined;
     if (options.connections === false) this.ebpfReason = 'turned off';
     else if (options.connections) connections = options.connections;
@@ -120,6 +139,7 @@ export class CaptureMonitor implements TrafficMonitor {
     const d = decodePacket(p.buffer, p.linkType, this.decoded, p.offset, p.offset + p.length);
     const timeMs = p.seconds * 1000 + p.nanoseconds / 1e6;
     const flowId = this.table.add(d, timeMs, wireLength(d, p));
+    this.flowNames?.add(d, flowId, this.table.lastOutgoing, timeMs);
     this.onPacketHook?.(p, flowId, this.table.lastOutgoing);
   }
 
@@ -161,7 +181,9 @@ export class CaptureMonitor implements TrafficMonitor {
       ...countsOf(flow),
       firstSeen: flow.firstSeen,
       lastSeen: flow.lastSeen,
+      ...this.names.describe(flow.id, flow.remote.address, flow.lastSeen),
     };
+    this.flowNames?.forget(flow.id);
     this.endEnd(flow.id, countsOf(flow), row);
     if (local) {
       this.endEnd(peerId(flow.id), swapped(countsOf(flow)));
@@ -206,6 +228,7 @@ export class CaptureMonitor implements TrafficMonitor {
       firstSeen: flow.firstSeen,
       lastSeen: flow.lastSeen,
       state: flow.tcp & (TcpSeen.FIN_LOCAL | TcpSeen.FIN_REMOTE | TcpSeen.RST) ? 'closing' : 'open',
+      ...this.names.describe(flow.id, flow.remote.address, at),
     }));
     return {
       at,
@@ -214,6 +237,7 @@ export class CaptureMonitor implements TrafficMonitor {
       connections,
       capture: this.health(),
       owners: this.ownerSources(),
+      ...(this.flowNames && { names: this.flowNames.stats() }),
     };
   }
 

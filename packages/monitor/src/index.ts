@@ -1,5 +1,7 @@
 // The attributor's types the snapshots are made of, so a user of this package alone can name them.
 export type { Endpoint, Label, Process } from '@netwho/attributor';
+export type { FlowNamesStats, NameSource } from '@netwho/capture';
+export type { AddressScope, GeoInfo, GeoOptions } from '@netwho/geo';
 export { CaptureMonitor, type CaptureMonitorOptions } from './capture-monitor';
 export {
   GROUPINGS,
@@ -9,7 +11,15 @@ export {
   type ProgramGroup,
   programKeyOf,
 } from './grouping';
-export { ReverseDns } from './reverse-dns';
+export {
+  type NamesOptions,
+  openNames,
+  type RemoteEnd,
+  type RemoteNameSource,
+  RemoteNames,
+  type RemoteNamesParts,
+} from './remote-names';
+export { isLoopback, ReverseDns } from './reverse-dns';
 export { serviceOf } from './services';
 export type {
   CaptureHealth,

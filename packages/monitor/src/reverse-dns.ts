@@ -78,6 +78,7 @@ export class ReverseDns {
   }
 }
 
-function isLoopback(address: string): boolean {
+/** 127/8, ::1 and their IPv4-mapped form. */
+export function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }

@@ -1,7 +1,9 @@
 import type { Endpoint, Label, Process } from '@netwho/attributor';
+import type { FlowNamesStats } from '@netwho/capture';
+import type { RemoteEnd } from './remote-names';
 
-/** One connection (flow) in a traffic snapshot. */
-export interface ConnectionRow {
+/** One connection (flow) in a traffic snapshot, with what is known of its remote end (RemoteEnd). */
+export interface ConnectionRow extends RemoteEnd {
   id: number;
   protocol: string;
   local: Endpoint;
@@ -74,6 +76,8 @@ export interface TrafficSnapshot {
   capture?: CaptureHealth;
   /** Where owners come from. */
   owners?: OwnerSources;
+  /** Capture mode with inspection on: flows named from their first packets, and what was given up (counted). */
+  names?: FlowNamesStats;
 }
 
 /** What the CLI and the web dashboard read traffic from: a capture pipeline or the socket-table poller. */

@@ -1,6 +1,7 @@
 import type { Label } from '@netwho/attributor';
 import { type SocketTrafficOptions, SocketTrafficPoller } from '@netwho/attributor';
 import { ProgramTotals } from './program-totals';
+import { type NamesOptions, openNames, type RemoteNames } from './remote-names';
 import type { ConnectionRow, TrafficMonitor, TrafficSnapshot } from './snapshot';
 
 /**
@@ -11,8 +12,13 @@ export class SocketTableMonitor implements TrafficMonitor {
   readonly mode = 'socket-table' as const;
   private readonly poller: SocketTrafficPoller;
   private readonly totals = new ProgramTotals();
+  private readonly names: RemoteNames;
 
-  constructor(options: Omit<SocketTrafficOptions, 'intervalMs'> = {}) {
+  /** Throws GeoError when a database named in `names.geo` cannot be opened. */
+  constructor(
+    options: Omit<SocketTrafficOptions, 'intervalMs'> & { names?: Omit<NamesOptions, 'inspect'> } = {},
+  ) {
+    this.names = openNames(options.names, false).names;
     this.poller = new SocketTrafficPoller(options);
     this.poller.poll(); // the baseline: traffic before we started is not counted
   }
@@ -40,6 +46,7 @@ export class SocketTableMonitor implements TrafficMonitor {
         firstSeen: 0,
         lastSeen: sample.at,
         state: 'open',
+        ...this.names.describe(undefined, c.remote.address, sample.at),
       };
       connections.push(row);
       live.push({ ...row, bytesIn: 0, bytesOut: 0 });

@@ -9,6 +9,13 @@ export interface DnsNamesOptions {
   minTtlMs?: number;
 }
 
+export interface DnsNamesStats {
+  /** Responses learnt from, addresses remembered now, and addresses forgotten because the cache was full. */
+  answers: number;
+  entries: number;
+  evicted: number;
+}
+
 interface Entry {
   name: string;
   expires: number;
@@ -27,6 +34,8 @@ export class DnsNames {
   private readonly maxEntries: number;
   private readonly maxTtlMs: number;
   private readonly minTtlMs: number;
+  private answers = 0;
+  private evicted = 0;
 
   constructor(options: DnsNamesOptions = {}) {
     this.maxEntries = options.maxEntries ?? 16_384;
@@ -42,6 +51,7 @@ export class DnsNames {
   observe(message: DnsMessage, nowMs: number): void {
     if (!message.response || message.rcode !== 0 || message.questions.length === 0) return;
     const asked = message.questions[0]!.name;
+    this.answers++;
     // Which question name each name in the answer stands for: the question itself, and every name
     // a CNAME chain from it reaches (in answer order, as servers send them; bounded by the answers).
     const origin = new Map<string, string>([[asked, asked]]);
@@ -58,9 +68,15 @@ export class DnsNames {
       const ttl = Math.min(this.maxTtlMs, Math.max(this.minTtlMs, a.ttl * 1000));
       this.entries.delete(a.address);
       this.entries.set(a.address, { name, expires: nowMs + ttl });
-      if (this.entries.size > this.maxEntries)
+      if (this.entries.size > this.maxEntries) {
         this.entries.delete(this.entries.keys().next().value as string);
+        this.evicted++;
+      }
     }
+  }
+
+  stats(): DnsNamesStats {
+    return { answers: this.answers, entries: this.entries.size, evicted: this.evicted };
   }
 
   /** The name asked for that gave `address`, while its answer is still valid. */

@@ -2,7 +2,7 @@ import { addressText } from '../decode/address';
 import { IpProtocol } from '../decode/link-types';
 import type { DecodedPacket } from '../decode/packet';
 import { decodeDns, isDnsPort } from './dns';
-import { DnsNames, type DnsNamesOptions } from './dns-names';
+import { DnsNames, type DnsNamesOptions, type DnsNamesStats } from './dns-names';
 import { decodeHttpHost } from './http';
 import { quicClientHello } from './quic';
 import { decodeClientHello, MAX_CLIENT_HELLO } from './tls';
@@ -20,6 +20,14 @@ export interface FlowNamesOptions extends DnsNamesOptions {
   maxPending?: number;
   /** Packets of a flow's opener looked at before giving up on naming it from them. Default 8. */
   maxPackets?: number;
+}
+
+export interface FlowNamesStats {
+  named: number;
+  unnamed: number;
+  evicted: number;
+  pending: number;
+  dns: DnsNamesStats;
 }
 
 interface Pending {
@@ -45,6 +53,7 @@ export class FlowNames {
   private readonly done = new Set<number>();
   private readonly maxPending: number;
   private readonly maxPackets: number;
+  private readonly counts = { named: 0, unnamed: 0, evicted: 0 };
 
   constructor(options: FlowNamesOptions = {}) {
     this.dns = new DnsNames(options);
@@ -68,7 +77,10 @@ export class FlowNames {
     if (!outgoing || flowId < 0 || this.done.has(flowId) || this.named.has(flowId)) return;
     let state = this.pending.get(flowId);
     if (!state) {
-      if (this.pending.size >= this.maxPending) this.giveUp(this.pending.keys().next().value as number);
+      if (this.pending.size >= this.maxPending) {
+        this.giveUp(this.pending.keys().next().value as number);
+        this.counts.evicted++;
+      }
       state = { bytes: new Uint8Array(0), length: 0, nextSeq: p.seq, datagrams: [], packets: 0 };
       this.pending.set(flowId, state);
     }
@@ -77,7 +89,20 @@ export class FlowNames {
     if (found) {
       this.named.set(flowId, found);
       this.pending.delete(flowId);
-    } else if (found === null || state.packets >= this.maxPackets) this.giveUp(flowId);
+      this.counts.named++;
+    } else if (found === null || state.packets >= this.maxPackets) {
+      this.giveUp(flowId);
+      this.counts.unnamed++;
+    }
+  }
+
+  /**
+   * Flows named from their first packets, flows whose first packets carried no name (not TLS,
+   * HTTP or QUIC, or no SNI), and flows given up unread because `maxPending` others were being
+   * read (a loss: they may have had a name); the DNS cache's own counts.
+   */
+  stats(): FlowNamesStats {
+    return { ...this.counts, pending: this.pending.size, dns: this.dns.stats() };
   }
 
   /** The name of flow `flowId`'s remote end at `address`: what its opener asked for, else the DNS answer's name. */
