@@ -1,4 +1,5 @@
 import { CaptureError } from '@netwho/capture';
+import { GeoError } from '@netwho/geo';
 import { ListenersError } from '@netwho/listeners';
 
 /** Exit codes, as documented in the README. */
@@ -44,6 +45,12 @@ export function toCliError(error: unknown): CliError {
             error.code === 'E_FILE_TRUNCATED'
           ? Exit.USAGE
           : Exit.ENVIRONMENT;
+    return new CliError(strip(error.message), code);
+  }
+  if (error instanceof GeoError) {
+    // A database the user named: missing or not a database is a usage error; unreadable, rights.
+    const errno = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+    const code = errno === 'EACCES' || errno === 'EPERM' ? Exit.PERMISSION : Exit.USAGE;
     return new CliError(strip(error.message), code);
   }
   const message = error instanceof Error ? error.message : String(error);

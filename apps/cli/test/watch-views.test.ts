@@ -1,5 +1,6 @@
+import type { ConnectionRow } from '@netwho/monitor';
 import { describe, expect, it } from 'vitest';
-import { hostMatcher } from '../src/watch/views';
+import { hostMatcher, hosts, placeOf } from '../src/watch/views';
 
 describe('watch --host', () => {
   it('matches a glob against the remote address or its name, whole and case-insensitive', () => {
@@ -13,5 +14,58 @@ describe('watch --host', () => {
     // Regular-expression characters in a pattern are literal.
     expect(hostMatcher('a+b(c)')('a+b(c)', undefined)).toBe(true);
     expect(hostMatcher('a+b(c)')('aab(c)', undefined)).toBe(false);
+  });
+});
+
+describe('Remote hosts and where they are', () => {
+  const row = (address: string, extra: Partial<ConnectionRow> = {}): ConnectionRow => ({
+    id: Math.floor(Math.random() * 1e9),
+    protocol: 'TCP',
+    local: { address: '10.0.0.2', port: 40000 },
+    remote: { address, port: 443 },
+    label: { status: 'known', process: { pid: 7, name: 'curl', path: '/usr/bin/curl' } },
+    bytesIn: 100,
+    bytesOut: 10,
+    packetsIn: 1,
+    packetsOut: 1,
+    firstSeen: 0,
+    lastSeen: 0,
+    state: 'open',
+    ...extra,
+  });
+
+  it('groups connections by the remote name (a CDN name over two addresses is one host), else by address', () => {
+    const cdn = {
+      remoteName: 'cdn.example.com',
+      remoteScope: 'public' as const,
+      country: 'US',
+      asn: 13335,
+      asOrg: 'Cloudflare, Inc.',
+    };
+    const list = hosts({
+      at: 0,
+      mode: 'capture',
+      programs: [],
+      connections: [
+        row('104.16.1.1', cdn),
+        row('104.16.2.2', cdn),
+        row('192.168.1.9', { remoteScope: 'private' }),
+      ],
+    });
+    expect(list).toHaveLength(2);
+    expect(list[0]).toMatchObject({
+      host: 'cdn.example.com',
+      addresses: ['104.16.1.1', '104.16.2.2'],
+      place: 'US AS13335 Cloudflare, Inc.',
+      connections: 2,
+      bytesIn: 200,
+      programs: ['curl'],
+    });
+    expect(list[1]).toMatchObject({ host: '192.168.1.9', place: 'private' });
+  });
+
+  it('placeOf: nothing known is empty', () => {
+    expect(placeOf({})).toBe('');
+    expect(placeOf({ remoteScope: 'public', country: 'NL', asn: null, asOrg: null })).toBe('NL');
   });
 });

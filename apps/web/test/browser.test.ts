@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { HistoryStore } from '@netwho/history';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +102,63 @@ describe.runIf(process.platform === 'linux' && isRoot && existsSync(CHROMIUM))(
       await page.goto(`${dashboard.url}#/program/${encodeURIComponent(`pid:${traffic.pid}`)}`);
       await page.locator('.program-title', { hasText: 'netwho-browsertest' }).waitFor();
       expect(errors).toEqual([]);
+    });
+
+    it('names remote ends: Inspect’s Host and Where, its host and country filters; Overview’s hosts by name', async () => {
+      // A TLS client sending an SNI to a server here; the server never answers, which is enough.
+      const server = createServer((s) => s.on('error', () => {}).resume());
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      const named = await startDashboard({
+        port: 0,
+        devices: ['lo'],
+        filter: `tcp port ${port}`,
+        intervalMs: 500,
+        dns: false,
+      });
+      const clients: TLSSocket[] = [];
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        for (const name of ['secure.example.test', 'other.example.test'])
+          clients.push(tlsConnect({ host: '127.0.0.1', port, servername: name }).on('error', () => {}));
+        const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(named.url);
+        const hosts = page.getByTestId('top-hosts');
+        await hosts.locator('tr', { hasText: 'secure.example.test' }).waitFor({ timeout: 15_000 });
+        expect(await hosts.locator('tr', { hasText: 'secure.example.test' }).textContent()).toContain(
+          'loopback',
+        );
+        // The licence of the bundled AS data asks for its link.
+        expect(await page.getByTestId('geo-attribution').locator('a').getAttribute('href')).toBe(
+          'https://db-ip.com',
+        );
+        // A host opens Inspect filtered to it.
+        await hosts.getByText('secure.example.test').click();
+        await page.waitForURL(/#\/inspect\?host=secure\.example\.test/);
+        const table = page.getByTestId('connections');
+        const rows = table.locator('tbody tr');
+        await rows.first().waitFor();
+        expect(await rows.count()).toBe(1);
+        expect(await rows.first().textContent()).toContain('loopback');
+        // A glob matches both names; the country filter's loopback keeps them, another AS none.
+        await page.getByTestId('host-filter').fill('*.example.test');
+        await page.waitForFunction(
+          () => document.querySelectorAll('[data-testid=connections] tbody tr').length === 2,
+        );
+        await page.getByTestId('country-filter').selectOption('loopback');
+        expect(await rows.count()).toBe(2);
+        await page.getByTestId('country-filter').selectOption('private');
+        await page.waitForFunction(
+          () => document.querySelectorAll('[data-testid=connections] tbody tr').length === 0,
+        );
+        expect(errors).toEqual([]);
+      } finally {
+        for (const c of clients) c.destroy();
+        server.close();
+        await named.close();
+      }
     });
 
     it('shows the banner when capture is not running', async () => {

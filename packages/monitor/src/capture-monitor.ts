@@ -16,7 +16,7 @@ import {
 import { type ConnectionOwners, openConnectionOwners } from '@netwho/listeners';
 import { withCgroup } from './cgroups';
 import { ProgramTotals } from './program-totals';
-import { type NamesOptions, openNames, type RemoteNames } from './remote-names';
+import { type NamesOptions, openNames, type RemoteEnd, type RemoteNames } from './remote-names';
 import type {
   CaptureHealth,
   ConnectionRow,
@@ -205,6 +205,12 @@ export class CaptureMonitor implements TrafficMonitor {
   /** The label of a flow in the table: its local end's program. */
   labelOf(flowId: number): Label {
     return this.labels.peek(flowId) ?? PENDING;
+  }
+
+  /** What is known of flow `flowId`'s remote end now: its name and place (undefined when the flow is not in the table). */
+  remoteOf(flowId: number): RemoteEnd | undefined {
+    const flow = this.table.get(flowId);
+    return flow && this.names.describe(flowId, flow.remote.address, Date.now());
   }
 
   /** The program at the flow's remote end, when both ends are on this machine; undefined otherwise. */

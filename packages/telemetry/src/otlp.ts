@@ -23,6 +23,10 @@ export interface OtlpConnection {
   firstSeen: number;
   lastSeen: number;
   remoteName?: string;
+  remoteNameSource?: string;
+  country?: string;
+  asn?: number;
+  asOrg?: string;
 }
 
 export interface OtlpOptions {
@@ -169,6 +173,11 @@ export class OtlpExport {
         'netwho.connection.bytes_received': c.bytesIn,
         'netwho.connection.bytes_sent': c.bytesOut,
         ...(c.remoteName && { 'netwho.remote.name': c.remoteName }),
+        ...(c.remoteNameSource && { 'netwho.remote.name_source': c.remoteNameSource }),
+        // geo.* are OpenTelemetry's geo attributes; the AS has no semantic convention yet.
+        ...(c.country && { 'geo.country.iso_code': c.country }),
+        ...(c.asn !== undefined && { 'netwho.remote.as.number': c.asn }),
+        ...(c.asOrg && { 'netwho.remote.as.organization': c.asOrg }),
       },
     });
   }

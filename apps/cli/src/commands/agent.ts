@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CaptureMonitor, ReverseDns } from '@netwho/monitor';
+import { CaptureMonitor } from '@netwho/monitor';
 import {
   type Health,
   OPENMETRICS_CONTENT_TYPE,
@@ -13,6 +13,7 @@ import { isLoopback, parseListen, serveMetrics } from '../agent/metrics-server';
 import { CliError, Exit, integer } from '../errors';
 import { openRecording } from '../history/recording';
 import { parseDuration } from '../history/time';
+import { addNameOptions, namesFrom } from '../names/options';
 import { openMonitor } from '../watch/monitor';
 
 interface AgentOptions {
@@ -20,6 +21,9 @@ interface AgentOptions {
   filter?: string;
   capture?: boolean;
   dns: boolean;
+  geo: boolean;
+  geoip?: string;
+  asn?: string;
   metrics: string;
   token?: string;
   tokenFile?: string;
@@ -35,31 +39,36 @@ interface AgentOptions {
 const TICK_MS = 1000;
 
 export function registerAgent(program: Command): void {
-  program
-    .command('agent')
-    .description('headless: capture, attribution and history, serving Prometheus /metrics and pushing OTLP')
-    .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
-    .option('-f, --filter <bpf>', 'BPF capture filter')
-    .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters (no rights needed)')
-    .option('--no-dns', 'do not resolve remote addresses to host names for history and OTLP logs')
-    .option('--metrics <host:port>', '/metrics address; any but loopback needs --token', '127.0.0.1:9464')
-    .option('--token <token>', 'require "Authorization: Bearer TOKEN" on /metrics')
-    .option('--token-file <file>', 'the token, read from a file (kept out of the process list)')
-    .option('--metrics-pid', 'add process_pid to the series (one series per run of a program)')
-    .option(
-      '--max-series <n>',
-      'programs with a series of their own; the rest go to one overflow series',
-      integer('--max-series', 1, 100_000),
-      500,
-    )
-    .option('--series-ttl <duration>', 'drop a series idle this long (e.g. 1h, 30m)', '1h')
-    .option('--db <file>', 'the history file (default: $XDG_STATE_HOME/netwho/netwho.db)')
-    .option('--no-history', 'record no history')
-    .option(
-      '--otlp <url>',
-      'push metrics and connection logs to this OTLP/HTTP endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT)',
-    )
-    .option('--log <file>', 'write the event log to this file (SIGHUP re-opens it) instead of stderr')
+  addNameOptions(
+    program
+      .command('agent')
+      .description('headless: capture, attribution and history, serving Prometheus /metrics and pushing OTLP')
+      .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
+      .option('-f, --filter <bpf>', 'BPF capture filter')
+      .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters (no rights needed)')
+      .option(
+        '--no-dns',
+        'no reverse DNS for history and OTLP logs (names from SNI, Host and DNS answers stay)',
+      )
+      .option('--metrics <host:port>', '/metrics address; any but loopback needs --token', '127.0.0.1:9464')
+      .option('--token <token>', 'require "Authorization: Bearer TOKEN" on /metrics')
+      .option('--token-file <file>', 'the token, read from a file (kept out of the process list)')
+      .option('--metrics-pid', 'add process_pid to the series (one series per run of a program)')
+      .option(
+        '--max-series <n>',
+        'programs with a series of their own; the rest go to one overflow series',
+        integer('--max-series', 1, 100_000),
+        500,
+      )
+      .option('--series-ttl <duration>', 'drop a series idle this long (e.g. 1h, 30m)', '1h')
+      .option('--db <file>', 'the history file (default: $XDG_STATE_HOME/netwho/netwho.db)')
+      .option('--no-history', 'record no history')
+      .option(
+        '--otlp <url>',
+        'push metrics and connection logs to this OTLP/HTTP endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT)',
+      )
+      .option('--log <file>', 'write the event log to this file (SIGHUP re-opens it) instead of stderr'),
+  )
     .addHelpText(
       'after',
       [
@@ -102,7 +111,7 @@ async function runAgent(options: AgentOptions): Promise<void> {
       code === 'EACCES' ? Exit.PERMISSION : Exit.USAGE,
     );
   }
-  const dns = options.dns ? new ReverseDns() : undefined;
+  const names = namesFrom(options);
   const metrics = new ProcessMetrics({
     maxSeries: options.maxSeries,
     idleTtlMs: ttl,
@@ -120,10 +129,10 @@ async function runAgent(options: AgentOptions): Promise<void> {
     devices: options.interface,
     filter: options.filter,
     capture: options.capture === false ? 'never' : 'auto',
+    names,
     onConnectionEnd: (c) => {
-      const named = dns ? { ...c, remoteName: dns.name(c.remote.address) } : c;
-      history.onConnectionEnd?.(named);
-      otlp?.connectionEnded(named);
+      history.onConnectionEnd?.(c);
+      otlp?.connectionEnded(c);
     },
   });
   if (opened.notice) log.event('capture.fallback', { reason: opened.notice }, 'WARN');
@@ -181,7 +190,6 @@ async function runAgent(options: AgentOptions): Promise<void> {
     try {
       const snapshot = monitor.snapshot();
       metrics.observe(snapshot);
-      if (dns) for (const c of snapshot.connections) dns.name(c.remote.address);
       const h = health();
       const drops = (h.capture?.kernelDropped ?? 0) + (h.capture?.netwhoDropped ?? 0);
       if (drops > last.drops) log.event('capture.drops', { ...h.capture, new: drops - last.drops }, 'WARN');

@@ -1,10 +1,11 @@
 import { CaptureError, FileDescriptorSink, type LivePacket, PcapngWriter } from '@netwho/capture';
 import { type CgroupInfo, cgroupLabel } from '@netwho/listeners';
-import type { CaptureMonitor, Label } from '@netwho/monitor';
+import type { CaptureMonitor, Label, RemoteEnd } from '@netwho/monitor';
 import type { Command } from 'commander';
 import { type HeldPacket, HeldPackets } from '../capture/held-packets';
 import { type CaptureSummary, summaryLines } from '../capture/summary';
 import { CliError, Exit, integer } from '../errors';
+import { addNameOptions, namesFrom } from '../names/options';
 import { openMonitor, requireCaptureMonitor } from '../watch/monitor';
 
 /** How long a packet may wait for its flow's program before it is written without one. */
@@ -17,28 +18,32 @@ const PENDING: Label = { status: 'pending' };
 const NOT_A_FLOW: Label = { status: 'unknown', reason: 'not-found' };
 
 export function registerCapture(program: Command): void {
-  program
-    .command('capture')
-    .description('capture to a pcapng file whose packets carry their program (comment and process id)')
-    .requiredOption('-i, --interface <device...>', 'devices to capture on (`any` for all)')
-    .requiredOption('-w, --write <file>', 'the pcapng file to write, or - for standard output')
-    .option('-c, --count <n>', 'stop after this many packets', integer('--count', 1))
-    .option('-d, --duration <seconds>', 'stop after this many seconds', integer('--duration', 1))
-    .option('-s, --snaplen <bytes>', 'bytes kept of each packet (default 262144)', integer('--snaplen', 64))
-    .option(
-      '-B, --buffer-size <KiB>',
-      'kernel ring per device, in KiB (default 65536)',
-      integer('--buffer-size', 64),
-    )
-    .option('--promiscuous', 'also capture packets to other hosts (off by default)')
-    .option('--json', 'print the summary at the end as JSON (on stderr when writing to standard output)')
-    .argument('[filter...]', 'BPF filter, e.g. tcp port 443')
+  addNameOptions(
+    program
+      .command('capture')
+      .description('capture to a pcapng file whose packets carry their program (comment and process id)')
+      .requiredOption('-i, --interface <device...>', 'devices to capture on (`any` for all)')
+      .requiredOption('-w, --write <file>', 'the pcapng file to write, or - for standard output')
+      .option('-c, --count <n>', 'stop after this many packets', integer('--count', 1))
+      .option('-d, --duration <seconds>', 'stop after this many seconds', integer('--duration', 1))
+      .option('-s, --snaplen <bytes>', 'bytes kept of each packet (default 262144)', integer('--snaplen', 64))
+      .option(
+        '-B, --buffer-size <KiB>',
+        'kernel ring per device, in KiB (default 65536)',
+        integer('--buffer-size', 64),
+      )
+      .option('--promiscuous', 'also capture packets to other hosts (off by default)')
+      .option('--json', 'print the summary at the end as JSON (on stderr when writing to standard output)')
+      .argument('[filter...]', 'BPF filter, e.g. tcp port 443'),
+  )
     .addHelpText(
       'after',
       [
         '',
         'Each packet of a flow whose program is known gets the comment "pid=<pid> name=<name> path=<path>"',
         'and the epb_processid_threadid option; packets wait up to 3 s for their flow to be attributed.',
+        'The comment goes on with the remote end: "remote_name=<name> remote_name_source=<tls-sni|quic-sni|',
+        'http-host|dns> country=<CC> asn=<n>", as far as they are known (no reverse DNS here).',
         'At the end it says, as tcpdump does, what was written and what the kernel or netwho dropped, and',
         'writes the same figures to the file as pcapng Interface Statistics Blocks (capinfos shows them).',
         '',
@@ -59,7 +64,7 @@ export function registerCapture(program: Command): void {
       let written = 0;
       let labelled = 0;
       let outputClosed = false;
-      const comments = new Map<number, { key: string; text: string }>();
+      const comments = new Map<number, FlowComment>();
 
       // A flow's labels: its local end's, and its remote end's when that is a program here too.
       const labelOf = (flowId: number): Ends =>
@@ -85,7 +90,8 @@ export function registerCapture(program: Command): void {
         packet.nanoseconds = h.nanoseconds;
         packet.originalLength = h.wireLength;
         packet.interfaceId = h.device;
-        packet.comment = known || peer ? commentOf(comments, h.flowId, known, peer) : undefined;
+        packet.comment =
+          known || peer || h.flowId >= 0 ? commentOf(comments, h.flowId, known, peer, monitor) : undefined;
         // The sender's pid: the local end's for what it sent, the remote end's when that is ours too.
         packet.processId = h.outgoing ? known?.pid : (peer?.pid ?? known?.pid);
         try {
@@ -114,6 +120,8 @@ export function registerCapture(program: Command): void {
         snapLength: options.snaplen ?? 262144,
         bufferSize: (options.bufferSize ?? 65536) * 1024,
         promiscuous: options.promiscuous === true,
+        // No reverse DNS: its queries would land in the capture.
+        names: namesFrom({ ...options, dns: false }),
       });
       monitor = requireCaptureMonitor(choice);
       try {
@@ -220,27 +228,59 @@ interface Ends {
 }
 
 type Named = { pid: number; name: string; path?: string };
+
+interface FlowComment {
+  key: string;
+  text: string;
+  /** The remote end as last asked (a name can come after a flow's first packets), and when. */
+  remote: RemoteEnd | undefined;
+  askedAt: number;
+}
+
+/** How often a flow whose remote end has no name yet asks again (a name comes with its first bytes). */
+const REMOTE_RECHECK_MS = 250;
 const describe = (p: Named, prefix = '') =>
   `${prefix}pid=${p.pid} ${prefix}name=${p.name} ${prefix}path=${p.path ?? ''}`;
 
 /**
- * The comment naming a flow's programs, made once per flow (a packet costs no string building):
- * `pid=… name=… path=…` for the local end, then `peer_pid=… peer_name=… peer_path=…` for the
- * remote end when it is a program of this machine too.
+ * The comment naming a flow's programs and its remote end, made once per flow and again when one
+ * of them changes (a packet costs no string building): `pid=… name=… path=…` for the local end,
+ * `peer_pid=… peer_name=… peer_path=…` for the remote end when it is a program of this machine
+ * too, then `remote_name=… remote_name_source=… country=… asn=…` for what is known of the remote end.
  */
 function commentOf(
-  cache: Map<number, { key: string; text: string }>,
+  cache: Map<number, FlowComment>,
   flowId: number,
   local: Named | undefined,
   peer: Named | undefined,
-): string {
-  const key = `${local?.pid ?? ''}/${peer?.pid ?? ''}`;
+  monitor: CaptureMonitor | undefined,
+): string | undefined {
   const cached = cache.get(flowId);
-  if (cached && cached.key === key) return cached.text;
-  const text = [local && describe(local), peer && describe(peer, 'peer_')].filter(Boolean).join(' ');
+  const now = performance.now();
+  let remote = cached?.remote;
+  if (flowId >= 0 && (!cached || (!remote?.remoteName && now - cached.askedAt > REMOTE_RECHECK_MS)))
+    remote = monitor?.remoteOf(flowId) ?? remote;
+  const key = `${local?.pid ?? ''}/${peer?.pid ?? ''}/${remote?.remoteName ?? ''}`;
+  if (cached && cached.key === key) {
+    if (remote !== cached.remote) cached.askedAt = now;
+    return cached.text || undefined;
+  }
+  const text = [local && describe(local), peer && describe(peer, 'peer_'), remote && remoteText(remote)]
+    .filter(Boolean)
+    .join(' ');
   if (cache.size > 100_000) cache.clear(); // bounded: a long capture over many flows
-  cache.set(flowId, { key, text });
-  return text;
+  cache.set(flowId, { key, text, remote, askedAt: now });
+  return text || undefined;
+}
+
+function remoteText(r: RemoteEnd): string {
+  return [
+    r.remoteName && `remote_name=${r.remoteName} remote_name_source=${r.remoteNameSource}`,
+    r.country && `country=${r.country}`,
+    r.asn !== undefined && `asn=${r.asn}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 function wallTime(): { seconds: number; nanoseconds: number } {

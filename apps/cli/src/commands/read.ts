@@ -9,11 +9,14 @@ import {
   parseCaptureFile,
   protocolName,
 } from '@netwho/capture';
+import type { AddressScope, GeoInfo } from '@netwho/geo';
 import type { Command } from 'commander';
 import { CliError, Exit, toCliError } from '../errors';
+import { addNameOptions, openGeo } from '../names/options';
 import { bytes, endpoint } from '../output/format';
 import { colors, print, printJson } from '../output/style';
 import { formatTable } from '../output/table';
+import { placeOf } from '../watch/views';
 
 interface FlowSummary {
   protocol: string;
@@ -31,15 +34,24 @@ interface FlowSummary {
   /** The remote end's name: what the program asked for (TLS/QUIC SNI, HTTP Host), else the DNS answer seen for the address. */
   remoteName: string | null;
   remoteNameSource: 'tls-sni' | 'quic-sni' | 'http-host' | 'dns' | null;
+  /** Where the remote address is (@netwho/geo): its scope, and for a public one its country and AS; absent with --no-geo. */
+  remoteScope?: AddressScope;
+  country?: string | null;
+  asn?: number | null;
+  asOrg?: string | null;
 }
 
 export function registerRead(program: Command): void {
-  program
-    .command('read')
-    .description('summarise a pcap or pcapng file per flow (with the program, for files from netwho capture)')
-    .argument('<file>', 'a .pcap or .pcapng file')
-    .option('--json', 'print JSON: { packets, bytes, flows: [...] }')
-    .option('-n, --top <n>', 'show the n biggest flows (default all)')
+  addNameOptions(
+    program
+      .command('read')
+      .description(
+        'summarise a pcap or pcapng file per flow (with the program, for files from netwho capture)',
+      )
+      .argument('<file>', 'a .pcap or .pcapng file')
+      .option('--json', 'print JSON: { packets, bytes, flows: [...] }')
+      .option('-n, --top <n>', 'show the n biggest flows (default all)'),
+  )
     .addHelpText('after', '\nExamples:\n  netwho read out.pcapng\n  netwho read trace.pcap --json --top 20')
     .action(async (file: string, options) => {
       const table = new FlowTable({
@@ -51,6 +63,7 @@ export function registerRead(program: Command): void {
       table.on('end', (flow) => ended.push(flow));
       const programs = new Map<number, { name: string; pid: number }>();
       const names = new FlowNames();
+      const geo = openGeo(options);
       if (!existsSync(file)) throw new CliError(`no such file: ${file}`, Exit.NOT_FOUND);
       const p = new DecodedPacket();
       let packets = 0;
@@ -97,6 +110,7 @@ export function registerRead(program: Command): void {
             pid: programs.get(f.id)?.pid ?? null,
             remoteName: name?.name ?? null,
             remoteNameSource: name?.source ?? null,
+            ...(geo && placeFields(geo.lookup(f.remote.address))),
           };
         })
         .sort((a, b) => b.bytes - a.bytes)
@@ -111,14 +125,29 @@ export function registerRead(program: Command): void {
         endpoint(f.local),
         endpoint(f.remote),
         f.remoteName ?? '',
+        placeOf(f),
         String(f.packets),
         bytes(f.bytes),
         f.program ? `${f.program} (${f.pid})` : '',
       ]);
-      for (const line of formatTable(['PROTO', 'FROM', 'TO', 'NAME', 'PACKETS', 'BYTES', 'PROGRAM'], rows, {
-        style: colors.bold,
-      })) {
+      for (const line of formatTable(
+        ['PROTO', 'FROM', 'TO', 'NAME', 'WHERE', 'PACKETS', 'BYTES', 'PROGRAM'],
+        rows,
+        {
+          style: colors.bold,
+        },
+      )) {
         print(line);
       }
     });
+}
+
+/** A GeoInfo as JSON fields: the scope always, country and AS as null when unknown. */
+function placeFields(g: GeoInfo) {
+  return {
+    remoteScope: g.scope,
+    country: g.country ?? null,
+    asn: g.asn ?? null,
+    asOrg: g.asOrg ?? null,
+  };
 }

@@ -1,8 +1,9 @@
-import { GROUPINGS, type Grouping, ReverseDns } from '@netwho/monitor';
+import { GROUPINGS, type Grouping } from '@netwho/monitor';
 import { type Command, Option } from 'commander';
 import { createElement } from 'react';
 import { integer } from '../errors';
 import { openRecording } from '../history/recording';
+import { addNameOptions, namesFrom } from '../names/options';
 import { print } from '../output/style';
 import { openMonitor } from '../watch/monitor';
 import { rawLines } from '../watch/raw';
@@ -10,35 +11,41 @@ import { loadViewState, saveViewState, type ViewState, viewStateFile } from '../
 import { hostMatcher, withHosts } from '../watch/views';
 
 export function registerWatch(program: Command): void {
-  program
-    .command('watch', { isDefault: false })
-    .description('live traffic per program (up/down rates, totals, connections, remote hosts)')
-    .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
-    .option('-f, --filter <bpf>', 'BPF capture filter, e.g. "tcp port 443"')
-    .option(
-      '--raw',
-      'print JSON lines (one per program and per connection per tick) instead of the live view',
-    )
-    .option('--no-dns', 'do not resolve remote addresses to host names')
-    .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters (no rights needed)')
-    .option('--capture', 'require packet capture: fail (exit 3) rather than fall back')
-    .option('--interval <ms>', 'refresh interval in milliseconds', integer('--interval', 100, 60_000), 1000)
-    .option('-d, --duration <seconds>', 'stop after this many seconds', integer('--duration', 1, 31_536_000))
-    .addOption(
-      new Option(
-        '--by <grouping>',
-        'group the Programs view (and the group lines of --raw) by program, pid, unit or container',
+  addNameOptions(
+    program
+      .command('watch', { isDefault: false })
+      .description('live traffic per program (up/down rates, totals, connections, remote hosts)')
+      .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
+      .option('-f, --filter <bpf>', 'BPF capture filter, e.g. "tcp port 443"')
+      .option(
+        '--raw',
+        'print JSON lines (one per program and per connection per tick) instead of the live view',
       )
-        .choices(GROUPINGS)
-        .default('program'),
-    )
-    .option(
-      '--host <pattern>',
-      'only connections whose remote address or name matches, e.g. "*.example.com" or "10.0.*"',
-    )
-    .option('--remember', "keep this terminal's view, sort and grouping for its next watch")
-    .option('--db <file>', 'keep history in this file (default: $XDG_STATE_HOME/netwho/netwho.db)')
-    .option('--no-history', 'record nothing (netwho history reads what watch, web and agent record)')
+      .option('--no-dns', 'no reverse DNS (names from SNI, HTTP Host and DNS answers stay)')
+      .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters (no rights needed)')
+      .option('--capture', 'require packet capture: fail (exit 3) rather than fall back')
+      .option('--interval <ms>', 'refresh interval in milliseconds', integer('--interval', 100, 60_000), 1000)
+      .option(
+        '-d, --duration <seconds>',
+        'stop after this many seconds',
+        integer('--duration', 1, 31_536_000),
+      )
+      .addOption(
+        new Option(
+          '--by <grouping>',
+          'group the Programs view (and the group lines of --raw) by program, pid, unit or container',
+        )
+          .choices(GROUPINGS)
+          .default('program'),
+      )
+      .option(
+        '--host <pattern>',
+        'only connections whose remote address or name matches, e.g. "*.example.com" or "10.0.*"',
+      )
+      .option('--remember', "keep this terminal's view, sort and grouping for its next watch")
+      .option('--db <file>', 'keep history in this file (default: $XDG_STATE_HOME/netwho/netwho.db)')
+      .option('--no-history', 'record nothing (netwho history reads what watch, web and agent record)'),
+  )
     .addHelpText(
       'after',
       [
@@ -57,11 +64,13 @@ export function registerWatch(program: Command): void {
       // commander turns --no-capture / --capture into one boolean-or-undefined `capture` option.
       const capture =
         options.capture === false ? 'never' : process.argv.includes('--capture') ? 'required' : 'auto';
+      const names = namesFrom(options);
       const history = openRecording({ db: options.db, history: options.history });
       const opened = openMonitor({
         devices: options.interface,
         filter: options.filter,
         capture,
+        names,
         ...(history.onConnectionEnd && { onConnectionEnd: history.onConnectionEnd }),
       });
       const notice = [opened.notice, history.notice].filter(Boolean).join('; ') || undefined;
@@ -97,7 +106,6 @@ async function runRaw(
   grouping: Grouping,
   host: string | undefined,
 ): Promise<void> {
-  // Raw output has no reverse DNS: a pattern matches addresses there.
   const match = host ? hostMatcher(host) : undefined;
   if (notice) process.stderr.write(`netwho: ${notice}\n`);
   monitor.snapshot(); // the baseline for rates
@@ -110,11 +118,7 @@ async function runRaw(
   process.once('SIGTERM', onSignal);
   while (!stopped && Date.now() < end) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(0, end - Date.now()))));
-    for (const line of rawLines(
-      withHosts(monitor.snapshot(), match, () => undefined),
-      grouping,
-    ))
-      print(line);
+    for (const line of rawLines(withHosts(monitor.snapshot(), match), grouping)) print(line);
   }
 }
 
@@ -144,7 +148,6 @@ async function runInteractive(
       monitor: choice.monitor,
       notice: choice.notice,
       intervalMs: options.interval,
-      dns: options.dns ? new ReverseDns() : undefined,
       devices,
       grouping: options.by,
       ...(options.host && { host: options.host }),

@@ -2,21 +2,24 @@ import { existsSync } from 'node:fs';
 import { defaultDatabasePath } from '@netwho/history';
 import type { Command } from 'commander';
 import { CliError, Exit, integer } from '../errors';
+import { addNameOptions, namesFrom } from '../names/options';
 import { print } from '../output/style';
 
 export function registerWeb(program: Command): void {
-  program
-    .command('web')
-    .description('start the local web dashboard (overview, inspect, ports, program details)')
-    .option('--host <address>', 'address to bind; anything but loopback requires a token', '127.0.0.1')
-    .option('-p, --port <port>', 'port (0: any free one)', integer('--port', 0, 65535), 7777)
-    .option('--token <token>', 'token for non-loopback binds (generated and printed when not given)')
-    .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
-    .option('-f, --filter <bpf>', 'BPF capture filter')
-    .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters')
-    .option('--no-dns', 'do not resolve remote addresses to host names')
-    .option('--db <file>', 'the history file (default: $XDG_STATE_HOME/netwho/netwho.db)')
-    .option('--no-history', 'record nothing (the History page still reads --db when it exists)')
+  addNameOptions(
+    program
+      .command('web')
+      .description('start the local web dashboard (overview, inspect, ports, program details)')
+      .option('--host <address>', 'address to bind; anything but loopback requires a token', '127.0.0.1')
+      .option('-p, --port <port>', 'port (0: any free one)', integer('--port', 0, 65535), 7777)
+      .option('--token <token>', 'token for non-loopback binds (generated and printed when not given)')
+      .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
+      .option('-f, --filter <bpf>', 'BPF capture filter')
+      .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters')
+      .option('--no-dns', 'no reverse DNS (names from SNI, HTTP Host and DNS answers stay)')
+      .option('--db <file>', 'the history file (default: $XDG_STATE_HOME/netwho/netwho.db)')
+      .option('--no-history', 'record nothing (the History page still reads --db when it exists)'),
+  )
     .addHelpText(
       'after',
       '\nExamples:\n  sudo netwho web\n  sudo netwho web --host 0.0.0.0 --port 8080   # prints a URL with a token',
@@ -24,6 +27,7 @@ export function registerWeb(program: Command): void {
     .action(async (options) => {
       // The server (Hono, ws, the page) is loaded only for this command.
       const { startDashboard } = await import('@netwho/web');
+      const names = namesFrom(options);
       let dashboard: Awaited<ReturnType<typeof startDashboard>>;
       try {
         dashboard = await startDashboard({
@@ -34,6 +38,7 @@ export function registerWeb(program: Command): void {
           ...(options.filter && { filter: options.filter }),
           capture: options.capture === false ? 'never' : 'auto',
           dns: options.dns !== false,
+          names,
           ...historyOption(options),
         });
       } catch (error) {

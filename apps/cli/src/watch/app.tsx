@@ -3,7 +3,6 @@ import {
   GROUPINGS,
   type Grouping,
   groupPrograms,
-  type ReverseDns,
   serviceOf,
   type TrafficMonitor,
   type TrafficSnapshot,
@@ -18,6 +17,7 @@ import {
   hosts,
   labelName,
   peerName,
+  placeOf,
   SORT_KEYS,
   type SortKey,
   sortPrograms,
@@ -30,7 +30,6 @@ interface Props {
   monitor: TrafficMonitor;
   notice: string | undefined;
   intervalMs: number;
-  dns: ReverseDns | undefined;
   devices: string;
   /** How the Programs view groups processes at first (g cycles). */
   grouping: Grouping;
@@ -46,7 +45,6 @@ export function WatchApp({
   monitor,
   notice,
   intervalMs,
-  dns,
   devices,
   grouping: initialGrouping,
   host,
@@ -110,12 +108,8 @@ export function WatchApp({
       {tab === 0 ? (
         <Programs snapshot={snapshot} sort={sort} grouping={grouping} rows={rows} width={width} />
       ) : null}
-      {tab === 1 ? (
-        <Connections snapshot={withHosts(snapshot, match, (a) => dns?.name(a))} rows={rows} dns={dns} />
-      ) : null}
-      {tab === 2 ? (
-        <Hosts snapshot={withHosts(snapshot, match, (a) => dns?.name(a))} rows={rows} dns={dns} />
-      ) : null}
+      {tab === 1 ? <Connections snapshot={withHosts(snapshot, match)} rows={rows} width={width} /> : null}
+      {tab === 2 ? <Hosts snapshot={withHosts(snapshot, match)} rows={rows} width={width} /> : null}
     </Box>
   );
 }
@@ -168,60 +162,54 @@ function Programs({
   );
 }
 
-function Connections({
-  snapshot,
-  rows,
-  dns,
-}: {
-  snapshot: TrafficSnapshot;
-  rows: number;
-  dns: ReverseDns | undefined;
-}) {
+/** Columns every Connections row has, with their separating spaces (PROGRAM to UP). */
+const CONNECTION_COLUMNS = 18 + 6 + 24 + 34 + 10 + 10 + 10 + 7;
+
+/** `text` cut to `max` characters, nothing when there is no room. */
+const fit = (text: string, max: number) => (max > 0 ? shorten(text, max) : '');
+
+function Connections({ snapshot, rows, width }: { snapshot: TrafficSnapshot; rows: number; width: number }) {
   const list = [...snapshot.connections].sort((a, b) => b.lastSeen - a.lastSeen).slice(0, rows);
+  // REMOTE is the name the program asked for (or DNS gave) with the port; WHERE its country and
+  // AS, when the terminal is wide enough; the rest of a line is OTHER END, cut to fit (no wrapping).
+  const where = width >= CONNECTION_COLUMNS + 25 + 10 ? 24 : 0;
+  const rest = width - CONNECTION_COLUMNS - (where ? where + 1 : 0) - 1;
   return (
     <Box flexDirection="column">
       <Text bold>
         {cell('PROGRAM', 18)} {cell('PROTO', 6)} {cell('LOCAL', 24)} {cell('REMOTE', 34)}{' '}
-        {cell('SERVICE', 10)} {cell('DOWN', 10, true)} {cell('UP', 10, true)} OTHER END
+        {where ? `${cell('WHERE', where)} ` : ''}
+        {cell('SERVICE', 10)} {cell('DOWN', 10, true)} {cell('UP', 10, true)} {fit('OTHER END', rest)}
       </Text>
-      {list.map((c) => {
-        const host = dns?.name(c.remote.address);
-        return (
-          <Text key={c.id} dimColor={c.label.status !== 'known'}>
-            {cell(labelName(c), 18)} {cell(c.protocol, 6)} {cell(endpoint(c.local), 24)}{' '}
-            {cell(host ? `${host}:${c.remote.port}` : endpoint(c.remote), 34)}{' '}
-            {cell(serviceOf(c.remote.port, c.local.port), 10)} {cell(bytes(c.bytesIn), 10, true)}{' '}
-            {cell(bytes(c.bytesOut), 10, true)} {peerName(c)}
-          </Text>
-        );
-      })}
+      {list.map((c) => (
+        <Text key={c.id} dimColor={c.label.status !== 'known'}>
+          {cell(labelName(c), 18)} {cell(c.protocol, 6)} {cell(endpoint(c.local), 24)}{' '}
+          {cell(c.remoteName ? `${c.remoteName}:${c.remote.port}` : endpoint(c.remote), 34)}{' '}
+          {where ? `${cell(placeOf(c), where)} ` : ''}
+          {cell(serviceOf(c.remote.port, c.local.port), 10)} {cell(bytes(c.bytesIn), 10, true)}{' '}
+          {cell(bytes(c.bytesOut), 10, true)} {fit(peerName(c), rest)}
+        </Text>
+      ))}
     </Box>
   );
 }
 
-function Hosts({
-  snapshot,
-  rows,
-  dns,
-}: {
-  snapshot: TrafficSnapshot;
-  rows: number;
-  dns: ReverseDns | undefined;
-}) {
+function Hosts({ snapshot, rows, width }: { snapshot: TrafficSnapshot; rows: number; width: number }) {
   const list = hosts(snapshot)
     .sort((a, b) => b.bytesIn + b.bytesOut - (a.bytesIn + a.bytesOut))
     .slice(0, rows);
   return (
     <Box flexDirection="column">
       <Text bold>
-        {cell('REMOTE HOST', 40)} {cell('SERVICE', 10)} {cell('DOWN', 10, true)} {cell('UP', 10, true)}{' '}
-        {cell('CONN', 5, true)} PROGRAMS
+        {cell('REMOTE HOST', 36)} {cell('WHERE', 24)} {cell('SERVICE', 10)} {cell('DOWN', 10, true)}{' '}
+        {cell('UP', 10, true)} {cell('CONN', 5, true)} PROGRAMS
       </Text>
       {list.map((h) => (
-        <Text key={h.address}>
-          {cell(dns?.name(h.address) ?? h.address, 40)} {cell(h.service, 10)}{' '}
-          {cell(bytes(h.bytesIn), 10, true)} {cell(bytes(h.bytesOut), 10, true)}{' '}
-          {cell(String(h.connections), 5, true)} {h.programs.join(', ')}
+        <Text key={h.host}>
+          {cell(h.addresses.length > 1 ? `${h.host} (${h.addresses.length} addr)` : h.host, 36)}{' '}
+          {cell(h.place, 24)} {cell(h.service, 10)} {cell(bytes(h.bytesIn), 10, true)}{' '}
+          {cell(bytes(h.bytesOut), 10, true)} {cell(String(h.connections), 5, true)}{' '}
+          {fit(h.programs.join(', '), width - 102)}
         </Text>
       ))}
     </Box>
@@ -231,8 +219,17 @@ function Hosts({
 /** Said whenever the capture lost packets, as tcpdump says at the end: nothing is lost silently. */
 export function lossLine(snapshot: TrafficSnapshot): string | undefined {
   const c = snapshot.capture;
-  if (!c || c.kernelDropped + c.netwhoDropped === 0) return undefined;
-  return `dropped: ${c.kernelDropped} by the kernel (ring full), ${c.netwhoDropped} by netwho, of ${c.received ?? c.delivered + c.kernelDropped} received`;
+  const lost: string[] = [];
+  if (c && c.kernelDropped + c.netwhoDropped > 0)
+    lost.push(
+      `dropped: ${c.kernelDropped} by the kernel (ring full), ${c.netwhoDropped} by netwho, of ${c.received ?? c.delivered + c.kernelDropped} received`,
+    );
+  const n = snapshot.names;
+  if (n && n.evicted + n.dns.evicted > 0)
+    lost.push(
+      `names: ${n.evicted} flows not read (too many at once), ${n.dns.evicted} DNS answers forgotten (cache full)`,
+    );
+  return lost.length > 0 ? lost.join('; ') : undefined;
 }
 
 /** Where programs' names come from, for the header: eBPF, or the socket table and why not eBPF. */

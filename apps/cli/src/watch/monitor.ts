@@ -2,6 +2,7 @@ import { CaptureError } from '@netwho/capture';
 import {
   CaptureMonitor,
   type CaptureMonitorOptions,
+  type NamesOptions,
   SocketTableMonitor,
   type TrafficMonitor,
 } from '@netwho/monitor';
@@ -26,10 +27,13 @@ export function openMonitor(options: {
   snapLength?: number;
   bufferSize?: number;
   promiscuous?: boolean;
+  /** How remote ends are named and placed (see names/options.ts). */
+  names?: NamesOptions;
 }): MonitorChoice {
+  const names = options.names;
   if (options.capture === 'never') {
     return {
-      monitor: new SocketTableMonitor(),
+      monitor: new SocketTableMonitor({ ...(names && { names }) }),
       notice: 'no capture (--no-capture): TCP traffic from kernel socket counters',
     };
   }
@@ -42,6 +46,7 @@ export function openMonitor(options: {
       ...(options.snapLength !== undefined && { snapLength: options.snapLength }),
       ...(options.bufferSize !== undefined && { bufferSize: options.bufferSize }),
       ...(options.promiscuous !== undefined && { promiscuous: options.promiscuous }),
+      ...(names && { names }),
     });
     return { monitor, notice: undefined };
   } catch (error) {
@@ -52,7 +57,7 @@ export function openMonitor(options: {
       error.code === 'E_PERMISSION' ? 'packet capture is not permitted' : 'libpcap is not installed';
     const fix = error.code === 'E_PERMISSION' ? SETCAP_HINT : 'install libpcap (apt install libpcap0.8)';
     return {
-      monitor: new SocketTableMonitor(),
+      monitor: new SocketTableMonitor({ ...(names && { names }) }),
       notice: `${why}: showing TCP traffic from kernel socket counters instead (no UDP). To capture: ${fix}`,
     };
   }

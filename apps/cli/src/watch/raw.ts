@@ -1,5 +1,5 @@
 import type { CgroupInfo } from '@netwho/listeners';
-import { type Grouping, groupPrograms, type TrafficSnapshot } from '@netwho/monitor';
+import { type Grouping, groupPrograms, type RemoteEnd, type TrafficSnapshot } from '@netwho/monitor';
 import { endpoint } from '../output/format';
 
 /**
@@ -60,6 +60,14 @@ export function rawLines(s: TrafficSnapshot, grouping: Grouping = 'program'): st
         kernelDropped: s.capture.kernelDropped,
         netwhoDropped: s.capture.netwhoDropped,
         ...(s.capture.fallbackReason !== undefined && { fallbackReason: s.capture.fallbackReason }),
+        ...(s.names && {
+          namesFound: s.names.named,
+          namesNone: s.names.unnamed,
+          namesNotRead: s.names.evicted,
+          namesForgotten: s.names.forgotten,
+          dnsAnswers: s.names.dns.answers,
+          dnsForgotten: s.names.dns.evicted,
+        }),
         ...(s.owners && {
           ebpf: s.owners.ebpf,
           ...(s.owners.ebpfReason !== undefined && { ebpfReason: s.owners.ebpfReason }),
@@ -88,10 +96,23 @@ export function rawLines(s: TrafficSnapshot, grouping: Grouping = 'program'): st
         }),
         bytesIn: c.bytesIn,
         bytesOut: c.bytesOut,
+        ...remoteFields(c),
       }),
     );
   }
   return lines;
+}
+
+/** What is known of a connection's remote end, for its JSON line (null when unknown; scope absent without geo). */
+export function remoteFields(c: RemoteEnd) {
+  return {
+    remoteName: c.remoteName ?? null,
+    remoteNameSource: c.remoteNameSource ?? null,
+    ...(c.remoteScope && { remoteScope: c.remoteScope }),
+    country: c.country ?? null,
+    asn: c.asn ?? null,
+    asOrg: c.asOrg ?? null,
+  };
 }
 
 /** unit, container and pod of a program, for its JSON line (each null when it does not apply). */

@@ -1,8 +1,13 @@
 import { type ConnectionRow, type ProgramRow, serviceOf, type TrafficSnapshot } from '@netwho/monitor';
 
-/** A remote host: the traffic of every connection to it. */
+/** A remote host, by name when it has one: the traffic of every connection to it. */
 export interface HostRow {
-  address: string;
+  /** Its name (SNI, Host, DNS answer, reverse DNS), else its address. */
+  host: string;
+  /** The addresses it was reached at (at most 8 kept), the first one first. */
+  addresses: string[];
+  /** Where the first address is (see placeOf). */
+  place: string;
   bytesIn: number;
   bytesOut: number;
   connections: number;
@@ -26,15 +31,27 @@ export function peerName(c: ConnectionRow): string {
   return c.peer.status === 'pending' ? '…' : `(${c.peer.reason})`;
 }
 
-/** Connections grouped by remote address. */
+/** Connections grouped by remote host: its name when known (a CDN name over many addresses is one host), else its address. */
 export function hosts(snapshot: TrafficSnapshot): HostRow[] {
-  const byAddress = new Map<string, HostRow>();
+  const byHost = new Map<string, HostRow>();
   for (const c of snapshot.connections) {
-    let row = byAddress.get(c.remote.address);
+    const host = c.remoteName ?? c.remote.address;
+    let row = byHost.get(host);
     if (!row) {
-      row = { address: c.remote.address, bytesIn: 0, bytesOut: 0, connections: 0, programs: [], service: '' };
-      byAddress.set(c.remote.address, row);
+      row = {
+        host,
+        addresses: [],
+        place: placeOf(c),
+        bytesIn: 0,
+        bytesOut: 0,
+        connections: 0,
+        programs: [],
+        service: '',
+      };
+      byHost.set(host, row);
     }
+    if (row.addresses.length < 8 && !row.addresses.includes(c.remote.address))
+      row.addresses.push(c.remote.address);
     row.bytesIn += c.bytesIn;
     row.bytesOut += c.bytesOut;
     row.connections++;
@@ -42,7 +59,21 @@ export function hosts(snapshot: TrafficSnapshot): HostRow[] {
     if (!row.programs.includes(name)) row.programs.push(name);
     row.service ||= serviceOf(c.remote.port, c.local.port);
   }
-  return [...byAddress.values()];
+  return [...byHost.values()];
+}
+
+/**
+ * Where a remote end is, in a few characters: `US AS15169 Google LLC` for a public address, its
+ * scope (`loopback`, `private`, `cgnat`, ...) for the others, '' when nothing is known.
+ */
+export function placeOf(c: {
+  remoteScope?: string;
+  country?: string | null;
+  asn?: number | null;
+  asOrg?: string | null;
+}): string {
+  if (c.remoteScope && c.remoteScope !== 'public') return c.remoteScope;
+  return [c.country, c.asn != null ? `AS${c.asn}` : undefined, c.asOrg].filter(Boolean).join(' ');
 }
 
 export type SortKey = 'rate' | 'total' | 'name' | 'connections';
@@ -83,15 +114,14 @@ export function hostMatcher(pattern: string): (address: string, name: string | u
   return (address, name) => re.test(address) || (name !== undefined && re.test(name));
 }
 
-/** The snapshot with only the connections whose remote end matches (programs unchanged). */
+/** The snapshot with only the connections whose remote end (address or name) matches (programs unchanged). */
 export function withHosts(
   snapshot: TrafficSnapshot,
   match: ((address: string, name: string | undefined) => boolean) | undefined,
-  nameOf: (address: string) => string | undefined,
 ): TrafficSnapshot {
   if (!match) return snapshot;
   return {
     ...snapshot,
-    connections: snapshot.connections.filter((c) => match(c.remote.address, nameOf(c.remote.address))),
+    connections: snapshot.connections.filter((c) => match(c.remote.address, c.remoteName)),
   };
 }

@@ -79,6 +79,11 @@ function App() {
           <Overview model={model} go={go} />
         )}
       </main>
+      {model.status?.geo ? (
+        <footer data-testid="geo-attribution">
+          {model.status.geo.text} <a href={model.status.geo.href}>{model.status.geo.linkText}</a>
+        </footer>
+      ) : null}
     </>
   );
 }

@@ -13,6 +13,8 @@ export interface Status {
   version: string;
   /** Whether the History page has a history file to read. */
   history: boolean;
+  /** When countries and AS are shown: where they come from, with the link their licence asks for. */
+  geo: { text: string; href: string; linkText: string } | null;
 }
 
 /** A program row as the browser gets it: with its remote hosts' count and an icon URL. */
@@ -26,6 +28,7 @@ export interface ConnectionView extends ConnectionRow {
   /** `pid:<pid>` or `unknown`: the program row it counts under. */
   program: string;
   service: string;
+  /** The remote end's name (remoteName: SNI, HTTP Host, DNS answer, reverse DNS, /etc/hosts), null when none. */
   host: string | null;
   /** The program's unit, container or pod (Linux), null when none applies. */
   unit: string | null;

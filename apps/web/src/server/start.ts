@@ -4,11 +4,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { CaptureError } from '@netwho/capture';
+import { ATTRIBUTION } from '@netwho/geo';
 import { HistoryRecording, HistoryStore } from '@netwho/history';
 import {
   CaptureMonitor,
   type EndedConnection,
-  ReverseDns,
+  type NamesOptions,
   SocketTableMonitor,
   type TrafficMonitor,
 } from '@netwho/monitor';
@@ -39,6 +40,11 @@ export interface DashboardOptions {
   intervalMs?: number;
   /** Reverse DNS of remote hosts (default true). */
   dns?: boolean;
+  /**
+   * How remote ends are named and placed (default: names from SNI, Host and DNS answers, reverse
+   * DNS unless `dns: false`, country and AS from @netwho/geo's bundled databases).
+   */
+  names?: NamesOptions;
   /**
    * Programs with a series of their own in /metrics (default 500; the rest go to one overflow
    * series). Counters never go down; a series idle for an hour is dropped.
@@ -72,14 +78,13 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   const token = !isLoopback(host) || options.requireToken ? (options.token ?? newToken()) : undefined;
   const intervalMs = options.intervalMs ?? 1000;
   const history = openHistory(options.history);
-  const dns = options.dns !== false ? new ReverseDns() : undefined;
+  const names: NamesOptions = { reverseDns: options.dns !== false, ...options.names };
   const onConnectionEnd = history.recording
-    ? (c: EndedConnection) =>
-        history.recording!.connectionEnded(dns ? { ...c, remoteName: dns.name(c.remote.address) } : c)
+    ? (c: EndedConnection) => history.recording!.connectionEnded(c)
     : undefined;
   const { monitor, banner, devices } = options.monitor
     ? { monitor: options.monitor, banner: null, devices: [] as string[] }
-    : openMonitor(options, onConnectionEnd);
+    : openMonitor(options, names, onConnectionEnd);
   const status: Status = {
     mode: monitor.mode,
     banner: [banner, history.notice].filter(Boolean).join(' ') || null,
@@ -87,11 +92,18 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
     intervalMs,
     version,
     history: history.store !== undefined,
+    geo:
+      names.geo === false || options.monitor
+        ? null
+        : {
+            text: `${ATTRIBUTION.country} ${ATTRIBUTION.asn}`,
+            href: ATTRIBUTION.link.href,
+            linkText: ATTRIBUTION.link.text,
+          },
   };
   const metrics = new ProcessMetrics({ maxSeries: options.metricsMaxSeries ?? 500 });
   const state = new DashboardState(monitor, status, {
     intervalMs,
-    ...(dns && { dns }),
     onSnapshot: (snapshot) => {
       metrics.observe(snapshot);
       history.recording?.observe(snapshot);
@@ -211,6 +223,7 @@ function openHistory(options: DashboardOptions['history']): {
 
 function openMonitor(
   options: DashboardOptions,
+  names: NamesOptions,
   onConnectionEnd: ((c: EndedConnection) => void) | undefined,
 ): {
   monitor: TrafficMonitor;
@@ -219,7 +232,7 @@ function openMonitor(
 } {
   if (options.capture === 'never') {
     return {
-      monitor: new SocketTableMonitor(),
+      monitor: new SocketTableMonitor({ names }),
       banner: 'Capture is off (--no-capture): TCP traffic from kernel socket counters; UDP is not shown.',
       devices: [],
     };
@@ -229,6 +242,7 @@ function openMonitor(
       ...(options.devices?.length && { device: options.devices }),
       ...(options.filter && { filter: options.filter }),
       ...(onConnectionEnd && { onConnectionEnd }),
+      names,
     });
     return { monitor, banner: null, devices: [...monitor.capture.devices] };
   } catch (error) {
@@ -239,7 +253,7 @@ function openMonitor(
       error.code === 'E_PERMISSION' ? 'Packet capture is not permitted' : 'libpcap is not installed';
     const fix = error.code === 'E_PERMISSION' ? CAPTURE_FIX : 'install libpcap (apt install libpcap0.8)';
     return {
-      monitor: new SocketTableMonitor(),
+      monitor: new SocketTableMonitor({ names }),
       banner: `${why}: showing TCP traffic from kernel socket counters instead (no UDP, no connections shorter than a refresh). To capture: ${fix}.`,
       devices: [],
     };

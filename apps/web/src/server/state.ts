@@ -1,5 +1,5 @@
 import { cgroupLabel } from '@netwho/listeners';
-import { type ReverseDns, serviceOf, type TrafficMonitor, type TrafficSnapshot } from '@netwho/monitor';
+import { serviceOf, type TrafficMonitor, type TrafficSnapshot } from '@netwho/monitor';
 import { diffRows } from './diff';
 import type { ConnectionView, HistoryPoint, ProgramView, ServerMessage, Status } from './protocol';
 
@@ -11,7 +11,6 @@ export interface StateOptions {
   maxConnections?: number;
   /** Programs whose own chart is kept (least recently active dropped). Default 200. */
   maxProgramHistories?: number;
-  dns?: ReverseDns;
   /** Each snapshot, as soon as it is taken (for /metrics counters and history). */
   onSnapshot?: (snapshot: TrafficSnapshot) => void;
 }
@@ -143,7 +142,6 @@ export class DashboardState {
       icon: p.process ? `/api/icon/${encodeURIComponent(p.key)}` : null,
       unit: cgroupLabel(p.process?.cgroup) ?? null,
     }));
-    const dns = this.options.dns;
     this.connectionRows = [...this.snapshot.connections]
       .sort((a, b) => b.lastSeen - a.lastSeen)
       .slice(0, this.maxConnections)
@@ -151,7 +149,7 @@ export class DashboardState {
         ...c,
         program: c.label.status === 'known' ? `pid:${c.label.process.pid}` : 'unknown',
         service: serviceOf(c.remote.port, c.local.port),
-        host: dns?.name(c.remote.address) ?? null,
+        host: c.remoteName ?? null,
         unit: c.label.status === 'known' ? (cgroupLabel(c.label.process.cgroup) ?? null) : null,
         peerName: c.peer?.status === 'known' ? `${c.peer.process.name} (${c.peer.process.pid})` : null,
       }));

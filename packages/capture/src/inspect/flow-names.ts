@@ -20,12 +20,16 @@ export interface FlowNamesOptions extends DnsNamesOptions {
   maxPending?: number;
   /** Packets of a flow's opener looked at before giving up on naming it from them. Default 8. */
   maxPackets?: number;
+  /** Names of flows kept until `forget`, at most (the oldest is forgotten first, and counted). Default 65,536. */
+  maxNamed?: number;
 }
 
 export interface FlowNamesStats {
   named: number;
   unnamed: number;
   evicted: number;
+  /** Names dropped because `maxNamed` flows were named and not forgotten. */
+  forgotten: number;
   pending: number;
   dns: DnsNamesStats;
 }
@@ -53,12 +57,14 @@ export class FlowNames {
   private readonly done = new Set<number>();
   private readonly maxPending: number;
   private readonly maxPackets: number;
-  private readonly counts = { named: 0, unnamed: 0, evicted: 0 };
+  private readonly maxNamed: number;
+  private readonly counts = { named: 0, unnamed: 0, evicted: 0, forgotten: 0 };
 
   constructor(options: FlowNamesOptions = {}) {
     this.dns = new DnsNames(options);
     this.maxPending = options.maxPending ?? 4096;
     this.maxPackets = options.maxPackets ?? 8;
+    this.maxNamed = options.maxNamed ?? 65_536;
   }
 
   /** Looks at one packet of flow `flowId` (`outgoing`: sent by the flow's local end, its opener when both are local). */
@@ -90,6 +96,10 @@ export class FlowNames {
       this.named.set(flowId, found);
       this.pending.delete(flowId);
       this.counts.named++;
+      if (this.named.size > this.maxNamed) {
+        this.named.delete(this.named.keys().next().value as number);
+        this.counts.forgotten++;
+      }
     } else if (found === null || state.packets >= this.maxPackets) {
       this.giveUp(flowId);
       this.counts.unnamed++;

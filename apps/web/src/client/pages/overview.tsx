@@ -2,7 +2,7 @@ import { GROUPINGS, type Grouping, groupPrograms, type ProgramGroup } from '@net
 import { useState } from 'preact/hooks';
 import type { ProgramView } from '../../server/protocol';
 import { TrafficChart } from '../chart';
-import { bytes, rate } from '../format';
+import { bytes, place, rate } from '../format';
 import type { Model } from '../store';
 
 /** Traffic over time, the top programs as bars, top remote hosts and services. */
@@ -18,16 +18,14 @@ export function Overview({ model, go }: { model: Model; go: (hash: string) => vo
   const viewOf = (g: ProgramGroup) => model.programs.get(g.members[0]!);
   const inspect = (g: ProgramGroup) => `#/inspect?program=${encodeURIComponent(g.members.join(','))}`;
   const maxTotal = Math.max(1, ...top.map((p) => p.bytesIn + p.bytesOut));
-  const hosts = new Map<string, { name: string; bytes: number; service: string }>();
+  // Remote hosts by name (the name a program asked for; a CDN's many addresses are one host), else address.
+  const hosts = new Map<string, { name: string; bytes: number; service: string; place: string }>();
   const services = new Map<string, number>();
   for (const c of model.connections.values()) {
-    const h = hosts.get(c.remote.address) ?? {
-      name: c.host ?? c.remote.address,
-      bytes: 0,
-      service: c.service,
-    };
+    const name = c.host ?? c.remote.address;
+    const h = hosts.get(name) ?? { name, bytes: 0, service: c.service, place: place(c) };
     h.bytes += c.bytesIn + c.bytesOut;
-    hosts.set(c.remote.address, h);
+    hosts.set(name, h);
     if (c.service) services.set(c.service, (services.get(c.service) ?? 0) + c.bytesIn + c.bytesOut);
   }
   const topHosts = [...hosts.values()].sort((a, b) => b.bytes - a.bytes).slice(0, 8);
@@ -87,11 +85,14 @@ export function Overview({ model, go }: { model: Model; go: (hash: string) => vo
         </div>
         <div>
           <h2>Remote hosts</h2>
-          <table>
+          <table data-testid="top-hosts">
             <tbody>
               {topHosts.map((h) => (
                 <tr key={h.name}>
-                  <td>{h.name}</td>
+                  <td>
+                    <a href={`#/inspect?host=${encodeURIComponent(h.name)}`}>{h.name}</a>
+                  </td>
+                  <td>{h.place}</td>
                   <td>{h.service}</td>
                   <td class="num">{bytes(h.bytes)}</td>
                 </tr>
