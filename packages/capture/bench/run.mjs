@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DecodedPacket, decodePacket, FlowTable, PcapWriter } from '../dist/index.js';
+import { DecodedPacket, decodePacket, FlowNames, FlowTable, PcapWriter } from '../dist/index.js';
 import { liveBenchmark } from './live.mjs';
 
 const { values } = parseArgs({
@@ -19,10 +19,46 @@ const { values } = parseArgs({
 const PACKETS = Number(values.packets);
 const FLOWS = Number(values.flows);
 
-/** A file of PACKETS Ethernet/IPv4 packets over FLOWS TCP and UDP flows, 60 to 250 bytes each. */
+/**
+ * A TLS ClientHello record (RFC 8446 section 4.1.2) naming `host` in server_name (RFC 6066
+ * section 3): TLS 1.2 legacy version, 32 random bytes, no session id, two cipher suites, null
+ * compression. What a flow's first bytes to port 443 look like.
+ */
+function clientHello(host) {
+  const name = Buffer.from(host);
+  const sni = Buffer.concat([
+    Buffer.from([0, 0]), // server_name
+    u16(name.length + 5),
+    u16(name.length + 3),
+    Buffer.from([0]), // host_name
+    u16(name.length),
+    name,
+  ]);
+  const body = Buffer.concat([
+    Buffer.from([3, 3]),
+    Buffer.alloc(32, 7),
+    Buffer.from([0]),
+    u16(4),
+    Buffer.from([0x13, 0x01, 0x13, 0x02]),
+    Buffer.from([1, 0]),
+    u16(sni.length),
+    sni,
+  ]);
+  const handshake = Buffer.concat([Buffer.from([1, 0, body.length >> 8, body.length & 255]), body]);
+  return Buffer.concat([Buffer.from([22, 3, 1]), u16(handshake.length), handshake]);
+}
+
+function u16(n) {
+  return Buffer.from([n >> 8, n & 255]);
+}
+
+/**
+ * A file of PACKETS Ethernet/IPv4 packets over FLOWS TCP and UDP flows, 60 to 250 bytes each; the
+ * first data packet a TCP flow's client sends is a ClientHello naming its server.
+ */
 function generate(file) {
   const writer = new PcapWriter(file, { linkType: 1 });
-  const frame = Buffer.alloc(300);
+  const frame = Buffer.alloc(400);
   // Ethernet: dst, src, type 0x0800; IPv4 header without options; then TCP (20) or UDP (8).
   frame.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0], 0);
   let seconds = 1_700_000_000;
@@ -30,8 +66,11 @@ function generate(file) {
   for (let i = 0; i < PACKETS; i++) {
     const flow = (i * 7919) % FLOWS;
     const udp = flow % 4 === 0;
-    const outgoing = i % 3 !== 0;
-    const payload = 20 + ((i * 31) % 180);
+    const secondRound = i >= FLOWS && i < 2 * FLOWS; // each flow's first packet after its SYN
+    const outgoing = secondRound || i % 3 !== 0;
+    const hello = !udp && secondRound ? clientHello(`host-${flow}.example.net`) : undefined;
+    const syn = !udp && i < FLOWS; // a SYN carries no data
+    const payload = hello ? hello.length : syn ? 0 : 20 + ((i * 31) % 180);
     const l4 = udp ? 8 : 20;
     const ipLength = 20 + l4 + payload;
     frame.set([0x45, 0, ipLength >> 8, ipLength & 255, 0, 0, 0x40, 0, 64, udp ? 17 : 6, 0, 0], 14);
@@ -51,6 +90,8 @@ function generate(file) {
       frame.writeUInt32BE(i, 42);
       frame[46] = 0x50;
       frame[47] = i < FLOWS ? 0x02 : 0x10;
+      if (hello) hello.copy(frame, 54);
+      else frame.fill(0, 54, 54 + payload);
     }
     nanoseconds += 1000;
     if (nanoseconds >= 1e9) {
@@ -62,18 +103,22 @@ function generate(file) {
   writer.close();
 }
 
-function timeOurs(file) {
+/** Decode + flows, and with `withNames` the first packets of each flow read for names (netwho read, the monitor). */
+function timeOurs(file, withNames = false) {
   const p = new DecodedPacket();
   const table = new FlowTable({ maxFlows: 65536, localAddresses: ['10.0.0.1'] });
+  const names = withNames ? new FlowNames() : undefined;
   const start = process.hrtime.bigint();
   let n = 0;
   parseCaptureFileSyncFast(file, (r) => {
     decodePacket(r.buffer, r.linkType, p, r.offset, r.offset + r.capturedLength);
-    table.add(p, r.seconds * 1000 + r.nanoseconds / 1e6, r.originalLength);
+    const time = r.seconds * 1000 + r.nanoseconds / 1e6;
+    const id = table.add(p, time, r.originalLength);
+    names?.add(p, id, table.lastOutgoing, time, table.lastSent);
     n++;
   });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  return { ms, packets: n, flows: table.size };
+  return { ms, packets: n, flows: table.size, named: names?.stats().named ?? 0 };
 }
 
 let parseCaptureFileSyncFast;
@@ -94,25 +139,33 @@ async function main() {
   console.log(`generating ${PACKETS.toLocaleString()} packets over ${FLOWS.toLocaleString()} flows...`);
   generate(file);
   try {
-    const ours = [0, 1, 2, 3, 4].map(() => timeOurs(file));
+    // Interleaved, so that a slow spell of this (shared) machine falls on every contender alike.
     // TZ=UTC: without TZ, glibc re-reads /etc/localtime for every timestamp tcpdump prints, which
     // would make tcpdump look several times slower than it is.
-    const tcpdump = [0, 1, 2, 3, 4].map(() =>
-      timeCommand('sh', ['-c', `TZ=UTC tcpdump -r '${file}' -nn -q > /dev/null`]),
-    );
+    const ours = [];
+    const named = [];
+    const tcpdump = [];
+    for (let run = 0; run < 7; run++) {
+      ours.push(timeOurs(file));
+      named.push(timeOurs(file, true));
+      tcpdump.push(timeCommand('sh', ['-c', `TZ=UTC tcpdump -r '${file}' -nn -q > /dev/null`]));
+    }
     const tshark = [0, 1].map(() => timeCommand('tshark', ['-r', file, '-q', '-z', 'conv,tcp']));
     const oursMs = best(ours);
     const rows = [
       ['netwho decode + flows', oursMs],
+      ['netwho + names (SNI, DNS)', best(named)],
       ['tcpdump -r -nn -q', best(tcpdump)],
       ['tshark -q -z conv,tcp', best(tshark)],
     ];
     console.log(
-      `\noffline, ${PACKETS.toLocaleString()} packets, ${ours[0].flows.toLocaleString()} flows (best of runs):`,
+      `\noffline, ${PACKETS.toLocaleString()} packets, ${ours[0].flows.toLocaleString()} flows, ${named[0].named.toLocaleString()} named from their ClientHello (best of runs):`,
     );
     for (const [name, ms] of rows) {
       const rate = (PACKETS / ms) * 1000;
-      const ratio = name.startsWith('netwho') ? '' : `  netwho is ${(ms / oursMs).toFixed(1)}x faster`;
+      const ratio = name.startsWith('netwho')
+        ? ''
+        : `  netwho is ${(ms / oursMs).toFixed(1)}x faster, ${(ms / best(named)).toFixed(1)}x with names`;
       console.log(
         `  ${name.padEnd(24)} ${ms.toFixed(0).padStart(7)} ms  ${(rate / 1e6).toFixed(2)} M packets/s${ratio}`,
       );

@@ -155,4 +155,19 @@ describe('names of remote ends from the first packets', () => {
     expect(names.nameOf(10, '192.0.2.10', 0)).toBeUndefined(); // given up when 12 came
     expect(names.nameOf(12, '192.0.2.10', 0)).toEqual({ name: 'late.test', source: 'http-host' });
   });
+
+  it('a flow past its first packets costs nothing and is never read; one still being read then is given up and counted', () => {
+    const names = new FlowNames({ maxPackets: 4 });
+    const partial = text('GET / HTTP/1.1\r\n');
+    const at = (port: number, payload: number[], seq: number) =>
+      decode(ethernet(0x0800, ipv4(6, ME, '192.0.2.11', tcp(port, 80, ACK_PSH, payload, { seq }))));
+    // A whole request in a segment the flow's local end sent as its 20th packet: too late, not read.
+    names.add(at(50030, text('GET / HTTP/1.1\r\nHost: late.test\r\n\r\n'), 1), 30, true, 0, 20);
+    expect(names.nameOf(30, '192.0.2.11', 0)).toBeUndefined();
+    // A request head that is not whole yet, then more packets than the first ones: given up when its 9th is seen.
+    names.add(at(50031, partial, 1), 31, true, 0, 3);
+    expect(names.stats()).toMatchObject({ pending: 1, unnamed: 0 });
+    names.add(at(50031, text('Accept: */*\r\n'), 1 + partial.length), 31, true, 0, 9);
+    expect(names.stats()).toMatchObject({ pending: 0, unnamed: 1, named: 0 });
+  });
 });

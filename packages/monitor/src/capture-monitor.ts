@@ -139,7 +139,7 @@ export class CaptureMonitor implements TrafficMonitor {
     const d = decodePacket(p.buffer, p.linkType, this.decoded, p.offset, p.offset + p.length);
     const timeMs = p.seconds * 1000 + p.nanoseconds / 1e6;
     const flowId = this.table.add(d, timeMs, wireLength(d, p));
-    this.flowNames?.add(d, flowId, this.table.lastOutgoing, timeMs);
+    this.flowNames?.add(d, flowId, this.table.lastOutgoing, timeMs, this.table.lastSent);
     this.onPacketHook?.(p, flowId, this.table.lastOutgoing);
   }
 

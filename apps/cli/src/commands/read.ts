@@ -75,7 +75,7 @@ export function registerRead(program: Command): void {
         decodePacket(r.buffer, r.linkType, p, r.offset, r.offset + r.capturedLength);
         const time = r.seconds * 1000 + r.nanoseconds / 1e6;
         const id = table.add(p, time, r.originalLength);
-        names.add(p, id, table.lastOutgoing, time);
+        names.add(p, id, table.lastOutgoing, time, table.lastSent);
         if (id >= 0 && r.comment && !programs.has(id)) {
           const m = /pid=(\d+) name=(\S+)/.exec(r.comment);
           if (m) programs.set(id, { pid: Number(m[1]), name: m[2]! });

@@ -88,6 +88,8 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
   readonly maxFlows: number;
   /** Whether the packet add() counted last went from the flow's local side (its sender is `local`). */
   lastOutgoing = false;
+  /** After add: the packets the flow's local end has sent so far, this one included (what tells a flow's first packets). */
+  lastSent = 0;
   readonly idleTimeoutMs: number;
   readonly closedTimeoutMs: number;
   private readonly local: LocalAddresses;
@@ -188,10 +190,11 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     this.lastOutgoing = outgoing;
     if (outgoing) {
       numbers[at + BYTES_OUT]! += length;
-      numbers[at + PACKETS_OUT]!++;
+      this.lastSent = ++numbers[at + PACKETS_OUT]!;
     } else {
       numbers[at + BYTES_IN]! += length;
       numbers[at + PACKETS_IN]!++;
+      this.lastSent = numbers[at + PACKETS_OUT]!;
     }
     if (protocol === IpProtocol.TCP) this.trackTcp(slot, p.tcpFlags, outgoing);
     if (isNew && this.listenerCount('flow') > 0) this.emit('flow', this.snapshot(slot));

@@ -67,21 +67,40 @@ export class FlowNames {
     this.maxNamed = options.maxNamed ?? 65_536;
   }
 
-  /** Looks at one packet of flow `flowId` (`outgoing`: sent by the flow's local end, its opener when both are local). */
-  add(p: DecodedPacket, flowId: number, outgoing: boolean, nowMs: number): void {
+  /**
+   * Looks at one packet of flow `flowId` (`outgoing`: sent by the flow's local end, its opener when
+   * both are local). `sent`, the packets the local end has sent so far (FlowTable's `lastSent`),
+   * lets a flow past its first packets cost nothing but this comparison.
+   */
+  add(p: DecodedPacket, flowId: number, outgoing: boolean, nowMs: number, sent = 0): void {
     if (p.payloadOffset < 0 || p.payloadLength === 0) return;
-    if (p.protocol === IpProtocol.UDP && (isDnsPort(p.srcPort) || isDnsPort(p.dstPort))) {
-      const message = decodeDns(p.data, p.payloadOffset, p.payloadOffset + p.payloadLength);
+    if (isDnsPort(p.srcPort) || isDnsPort(p.dstPort)) {
+      const tcp = p.protocol === IpProtocol.TCP;
+      if (!tcp && p.protocol !== IpProtocol.UDP) return;
+      // Only successful responses with answers teach a name: the header says so before decoding.
+      if (!answersSomething(p.data, p.payloadOffset + (tcp ? 2 : 0), p.payloadOffset + p.payloadLength))
+        return;
+      const message = decodeDns(p.data, p.payloadOffset, p.payloadOffset + p.payloadLength, { tcp });
       if (typeof message !== 'string') this.dns.observe(message, nowMs);
       return;
     }
-    if (p.protocol === IpProtocol.TCP && (isDnsPort(p.srcPort) || isDnsPort(p.dstPort))) {
-      const message = decodeDns(p.data, p.payloadOffset, p.payloadOffset + p.payloadLength, { tcp: true });
-      if (typeof message !== 'string') this.dns.observe(message, nowMs);
+    if (!outgoing || flowId < 0) return;
+    // Past its first packets (payload or not): named, given up, or to be given up now.
+    if (sent > this.maxPackets * 2) {
+      if (sent === this.maxPackets * 2 + 1 && this.pending.has(flowId)) {
+        this.giveUp(flowId);
+        this.counts.unnamed++;
+      }
       return;
     }
-    if (!outgoing || flowId < 0 || this.done.has(flowId) || this.named.has(flowId)) return;
+    if (this.done.has(flowId) || this.named.has(flowId)) return;
     let state = this.pending.get(flowId);
+    if (!state && p.protocol === IpProtocol.TCP) {
+      // Most openers' first segment holds the whole ClientHello or request head: read it in place,
+      // and keep state (a copy of the bytes) only for one that goes on in the next segments.
+      const found = readOpener(p.data, p.payloadOffset, p.payloadOffset + p.payloadLength);
+      if (found !== undefined) return this.settle(flowId, found);
+    }
     if (!state) {
       if (this.pending.size >= this.maxPending) {
         this.giveUp(this.pending.keys().next().value as number);
@@ -92,17 +111,22 @@ export class FlowNames {
     }
     state.packets++;
     const found = p.protocol === IpProtocol.TCP ? this.tcp(state, p) : this.udp(state, p);
-    if (found) {
-      this.named.set(flowId, found);
-      this.pending.delete(flowId);
-      this.counts.named++;
-      if (this.named.size > this.maxNamed) {
-        this.named.delete(this.named.keys().next().value as number);
-        this.counts.forgotten++;
-      }
-    } else if (found === null || state.packets >= this.maxPackets) {
+    if (found !== undefined || state.packets >= this.maxPackets) this.settle(flowId, found ?? null);
+  }
+
+  /** A flow's first packets said what they had to say: its name, or none (null). */
+  private settle(flowId: number, found: RemoteName | null): void {
+    this.pending.delete(flowId);
+    if (!found) {
       this.giveUp(flowId);
       this.counts.unnamed++;
+      return;
+    }
+    this.named.set(flowId, found);
+    this.counts.named++;
+    if (this.named.size > this.maxNamed) {
+      this.named.delete(this.named.keys().next().value as number);
+      this.counts.forgotten++;
     }
   }
 
@@ -149,13 +173,7 @@ export class FlowNames {
     state.bytes.set(p.data.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength), state.length);
     state.length = need;
     state.nextSeq = (p.seq + p.payloadLength) >>> 0;
-    const hello = decodeClientHello(state.bytes, 0, state.length);
-    if (typeof hello !== 'string')
-      return hello.serverName ? { name: hello.serverName, source: 'tls-sni' } : null;
-    if (hello === 'truncated') return undefined;
-    const http = decodeHttpHost(state.bytes, 0, state.length);
-    if (typeof http !== 'string') return { name: http.host, source: 'http-host' };
-    return http === 'truncated' ? undefined : null;
+    return readOpener(state.bytes, 0, state.length);
   }
 
   /** UDP: QUIC client Initials (the first datagrams a client sends to port 443 or others). */
@@ -167,6 +185,28 @@ export class FlowNames {
       return hello.serverName ? { name: hello.serverName, source: 'quic-sni' } : null;
     return hello === 'truncated' ? undefined : null;
   }
+}
+
+/** An opener's first bytes `data[start, end)`: the name of a TLS ClientHello or an HTTP request; undefined: more needed; null: none. */
+function readOpener(data: Uint8Array, start: number, end: number): RemoteName | undefined | null {
+  const hello = decodeClientHello(data, start, end);
+  if (typeof hello !== 'string')
+    return hello.serverName ? { name: hello.serverName, source: 'tls-sni' } : null;
+  if (hello === 'truncated') return undefined;
+  const http = decodeHttpHost(data, start, end);
+  if (typeof http !== 'string') return { name: http.host, source: 'http-host' };
+  return http === 'truncated' ? undefined : null;
+}
+
+/** A DNS header (RFC 1035 section 4.1.1) of a response (QR), without error (RCODE 0), with a question and an answer. */
+function answersSomething(data: Uint8Array, at: number, end: number): boolean {
+  if (end - at < 12) return false;
+  return (
+    (data[at + 2]! & 0x80) !== 0 &&
+    (data[at + 3]! & 0x0f) === 0 &&
+    (data[at + 4]! | data[at + 5]!) !== 0 &&
+    (data[at + 6]! | data[at + 7]!) !== 0
+  );
 }
 
 /** The remote address of a decoded packet's flow as text, for nameOf (the destination of an outgoing packet). */
