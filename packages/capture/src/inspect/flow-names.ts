@@ -99,7 +99,10 @@ export class FlowNames {
       // Most openers' first segment holds the whole ClientHello or request head: read it in place,
       // and keep state (a copy of the bytes) only for one that goes on in the next segments.
       const found = readOpener(p.data, p.payloadOffset, p.payloadOffset + p.payloadLength);
-      if (found !== undefined) return this.settle(flowId, found);
+      if (found !== undefined) {
+        this.settle(flowId, found);
+        return;
+      }
     }
     if (!state) {
       if (this.pending.size >= this.maxPending) {
