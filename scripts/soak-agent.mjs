@@ -6,7 +6,7 @@
 // series fill up to the cap and expire, history intervals are written. Prints RSS and heap over
 // time and the first/last ratio; memory is flat when the later samples stay near the first ones.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,10 +73,14 @@ function binFor(i) {
   }
   return path;
 }
-const client = `const s=require('net').connect(${port},'127.0.0.1',()=>s.end(Buffer.alloc(20000)));s.on('close',()=>process.exit(0));s.on('error',()=>process.exit(0));`;
+// Each client opens with an HTTP request head naming one of 5,000 hosts, so that the names tables
+// (flows being read, names kept, history's addresses) churn too.
+const client = (host) =>
+  `const s=require('net').connect(${port},'127.0.0.1',()=>s.end(Buffer.concat([Buffer.from('GET / HTTP/1.1\\r\\nHost: ${host}\\r\\n\\r\\n'),Buffer.alloc(20000)])));s.on('close',()=>process.exit(0));s.on('error',()=>process.exit(0));`;
 let started = 0;
 const churn = setInterval(() => {
-  spawn(binFor(started++ % names), ['-e', client], { stdio: 'ignore' }).on('error', () => {});
+  const host = `host-${started % 5000}.soak.test`;
+  spawn(binFor(started++ % names), ['-e', client(host)], { stdio: 'ignore' }).on('error', () => {});
 }, 100);
 
 function memory() {
@@ -128,4 +132,5 @@ console.log(
   `V8 heap in use, the same: ${(hEarly / 1048576).toFixed(1)} MiB; ${(hLate / 1048576).toFixed(1)} MiB (x${(hLate / hEarly).toFixed(2)})`,
 );
 console.log(`agent.stop: ${JSON.stringify(stop)}`);
+console.log(`history file: ${(statSync(join(dir, 'soak.db')).size / 1048576).toFixed(1)} MiB`);
 rmSync(dir, { recursive: true, force: true });

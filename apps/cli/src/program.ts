@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAgent } from './commands/agent';
+import { registerAlerts } from './commands/alerts';
 import { registerCapture } from './commands/capture';
 import { registerHistory } from './commands/history';
 import { registerIcon } from './commands/icon';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerIcon(program);
   registerWeb(program);
   registerAgent(program);
+  registerAlerts(program);
   // Commander exits 1 on usage errors; netwho documents 2 for usage, 0 for --help/--version.
   const exitOverride = (err: { exitCode: number }) => {
     process.exit(err.exitCode === 0 ? 0 : 2);

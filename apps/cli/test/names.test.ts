@@ -73,6 +73,20 @@ describe('netwho read places each remote end with the bundled databases', () => 
     expect(flows[0]).not.toHaveProperty('country');
   });
 
+  it('--blocklist marks the flows to listed addresses and says so (a blocklisted address in a pcap replay)', () => {
+    const list = join(dir, 'block.txt');
+    writeFileSync(list, '# known bad\n193.0.6.0/24\n2001:db8::/32\n');
+    const r = netwho(['read', file, '--json', '--blocklist', list]);
+    expect(r.code).toBe(0);
+    const flows = (
+      JSON.parse(r.stdout) as { flows: Array<{ remote: { address: string }; blocked: boolean }> }
+    ).flows;
+    expect(flows.filter((f) => f.blocked).map((f) => f.remote.address)).toEqual(['193.0.6.139']);
+    expect(r.stderr).toMatch(
+      /alert: a flow talked to 193\.0\.6\.139 \(193\.0\.6\.139:443\), which is in a blocklist/,
+    );
+  });
+
   it('a database that cannot be read or is not one exits 2 and says which', () => {
     const missing = netwho(['read', file, '--geoip', join(dir, 'missing.mmdb')]);
     expect(missing.code).toBe(2);

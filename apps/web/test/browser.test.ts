@@ -161,6 +161,50 @@ describe.runIf(process.platform === 'linux' && isRoot && existsSync(CHROMIUM))(
       }
     });
 
+    it('alerts: a toast as one fires, and the Alerts page lists them', async () => {
+      const { AlertEngine, parseAlertConfig } = await import('@netwho/alerts');
+      const engine = new AlertEngine(
+        parseAlertConfig({
+          alerts: { rules: [{ kind: 'rate', id: 'busy', above: 1, program: 'netwho-browsertest' }] },
+        }).rules,
+        { everyMs: 1000 }, // again every second, so that one fires while the page is open
+      );
+      const recent: ReturnType<typeof engine.observe> = [];
+      const alerting = await startDashboard({
+        port: 0,
+        devices: ['lo'],
+        filter: `tcp port ${traffic.port}`,
+        intervalMs: 500,
+        dns: false,
+        alerts: {
+          observe: (s) => {
+            const fired = engine.observe(s);
+            recent.push(...fired);
+            return fired;
+          },
+          recent: () => recent,
+        },
+      });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(alerting.url);
+        await page
+          .getByTestId('toasts')
+          .locator('.toast', { hasText: 'netwho-browsertest moved' })
+          .waitFor({ timeout: 15_000 });
+        await page.goto(`${alerting.url}#/alerts`);
+        const rows = page.getByTestId('alerts').locator('tbody tr');
+        await rows.first().waitFor();
+        expect(await rows.first().textContent()).toMatch(/busy.*netwho-browsertest.*moved/);
+        expect(await page.locator('nav').textContent()).toMatch(/Alerts \(\d+\)/);
+        expect(errors).toEqual([]);
+      } finally {
+        await alerting.close();
+      }
+    });
+
     it('shows the banner when capture is not running', async () => {
       const fallback = await startDashboard({ port: 0, capture: 'never', intervalMs: 500, dns: false });
       try {

@@ -10,13 +10,14 @@ import {
 import type { Command } from 'commander';
 import { EventLog } from '../agent/log';
 import { isLoopback, parseListen, serveMetrics } from '../agent/metrics-server';
+import { type AlertFlags, addAlertOptions, openAlerts } from '../alerts/setup';
 import { CliError, Exit, integer } from '../errors';
 import { openRecording } from '../history/recording';
 import { parseDuration } from '../history/time';
 import { addNameOptions, namesFrom } from '../names/options';
 import { openMonitor } from '../watch/monitor';
 
-interface AgentOptions {
+interface AgentOptions extends AlertFlags {
   interface?: string[];
   filter?: string;
   capture?: boolean;
@@ -39,35 +40,39 @@ interface AgentOptions {
 const TICK_MS = 1000;
 
 export function registerAgent(program: Command): void {
-  addNameOptions(
-    program
-      .command('agent')
-      .description('headless: capture, attribution and history, serving Prometheus /metrics and pushing OTLP')
-      .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
-      .option('-f, --filter <bpf>', 'BPF capture filter')
-      .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters (no rights needed)')
-      .option(
-        '--no-dns',
-        'no reverse DNS for history and OTLP logs (names from SNI, Host and DNS answers stay)',
-      )
-      .option('--metrics <host:port>', '/metrics address; any but loopback needs --token', '127.0.0.1:9464')
-      .option('--token <token>', 'require "Authorization: Bearer TOKEN" on /metrics')
-      .option('--token-file <file>', 'the token, read from a file (kept out of the process list)')
-      .option('--metrics-pid', 'add process_pid to the series (one series per run of a program)')
-      .option(
-        '--max-series <n>',
-        'programs with a series of their own; the rest go to one overflow series',
-        integer('--max-series', 1, 100_000),
-        500,
-      )
-      .option('--series-ttl <duration>', 'drop a series idle this long (e.g. 1h, 30m)', '1h')
-      .option('--db <file>', 'the history file (default: $XDG_STATE_HOME/netwho/netwho.db)')
-      .option('--no-history', 'record no history')
-      .option(
-        '--otlp <url>',
-        'push metrics and connection logs to this OTLP/HTTP endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT)',
-      )
-      .option('--log <file>', 'write the event log to this file (SIGHUP re-opens it) instead of stderr'),
+  addAlertOptions(
+    addNameOptions(
+      program
+        .command('agent')
+        .description(
+          'headless: capture, attribution and history, serving Prometheus /metrics and pushing OTLP',
+        )
+        .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
+        .option('-f, --filter <bpf>', 'BPF capture filter')
+        .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters (no rights needed)')
+        .option(
+          '--no-dns',
+          'no reverse DNS for history and OTLP logs (names from SNI, Host and DNS answers stay)',
+        )
+        .option('--metrics <host:port>', '/metrics address; any but loopback needs --token', '127.0.0.1:9464')
+        .option('--token <token>', 'require "Authorization: Bearer TOKEN" on /metrics')
+        .option('--token-file <file>', 'the token, read from a file (kept out of the process list)')
+        .option('--metrics-pid', 'add process_pid to the series (one series per run of a program)')
+        .option(
+          '--max-series <n>',
+          'programs with a series of their own; the rest go to one overflow series',
+          integer('--max-series', 1, 100_000),
+          500,
+        )
+        .option('--series-ttl <duration>', 'drop a series idle this long (e.g. 1h, 30m)', '1h')
+        .option('--db <file>', 'the history file (default: $XDG_STATE_HOME/netwho/netwho.db)')
+        .option('--no-history', 'record no history')
+        .option(
+          '--otlp <url>',
+          'push metrics and connection logs to this OTLP/HTTP endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT)',
+        )
+        .option('--log <file>', 'write the event log to this file (SIGHUP re-opens it) instead of stderr'),
+    ),
   )
     .addHelpText(
       'after',
@@ -125,6 +130,10 @@ async function runAgent(options: AgentOptions): Promise<void> {
   });
   if (history.notice) log.event('history.off', { reason: history.notice }, 'WARN');
 
+  const alerts = openAlerts(options, {
+    ...(history.recording && { history: history.recording.store }),
+    notifyDefault: false, // headless: alerts go to the log and the webhook
+  });
   const opened = openMonitor({
     devices: options.interface,
     filter: options.filter,
@@ -180,6 +189,7 @@ async function runAgent(options: AgentOptions): Promise<void> {
     history: history.recording?.store.path ?? null,
     otlp: otlp?.endpoint ?? null,
     ebpf: capture?.ownerSources().ebpf ?? false,
+    alertRules: alerts?.rules.length ?? 0,
     ...(capture?.ebpfReason && { ebpfReason: capture.ebpfReason }),
   });
 
@@ -190,6 +200,7 @@ async function runAgent(options: AgentOptions): Promise<void> {
     try {
       const snapshot = monitor.snapshot();
       metrics.observe(snapshot);
+      for (const alert of alerts?.observe(snapshot) ?? []) log.event('alert', { ...alert }, 'WARN');
       const h = health();
       const drops = (h.capture?.kernelDropped ?? 0) + (h.capture?.netwhoDropped ?? 0);
       if (drops > last.drops) log.event('capture.drops', { ...h.capture, new: drops - last.drops }, 'WARN');
@@ -220,7 +231,8 @@ async function runAgent(options: AgentOptions): Promise<void> {
   await server.close();
   history.close(opened.monitor);
   await otlp?.shutdown();
+  await alerts?.close();
   opened.monitor.close();
-  log.event('agent.stop', { signal, ...health() });
+  log.event('agent.stop', { signal, ...health(), ...(alerts && { alerts: alerts.stats() }) });
   log.close();
 }

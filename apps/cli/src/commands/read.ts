@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { Blocklist } from '@netwho/alerts';
 import {
   CaptureError,
   DecodedPacket,
@@ -39,6 +40,8 @@ interface FlowSummary {
   country?: string | null;
   asn?: number | null;
   asOrg?: string | null;
+  /** With --blocklist: true when the remote address is listed. */
+  blocked?: boolean;
 }
 
 export function registerRead(program: Command): void {
@@ -50,7 +53,8 @@ export function registerRead(program: Command): void {
       )
       .argument('<file>', 'a .pcap or .pcapng file')
       .option('--json', 'print JSON: { packets, bytes, flows: [...] }')
-      .option('-n, --top <n>', 'show the n biggest flows (default all)'),
+      .option('-n, --top <n>', 'show the n biggest flows (default all)')
+      .option('--blocklist <file...>', 'mark flows to addresses in these files (IPs and CIDRs, one a line)'),
   )
     .addHelpText('after', '\nExamples:\n  netwho read out.pcapng\n  netwho read trace.pcap --json --top 20')
     .action(async (file: string, options) => {
@@ -64,6 +68,7 @@ export function registerRead(program: Command): void {
       const programs = new Map<number, { name: string; pid: number }>();
       const names = new FlowNames();
       const geo = openGeo(options);
+      const blocklist = openBlocklist(options.blocklist);
       if (!existsSync(file)) throw new CliError(`no such file: ${file}`, Exit.NOT_FOUND);
       const p = new DecodedPacket();
       let packets = 0;
@@ -111,10 +116,18 @@ export function registerRead(program: Command): void {
             remoteName: name?.name ?? null,
             remoteNameSource: name?.source ?? null,
             ...(geo && placeFields(geo.lookup(f.remote.address))),
+            ...(blocklist && { blocked: blocklist.has(f.remote.address) }),
           };
         })
         .sort((a, b) => b.bytes - a.bytes)
         .slice(0, options.top ? Number(options.top) : undefined);
+      const blocked = flows.filter((f) => f.blocked);
+      for (const f of blocked.slice(0, 20))
+        process.stderr.write(
+          `netwho: alert: ${f.program ?? 'a flow'} talked to ${f.remoteName ?? f.remote.address} (${endpoint(f.remote)}), which is in a blocklist\n`,
+        );
+      if (blocked.length > 20)
+        process.stderr.write(`netwho: alert: ${blocked.length - 20} more flows to blocklisted addresses\n`);
       if (options.json) {
         printJson({ packets, bytes: totalBytes, format, flows });
         return;
@@ -150,4 +163,23 @@ function placeFields(g: GeoInfo) {
     asn: g.asn ?? null,
     asOrg: g.asOrg ?? null,
   };
+}
+
+/** --blocklist files, read once (a file that cannot be read exits 2). */
+function openBlocklist(files: string[] | undefined): Blocklist | undefined {
+  if (!files?.length) return undefined;
+  const texts = files.map((file) => {
+    try {
+      return { file, text: readFileSync(file, 'utf8') };
+    } catch (error) {
+      throw new CliError(
+        `${file}: blocklist cannot be read (${(error as NodeJS.ErrnoException).code})`,
+        Exit.USAGE,
+      );
+    }
+  });
+  const list = Blocklist.parse(texts);
+  for (const p of list.problems.slice(0, 5))
+    process.stderr.write(`netwho: ${p.file}:${p.line}: not an address or CIDR block, skipped: ${p.text}\n`);
+  return list;
 }

@@ -1,6 +1,8 @@
+import type { Alert } from '@netwho/alerts';
 import { GROUPINGS, type Grouping } from '@netwho/monitor';
 import { type Command, Option } from 'commander';
 import { createElement } from 'react';
+import { type Alerts, addAlertOptions, openAlerts, withAlerts } from '../alerts/setup';
 import { integer } from '../errors';
 import { openRecording } from '../history/recording';
 import { addNameOptions, namesFrom } from '../names/options';
@@ -11,40 +13,47 @@ import { loadViewState, saveViewState, type ViewState, viewStateFile } from '../
 import { hostMatcher, withHosts } from '../watch/views';
 
 export function registerWatch(program: Command): void {
-  addNameOptions(
-    program
-      .command('watch', { isDefault: false })
-      .description('live traffic per program (up/down rates, totals, connections, remote hosts)')
-      .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
-      .option('-f, --filter <bpf>', 'BPF capture filter, e.g. "tcp port 443"')
-      .option(
-        '--raw',
-        'print JSON lines (one per program and per connection per tick) instead of the live view',
-      )
-      .option('--no-dns', 'no reverse DNS (names from SNI, HTTP Host and DNS answers stay)')
-      .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters (no rights needed)')
-      .option('--capture', 'require packet capture: fail (exit 3) rather than fall back')
-      .option('--interval <ms>', 'refresh interval in milliseconds', integer('--interval', 100, 60_000), 1000)
-      .option(
-        '-d, --duration <seconds>',
-        'stop after this many seconds',
-        integer('--duration', 1, 31_536_000),
-      )
-      .addOption(
-        new Option(
-          '--by <grouping>',
-          'group the Programs view (and the group lines of --raw) by program, pid, unit or container',
+  addAlertOptions(
+    addNameOptions(
+      program
+        .command('watch', { isDefault: false })
+        .description('live traffic per program (up/down rates, totals, connections, remote hosts)')
+        .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
+        .option('-f, --filter <bpf>', 'BPF capture filter, e.g. "tcp port 443"')
+        .option(
+          '--raw',
+          'print JSON lines (one per program and per connection per tick) instead of the live view',
         )
-          .choices(GROUPINGS)
-          .default('program'),
-      )
-      .option(
-        '--host <pattern>',
-        'only connections whose remote address or name matches, e.g. "*.example.com" or "10.0.*"',
-      )
-      .option('--remember', "keep this terminal's view, sort and grouping for its next watch")
-      .option('--db <file>', 'keep history in this file (default: $XDG_STATE_HOME/netwho/netwho.db)')
-      .option('--no-history', 'record nothing (netwho history reads what watch, web and agent record)'),
+        .option('--no-dns', 'no reverse DNS (names from SNI, HTTP Host and DNS answers stay)')
+        .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters (no rights needed)')
+        .option('--capture', 'require packet capture: fail (exit 3) rather than fall back')
+        .option(
+          '--interval <ms>',
+          'refresh interval in milliseconds',
+          integer('--interval', 100, 60_000),
+          1000,
+        )
+        .option(
+          '-d, --duration <seconds>',
+          'stop after this many seconds',
+          integer('--duration', 1, 31_536_000),
+        )
+        .addOption(
+          new Option(
+            '--by <grouping>',
+            'group the Programs view (and the group lines of --raw) by program, pid, unit or container',
+          )
+            .choices(GROUPINGS)
+            .default('program'),
+        )
+        .option(
+          '--host <pattern>',
+          'only connections whose remote address or name matches, e.g. "*.example.com" or "10.0.*"',
+        )
+        .option('--remember', "keep this terminal's view, sort and grouping for its next watch")
+        .option('--db <file>', 'keep history in this file (default: $XDG_STATE_HOME/netwho/netwho.db)')
+        .option('--no-history', 'record nothing (netwho history reads what watch, web and agent record)'),
+    ),
   )
     .addHelpText(
       'after',
@@ -74,13 +83,18 @@ export function registerWatch(program: Command): void {
         ...(history.onConnectionEnd && { onConnectionEnd: history.onConnectionEnd }),
       });
       const notice = [opened.notice, history.notice].filter(Boolean).join('; ') || undefined;
-      const choice = { monitor: history.wrap(opened.monitor), notice };
+      const alerts = openAlerts(options, { ...(history.recording && { history: history.recording.store }) });
+      const raw = options.raw || !process.stdout.isTTY || !process.stdin.isTTY;
+      // --raw: one line per alert among the others; the live view shows the latest ones.
+      const onAlert = raw ? (a: Alert) => print(JSON.stringify({ type: 'alert', ...a })) : undefined;
+      const choice = { monitor: withAlerts(history.wrap(opened.monitor), alerts, onAlert), notice, alerts };
       const stop = () => {
         history.close(opened.monitor);
         choice.monitor.close();
+        void alerts?.close();
       };
       try {
-        if (options.raw || !process.stdout.isTTY || !process.stdin.isTTY) {
+        if (raw) {
           await runRaw(
             choice.monitor,
             choice.notice,
@@ -123,7 +137,7 @@ async function runRaw(
 }
 
 async function runInteractive(
-  choice: ReturnType<typeof openMonitor>,
+  choice: ReturnType<typeof openMonitor> & { alerts?: Alerts | undefined },
   options: {
     interval: number;
     duration?: number;
@@ -147,6 +161,7 @@ async function runInteractive(
     createElement(WatchApp, {
       monitor: choice.monitor,
       notice: choice.notice,
+      ...(choice.alerts && { alerts: choice.alerts }),
       intervalMs: options.interval,
       devices,
       grouping: options.by,

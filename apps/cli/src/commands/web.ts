@@ -1,24 +1,27 @@
 import { existsSync } from 'node:fs';
 import { defaultDatabasePath } from '@netwho/history';
 import type { Command } from 'commander';
+import { addAlertOptions, openAlerts } from '../alerts/setup';
 import { CliError, Exit, integer } from '../errors';
 import { addNameOptions, namesFrom } from '../names/options';
 import { print } from '../output/style';
 
 export function registerWeb(program: Command): void {
-  addNameOptions(
-    program
-      .command('web')
-      .description('start the local web dashboard (overview, inspect, ports, program details)')
-      .option('--host <address>', 'address to bind; anything but loopback requires a token', '127.0.0.1')
-      .option('-p, --port <port>', 'port (0: any free one)', integer('--port', 0, 65535), 7777)
-      .option('--token <token>', 'token for non-loopback binds (generated and printed when not given)')
-      .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
-      .option('-f, --filter <bpf>', 'BPF capture filter')
-      .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters')
-      .option('--no-dns', 'no reverse DNS (names from SNI, HTTP Host and DNS answers stay)')
-      .option('--db <file>', 'the history file (default: $XDG_STATE_HOME/netwho/netwho.db)')
-      .option('--no-history', 'record nothing (the History page still reads --db when it exists)'),
+  addAlertOptions(
+    addNameOptions(
+      program
+        .command('web')
+        .description('start the local web dashboard (overview, inspect, ports, program details)')
+        .option('--host <address>', 'address to bind; anything but loopback requires a token', '127.0.0.1')
+        .option('-p, --port <port>', 'port (0: any free one)', integer('--port', 0, 65535), 7777)
+        .option('--token <token>', 'token for non-loopback binds (generated and printed when not given)')
+        .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
+        .option('-f, --filter <bpf>', 'BPF capture filter')
+        .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters')
+        .option('--no-dns', 'no reverse DNS (names from SNI, HTTP Host and DNS answers stay)')
+        .option('--db <file>', 'the history file (default: $XDG_STATE_HOME/netwho/netwho.db)')
+        .option('--no-history', 'record nothing (the History page still reads --db when it exists)'),
+    ),
   )
     .addHelpText(
       'after',
@@ -28,6 +31,7 @@ export function registerWeb(program: Command): void {
       // The server (Hono, ws, the page) is loaded only for this command.
       const { startDashboard } = await import('@netwho/web');
       const names = namesFrom(options);
+      const alerts = openAlerts(options);
       let dashboard: Awaited<ReturnType<typeof startDashboard>>;
       try {
         dashboard = await startDashboard({
@@ -39,6 +43,7 @@ export function registerWeb(program: Command): void {
           capture: options.capture === false ? 'never' : 'auto',
           dns: options.dns !== false,
           names,
+          ...(alerts && { alerts }),
           ...historyOption(options),
         });
       } catch (error) {
@@ -54,6 +59,7 @@ export function registerWeb(program: Command): void {
         process.once('SIGTERM', resolve);
       });
       await dashboard.close();
+      await alerts?.close();
     });
 }
 

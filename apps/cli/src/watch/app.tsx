@@ -1,3 +1,4 @@
+import type { Alert } from '@netwho/alerts';
 import { cgroupLabel } from '@netwho/listeners';
 import {
   GROUPINGS,
@@ -9,6 +10,7 @@ import {
 } from '@netwho/monitor';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useState } from 'react';
+import { alertLine } from '../alerts/setup';
 import { bytes, endpoint, rate } from '../output/format';
 import { shorten } from '../output/table';
 import type { ViewState } from './remember';
@@ -28,6 +30,8 @@ const TABS = ['Programs', 'Connections', 'Remote hosts'] as const;
 
 interface Props {
   monitor: TrafficMonitor;
+  /** Alerts the snapshots raised: the latest are shown under the header. */
+  alerts?: { recent(): Alert[] };
   notice: string | undefined;
   intervalMs: number;
   devices: string;
@@ -43,6 +47,7 @@ interface Props {
 /** The live view of `netwho watch`: a tab per view, refreshed every interval. */
 export function WatchApp({
   monitor,
+  alerts,
   notice,
   intervalMs,
   devices,
@@ -77,7 +82,8 @@ export function WatchApp({
     else if (input >= '1' && input <= '3') setTab(Number(input) - 1);
   });
 
-  const rows = Math.max(5, (stdout.rows ?? 24) - 7);
+  const shownAlerts = (alerts?.recent() ?? []).slice(-3);
+  const rows = Math.max(5, (stdout.rows ?? 24) - 7 - shownAlerts.length - (lossLine(snapshot) ? 1 : 0));
   const width = stdout.columns ?? 100;
   const totalIn = snapshot.programs.reduce((n, p) => n + p.rateIn, 0);
   const totalOut = snapshot.programs.reduce((n, p) => n + p.rateOut, 0);
@@ -95,6 +101,11 @@ export function WatchApp({
       </Box>
       {notice ? <Text color="yellow">{notice}</Text> : null}
       {lossLine(snapshot) ? <Text color="red">{lossLine(snapshot)}</Text> : null}
+      {shownAlerts.map((a) => (
+        <Text key={`${a.at}-${a.rule.id}-${a.program.path}-${a.remote?.address ?? ''}`} color="yellow">
+          {`alert ${alertLine(a)}`}
+        </Text>
+      ))}
       <Box>
         {TABS.map((name, i) => (
           <Text key={name} inverse={i === tab}>

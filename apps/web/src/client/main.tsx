@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { Alerts, Toasts } from './pages/alerts';
 import { History } from './pages/history';
 import { Inspect } from './pages/inspect';
 import { Overview } from './pages/overview';
@@ -33,7 +34,15 @@ function App() {
     ['inspect', 'Inspect'],
     ['ports', 'Ports'],
     ['history', 'History'],
+    ['alerts', model.alerts.length > 0 ? `Alerts (${model.alerts.length})` : 'Alerts'],
   ];
+  // A toast stays 8 s.
+  useEffect(() => {
+    if (model.fresh.length === 0) return;
+    const oldest = model.fresh[0]!;
+    const t = setTimeout(() => store.dismiss(oldest), 8000);
+    return () => clearTimeout(t);
+  }, [model.fresh]);
   return (
     <>
       <header>
@@ -71,6 +80,8 @@ function App() {
           <Inspect model={model} query={query} setPaused={(p) => store.setPaused(p)} />
         ) : page === 'ports' ? (
           <Ports />
+        ) : page === 'alerts' ? (
+          <Alerts alerts={model.alerts} />
         ) : page === 'history' ? (
           <History enabled={model.status?.history ?? false} />
         ) : page === 'program' ? (
@@ -79,6 +90,7 @@ function App() {
           <Overview model={model} go={go} />
         )}
       </main>
+      <Toasts alerts={model.fresh} dismiss={(a) => store.dismiss(a)} />
       {model.status?.geo ? (
         <footer data-testid="geo-attribution">
           {model.status.geo.text} <a href={model.status.geo.href}>{model.status.geo.linkText}</a>

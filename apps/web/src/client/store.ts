@@ -1,5 +1,12 @@
 import type { CaptureHealth, OwnerSources } from '@netwho/monitor';
-import type { ConnectionView, HistoryPoint, ProgramView, ServerMessage, Status } from '../server/protocol';
+import type {
+  ConnectionView,
+  HistoryPoint,
+  ProgramView,
+  ServerMessage,
+  Status,
+  WebAlert,
+} from '../server/protocol';
 
 /** What the pages render: kept up to date from the WebSocket (a full state, then per-tick diffs). */
 export interface Model {
@@ -13,6 +20,9 @@ export interface Model {
   /** The capture's counters (capture mode): what it received and dropped. */
   capture: CaptureHealth | undefined;
   owners: OwnerSources | undefined;
+  /** The latest alerts, newest last (at most 200), and those of the last tick (shown as toasts). */
+  alerts: WebAlert[];
+  fresh: WebAlert[];
 }
 
 type Listener = (model: Model) => void;
@@ -30,6 +40,8 @@ export class Store {
     at: 0,
     capture: undefined,
     owners: undefined,
+    alerts: [],
+    fresh: [],
   };
   private readonly listeners = new Set<Listener>();
   private socket: WebSocket | undefined;
@@ -71,6 +83,8 @@ export class Store {
         at: message.at,
         capture: message.capture,
         owners: message.owners,
+        alerts: message.alerts ?? [],
+        fresh: [],
       });
       return;
     }
@@ -88,7 +102,16 @@ export class Store {
       at: message.at,
       capture: message.capture,
       owners: message.owners,
+      ...(message.alerts && {
+        alerts: [...this.model.alerts, ...message.alerts].slice(-200),
+        fresh: [...this.model.fresh, ...message.alerts].slice(-5),
+      }),
     });
+  }
+
+  /** A toast closed, or timed out. */
+  dismiss(alert: WebAlert): void {
+    this.update({ fresh: this.model.fresh.filter((a) => a !== alert) });
   }
 
   private update(patch: Partial<Model>): void {

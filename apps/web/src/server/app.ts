@@ -77,6 +77,7 @@ export function createApp(options: AppOptions): Hono {
 
   app.get('/api/status', (c) => c.json(state.status));
   app.get('/api/history', (c) => c.json(state.chart()));
+  app.get('/api/alerts', (c) => c.json(state.alerts()));
   app.get('/api/programs', (c) => c.json(state.programs()));
   app.get('/api/programs/:key', (c) => {
     const key = c.req.param('key');

@@ -36,6 +36,24 @@ export interface ConnectionView extends ConnectionRow {
   peerName: string | null;
 }
 
+/** An alert as netwho's alert engine (@netwho/alerts) gives it. */
+export interface WebAlert {
+  at: number;
+  rule: { id: string; kind: string };
+  program: { name: string; path: string; pid?: number };
+  message: string;
+  figures: Record<string, number>;
+  remote?: { address: string; name?: string; country?: string; asn?: number; asOrg?: string };
+}
+
+/** Where the dashboard's alerts come from (structurally: the CLI's alerts fit). */
+export interface AlertSource {
+  /** The alerts a snapshot raises (sent on to browsers as they come). */
+  observe(snapshot: import('@netwho/monitor').TrafficSnapshot): WebAlert[];
+  /** The latest, newest last. */
+  recent(): WebAlert[];
+}
+
 /**
  * WebSocket messages from the server. `full` first, then one `tick` per interval with only what
  * changed: rows upserted (new or different) and keys removed.
@@ -52,6 +70,8 @@ export type ServerMessage =
       capture?: CaptureHealth;
       /** Where programs' names come from (eBPF, or the socket table and why). */
       owners?: OwnerSources;
+      /** The latest alerts, newest last. */
+      alerts: WebAlert[];
     }
   | {
       type: 'tick';
@@ -61,6 +81,8 @@ export type ServerMessage =
       owners?: OwnerSources;
       programs: { upsert: ProgramView[]; remove: string[] };
       connections: { upsert: ConnectionView[]; remove: number[] };
+      /** Alerts raised by this tick's snapshot. */
+      alerts?: WebAlert[];
     };
 
 /** Messages the browser may send. */

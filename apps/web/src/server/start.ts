@@ -18,7 +18,7 @@ import { ProcessMetrics } from '@netwho/telemetry';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { version } from '../version';
 import { createApp } from './app';
-import type { ServerMessage, Status } from './protocol';
+import type { AlertSource, ServerMessage, Status } from './protocol';
 import { hostAllowed, isLoopback, newToken, presentedToken, tokenMatches } from './security';
 import { DashboardState } from './state';
 
@@ -56,6 +56,8 @@ export interface DashboardOptions {
    * writes. Default: no history.
    */
   history?: { path: string; record?: boolean } | false;
+  /** Alert rules run on every snapshot (the CLI's `--alert-*`, config file); shown as toasts and on the Alerts page. */
+  alerts?: AlertSource;
 }
 
 export interface Dashboard {
@@ -104,6 +106,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
   const metrics = new ProcessMetrics({ maxSeries: options.metricsMaxSeries ?? 500 });
   const state = new DashboardState(monitor, status, {
     intervalMs,
+    ...(options.alerts && { alerts: options.alerts }),
     onSnapshot: (snapshot) => {
       metrics.observe(snapshot);
       history.recording?.observe(snapshot);

@@ -1,7 +1,15 @@
 import { cgroupLabel } from '@netwho/listeners';
 import { serviceOf, type TrafficMonitor, type TrafficSnapshot } from '@netwho/monitor';
 import { diffRows } from './diff';
-import type { ConnectionView, HistoryPoint, ProgramView, ServerMessage, Status } from './protocol';
+import type {
+  AlertSource,
+  ConnectionView,
+  HistoryPoint,
+  ProgramView,
+  ServerMessage,
+  Status,
+  WebAlert,
+} from './protocol';
 
 export interface StateOptions {
   intervalMs: number;
@@ -13,6 +21,8 @@ export interface StateOptions {
   maxProgramHistories?: number;
   /** Each snapshot, as soon as it is taken (for /metrics counters and history). */
   onSnapshot?: (snapshot: TrafficSnapshot) => void;
+  /** Alert rules to run on each snapshot; their alerts go to browsers. */
+  alerts?: AlertSource;
 }
 
 type Tick = Extract<ServerMessage, { type: 'tick' }>;
@@ -44,6 +54,7 @@ export class DashboardState {
     this.maxProgramHistories = options.maxProgramHistories ?? 200;
     this.snapshot = monitor.snapshot();
     options.onSnapshot?.(this.snapshot);
+    options.alerts?.observe(this.snapshot);
     this.rebuild();
   }
 
@@ -56,6 +67,7 @@ export class DashboardState {
   tick(): Tick {
     this.snapshot = this.monitor.snapshot();
     this.options.onSnapshot?.(this.snapshot);
+    const alerts = this.options.alerts?.observe(this.snapshot) ?? [];
     this.rebuild();
     const point = this.point();
     push(this.history, point, this.historySize);
@@ -82,7 +94,13 @@ export class DashboardState {
       ...(this.snapshot.owners && { owners: this.snapshot.owners }),
       programs: { upsert: programs.upsert, remove: programs.remove },
       connections: { upsert: connections.upsert, remove: connections.remove },
+      ...(alerts.length > 0 && { alerts }),
     };
+  }
+
+  /** The latest alerts, newest last (for GET /api/alerts). */
+  alerts(): WebAlert[] {
+    return this.options.alerts?.recent() ?? [];
   }
 
   /** The whole state, for a client that just connected. */
@@ -96,6 +114,7 @@ export class DashboardState {
       connections: this.connectionRows,
       ...(this.snapshot.capture && { capture: this.snapshot.capture }),
       ...(this.snapshot.owners && { owners: this.snapshot.owners }),
+      alerts: this.alerts(),
     };
   }
 

@@ -1,0 +1,10 @@
+export { Blocklist, BlocklistFiles, type BlocklistProblem } from './blocklist';
+export { type AlertConfig, loadAlertConfig, parseAlertConfig, type WebhookConfig, webhook } from './config';
+export { AlertEngine, type AlertEngineOptions, type AlertEngineStats, programKey } from './engine';
+export { AlertConfigError, isAlertConfigError } from './errors';
+export { AlertLog } from './sinks/log';
+export { DesktopNotifier } from './sinks/notify';
+export { WebhookSink, type WebhookStats } from './sinks/webhook';
+export type { Alert, AlertKind, AlertProcess, AlertRule, AlertSnapshot, Direction } from './types';
+export { formatBytes, parseBytes, parseDuration } from './units';
+export { version } from './version';
