@@ -65,8 +65,13 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho agent as an unpri
     child.stderr!.on('data', (d) => (err += d));
     expect(await until(() => err.includes('agent.start'))).toBe(true);
     child.kill('SIGTERM');
-    const [code] = (await once(child, 'exit')) as [number];
-    expect(code).toBe(0);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    // A signal here would be a crash on the way out (the last lines of its log say where).
+    expect({ code, signal, log: code === 0 ? '' : err.slice(-2000) }).toEqual({
+      code: 0,
+      signal: null,
+      log: '',
+    });
     expect(JSON.parse(err.split('\n')[0]!)).toMatchObject({
       'event.name': 'agent.start',
       mode: 'capture',

@@ -42,4 +42,5 @@ export type {
   TcpTraffic,
   UnownedReason,
 } from './types';
+export { type ProcessUser, parsePasswd, processUser, uidOf } from './user/read';
 export { version } from './version';

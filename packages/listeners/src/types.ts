@@ -1,4 +1,5 @@
 import type { CgroupInfo } from './cgroup/describe';
+import type { ProcessUser } from './user/read';
 /** Transport protocol of a socket. */
 export type Protocol = 'TCP' | 'UDP';
 
@@ -35,6 +36,8 @@ export interface Process {
    * made this record asked for it (processCgroup(); the attributor's monitors do).
    */
   cgroup?: CgroupInfo;
+  /** Linux: the user it runs as, where whoever made this record asked for it (processUser(); the monitors do). */
+  user?: ProcessUser;
 }
 
 /** An address and port. Addresses are printed canonically: `127.0.0.1`, `::1`, `fe80::1`. */

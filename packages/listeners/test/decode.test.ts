@@ -190,6 +190,16 @@ describe('/proc/net parsing', () => {
     ]);
   });
 
+  it('a socket the kernel printed twice (its table changed between two reads of the file) is added once', () => {
+    const line = (sl: number, inode: number) =>
+      `   ${sl}: 0100007F:C350 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000\n`;
+    const text = Buffer.from(
+      `${header}${line(0, 500)}${line(1, 501)}${line(2, 500)}${line(3, 0)}${line(4, 0)}`,
+    );
+    const table = new SocketTable();
+    expect(parseProcNet(text, IPPROTO_TCP, 4, table)).toBe(4); // 500 once, 501, and both inode-0 rows
+  });
+
   it('reads IPv6 rows as four host-order words', () => {
     const text = Buffer.from(
       `${header}   0: 00000000000000000000000001000000:0035 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000   101        0 777 2\n`,

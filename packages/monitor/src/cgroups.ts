@@ -1,20 +1,28 @@
 import type { LruMap, Process } from '@netwho/attributor';
-import { type CgroupInfo, processCgroup } from '@netwho/listeners';
+import { type CgroupInfo, type ProcessUser, processCgroup, processUser } from '@netwho/listeners';
+
+/** What the describe hook adds to a process. */
+export interface ProcessContext {
+  cgroup: CgroupInfo | undefined;
+  user: ProcessUser | undefined;
+}
 
 /**
- * A describe hook that adds each program's cgroup (systemd unit, container, pod) to its labels:
- * read once per process (by pid and path, in a bounded cache: `cache`'s limit, least recently used
- * forgotten) rather than once per flow.
+ * A describe hook that adds each program's cgroup (systemd unit, container, pod) and user to its
+ * labels: read once per process (by pid and path, in a bounded cache: `cache`'s limit, least
+ * recently used forgotten) rather than once per flow.
  */
-export function withCgroup(cache: LruMap<string, CgroupInfo | null>): (process: Process) => Process {
+export function withCgroup(cache: LruMap<string, ProcessContext>): (process: Process) => Process {
   return (process) => {
-    if (process.cgroup) return process;
+    if (process.cgroup && process.user) return process;
     const key = `${process.pid}:${process.path}`;
     let info = cache.get(key);
     if (info === undefined) {
-      info = processCgroup(process.pid) ?? null;
+      info = { cgroup: processCgroup(process.pid), user: processUser(process.pid) };
       cache.set(key, info);
     }
-    return info ? { ...process, cgroup: info } : process;
+    const cgroup = process.cgroup ?? info.cgroup;
+    const user = process.user ?? info.user;
+    return cgroup || user ? { ...process, ...(cgroup && { cgroup }), ...(user && { user }) } : process;
   };
 }

@@ -5,14 +5,14 @@ import type { ProgramRow } from './snapshot';
  * How the per-process rows of a snapshot are shown. People think of traffic per program (every
  * run of `curl` together), or per service or container; `pid` shows processes one by one.
  */
-export type Grouping = 'program' | 'pid' | 'unit' | 'container';
-export const GROUPINGS: readonly Grouping[] = ['program', 'pid', 'unit', 'container'];
+export type Grouping = 'program' | 'pid' | 'unit' | 'container' | 'user';
+export const GROUPINGS: readonly Grouping[] = ['program', 'pid', 'unit', 'container', 'user'];
 
 /** One row of a grouped view: the sum of its member processes. */
 export interface ProgramGroup {
-  /** `program:/usr/bin/curl` (`name:curl` when the path is unknown), `unit:…`, `container:…`, `pid:…`, `idle:…`, `unknown`. */
+  /** `program:/usr/bin/curl` (`name:curl` when the path is unknown), `unit:…`, `container:…`, `user:…`, `pid:…`, `idle:…`, `unknown`. */
   key: string;
-  /** What to show: the program's name, the unit, the container, or `name (N idle or exited)`. */
+  /** What to show: the program's name, the unit, the container, the user, or `name (N idle or exited)`. */
   label: string;
   /** The most recently active member's process (its pid, path, cgroup); none for traffic not attributed. */
   process?: Process;
@@ -55,6 +55,7 @@ function groupKeyOf(row: ProgramRow, by: Grouping): string {
     return cg?.container
       ? `container:${cg.container.name ?? `${cg.container.runtime}:${cg.container.id}`}`
       : 'container:';
+  if (by === 'user') return row.process.user ? `user:${row.process.user.uid}` : 'user:';
   return programKeyOf(row);
 }
 
@@ -67,6 +68,7 @@ function labelOf(row: ProgramRow, by: Grouping): string {
     return cg?.container
       ? (cg.container.name ?? `${cg.container.runtime}:${cg.container.id.slice(0, 12)}`)
       : '(no container)';
+  if (by === 'user') return row.process.user?.name ?? '(unknown user)';
   return row.process.name;
 }
 

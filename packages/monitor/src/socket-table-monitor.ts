@@ -1,5 +1,5 @@
-import type { Label } from '@netwho/attributor';
-import { type SocketTrafficOptions, SocketTrafficPoller } from '@netwho/attributor';
+import { type Label, LruMap, type SocketTrafficOptions, SocketTrafficPoller } from '@netwho/attributor';
+import { withCgroup } from './cgroups';
 import { ProgramTotals } from './program-totals';
 import { type NamesOptions, openNames, type RemoteNames } from './remote-names';
 import type { ConnectionRow, TrafficMonitor, TrafficSnapshot } from './snapshot';
@@ -13,6 +13,8 @@ export class SocketTableMonitor implements TrafficMonitor {
   private readonly poller: SocketTrafficPoller;
   private readonly totals = new ProgramTotals();
   private readonly names: RemoteNames;
+  /** Each program's unit, container and user, read once per process. */
+  private readonly describe = withCgroup(new LruMap(4096));
 
   /** Throws GeoError when a database named in `names.geo` cannot be opened. */
   constructor(
@@ -29,7 +31,7 @@ export class SocketTableMonitor implements TrafficMonitor {
     const live: ConnectionRow[] = [];
     for (const c of sample.connections) {
       const label: Label = c.process
-        ? { status: 'known', process: c.process }
+        ? { status: 'known', process: this.describe(c.process) }
         : { status: 'unknown', reason: c.unowned === 'permission' ? 'permission' : 'gave-up' };
       // Deltas are banked; live rows add no bytes (they would count twice) but count connections.
       this.totals.bank({ bytesIn: c.deltaIn, bytesOut: c.deltaOut, packetsIn: 0, packetsOut: 0 }, label);

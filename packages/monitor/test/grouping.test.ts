@@ -104,3 +104,23 @@ describe('groupPrograms', () => {
     expect(sum(containers)).toBe(sum(rows));
   });
 });
+
+describe('by user', () => {
+  it('sums the processes of each user; processes whose user is unknown share one row', () => {
+    const as = (pid: number, uid: number, name: string, bytes: number) =>
+      row(pid, 'curl', '/usr/bin/curl', bytes, NOW, {
+        process: { pid, name: 'curl', path: '/usr/bin/curl', user: { uid, name } },
+      });
+    const groups = groupPrograms(
+      [as(1, 0, 'root', 100), as(2, 1000, 'alice', 40), as(3, 1000, 'alice', 60), row(4, 'x', '/x', 5, NOW)],
+      {
+        by: 'user',
+        now: NOW,
+      },
+    );
+    const byLabel = new Map(groups.map((g) => [g.label, g]));
+    expect(byLabel.get('alice')).toMatchObject({ key: 'user:1000', bytesIn: 100, processes: 2 });
+    expect(byLabel.get('root')).toMatchObject({ key: 'user:0', bytesIn: 100, processes: 1 });
+    expect(byLabel.get('(unknown user)')).toMatchObject({ key: 'user:', bytesIn: 5 });
+  });
+});

@@ -74,11 +74,16 @@ describe.runIf(process.platform === 'linux' && isRoot)('names of remote ends, li
       { stdio: 'ignore' },
     );
     const cert = readFileSync(join(dir, 'cert.pem'));
-    const server = createTlsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (s) => s.end('hello'));
+    const server = createTlsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (s) =>
+      s.on('error', () => {}).end('hello'),
+    );
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
-    const client = tlsConnect({ host: '127.0.0.1', port, servername: 'secure.example.test', ca: cert });
+    const client = tlsConnect({ host: '127.0.0.1', port, servername: 'secure.example.test', ca: cert }).on(
+      'error',
+      () => {},
+    );
     await once(client, 'secureConnect'); // verified against the test's certificate
     expect(await waitFor(() => rowTo(port)?.remoteName === 'secure.example.test', 3000)).toBe(true);
     expect(rowTo(port)).toMatchObject({ remoteNameSource: 'tls-sni', remoteScope: 'loopback' });
@@ -88,7 +93,9 @@ describe.runIf(process.platform === 'linux' && isRoot)('names of remote ends, li
   });
 
   it('an HTTP request: its Host, without the port', async () => {
-    const server = createServer((s) => s.on('data', () => s.end('HTTP/1.1 204 No Content\r\n\r\n')));
+    const server = createServer((s) =>
+      s.on('error', () => {}).on('data', () => s.end('HTTP/1.1 204 No Content\r\n\r\n')),
+    );
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
@@ -105,14 +112,14 @@ describe.runIf(process.platform === 'linux' && isRoot)('names of remote ends, li
     servers.push(dns);
     dns.on('message', (query, from) => dns.send(answerA(query, ANSWERED, 60), from.port, from.address));
     await new Promise<void>((r) => dns.bind(53, DNS_SERVER, r));
-    const target = createServer((s) => s.resume());
+    const target = createServer((s) => s.on('error', () => {}).resume());
     servers.push(target);
     await new Promise<void>((r) => target.listen(0, ANSWERED, r));
     const port = (target.address() as { port: number }).port;
     const resolver = new Resolver({ timeout: 2000, tries: 1 });
     resolver.setServers([DNS_SERVER]);
     expect(await resolver.resolve4('made-up.example.test')).toEqual([ANSWERED]);
-    const socket = netConnect(port, ANSWERED);
+    const socket = netConnect(port, ANSWERED).on('error', () => {});
     await once(socket, 'connect');
     expect(await waitFor(() => rowTo(port)?.remoteName === 'made-up.example.test', 3000)).toBe(true);
     expect(rowTo(port)?.remoteNameSource).toBe('dns'); // before /etc/hosts, which names no 127.77 address
@@ -140,11 +147,11 @@ describe.runIf(process.platform === 'linux' && isRoot)('names of remote ends, li
   });
 
   it('a loopback connection nothing else names: localhost from /etc/hosts', async () => {
-    const server = createServer((s) => s.resume());
+    const server = createServer((s) => s.on('error', () => {}).resume());
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
-    const socket = netConnect(port, '127.0.0.1');
+    const socket = netConnect(port, '127.0.0.1').on('error', () => {});
     await once(socket, 'connect');
     const unnamed = monitor.snapshot().names!.unnamed;
     socket.write('no name in these bytes');

@@ -146,7 +146,14 @@ function Programs({
   const groups = groupPrograms(snapshot.programs, { by: grouping, now: snapshot.at });
   const list = sortPrograms(groups, sort, (g) => g.label).slice(0, rows);
   const pathWidth = Math.max(10, width - 109);
-  const first = grouping === 'unit' ? 'UNIT' : grouping === 'container' ? 'CONTAINER' : 'PROGRAM';
+  const first =
+    grouping === 'unit'
+      ? 'UNIT'
+      : grouping === 'container'
+        ? 'CONTAINER'
+        : grouping === 'user'
+          ? 'USER'
+          : 'PROGRAM';
   // PROCS: the processes active now, and +N those idle or exited whose bytes are in the row.
   const procs = (g: (typeof groups)[number]) =>
     grouping === 'pid' && g.processes === 1 && g.process

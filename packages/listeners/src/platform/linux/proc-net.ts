@@ -23,7 +23,9 @@ const NEWLINE = 10;
  *
  * Addresses are the kernel's 32-bit words printed with %08X, so each word's bytes appear in host
  * order (reversed on little-endian machines); ports are printed in host order. A malformed line is
- * skipped, never half-added. Returns the number of rows added.
+ * skipped, never half-added. The kernel prints the table a page at a time, walking its hash
+ * buckets anew for each read(), so while connections come and go the same socket can be printed
+ * twice: a socket (by inode) is added once. Returns the number of rows added.
  */
 export function parseProcNet(
   text: Uint8Array,
@@ -37,9 +39,10 @@ export function parseProcNet(
   const addressDigits = family === 4 ? 8 : 32;
   let pos = text.indexOf(NEWLINE) + 1; // skip the header line
   if (pos === 0) return 0;
+  const seen = new Set<number>();
   while (pos < text.length) {
     const end = lineEnd(text, pos);
-    parseLine(text, pos, end, protocol, family, addressDigits, table, keep, littleEndian);
+    parseLine(text, pos, end, protocol, family, addressDigits, table, keep, littleEndian, seen);
     pos = end + 1;
   }
   return table.count - before;
@@ -110,6 +113,7 @@ function parseLine(
   table: SocketTable,
   keep: ((inode: number, localPort: number) => boolean) | undefined,
   le: boolean,
+  seen: Set<number>,
 ): void {
   const local = skipFields(text, start, end, 1);
   if (local < 0 || local + digits + 5 > end || text[local + digits] !== 58 /* : */) return;
@@ -125,6 +129,11 @@ function parseLine(
   const inode = readDecimal(text, inodeAt, end);
   if (uid < 0 || inode < 0 || inode > 0xffffffff) return;
   if (keep && !keep(inode, localPort)) return;
+  // Inode 0: no socket file (TIME_WAIT, and sockets being closed): nothing to tell them apart by.
+  if (inode !== 0) {
+    if (seen.has(inode)) return;
+    seen.add(inode);
+  }
   const row = table.addRow();
   if (
     !readAddress(text, local, digits, table.localAddress, row, le) ||
