@@ -435,6 +435,20 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
         }
         expect(screen).toMatch(/PROGRAM\s+PID/);
         expect(screen).toContain(String(traffic.pid));
+        // Back to per program (g cycles through pid, unit, container, user), then enter opens the
+        // program under the cursor into its processes: the traffic's pid on a line of its own.
+        for (let i = 0; i < 4; i++) tmux('send-keys', '-t', session, 'g');
+        for (let i = 0; i < 20 && !screen.includes('by: program'); i++) {
+          await sleep(250);
+          screen = tmux('capture-pane', '-p', '-t', session).stdout;
+        }
+        tmux('send-keys', '-t', session, 'Enter');
+        const member = new RegExp(`^\\s{4}netwho-traffic\\s+${traffic.pid}\\b`, 'm');
+        for (let i = 0; i < 20 && !member.test(screen); i++) {
+          await sleep(250);
+          screen = tmux('capture-pane', '-p', '-t', session).stdout;
+        }
+        expect(screen).toMatch(member);
         tmux('send-keys', '-t', session, '2');
         await sleep(1500);
         expect(tmux('capture-pane', '-p', '-t', session).stdout).toContain('REMOTE');
@@ -450,7 +464,7 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
         const kept = readdirSync(join(STATE_HOME, 'netwho')).filter((f) => /^watch-.*\.json$/.test(f));
         expect(kept.length).toBeGreaterThan(0);
         const views = kept.map((f) => JSON.parse(readFileSync(join(STATE_HOME, 'netwho', f), 'utf8')));
-        expect(views).toContainEqual({ tab: 1, sort: 'rate', grouping: 'pid' });
+        expect(views).toContainEqual({ tab: 1, sort: 'rate', grouping: 'program' });
       } finally {
         tmux('kill-session', '-t', session);
       }

@@ -41,7 +41,7 @@ export function registerWatch(program: Command): void {
         .addOption(
           new Option(
             '--by <grouping>',
-            'group the Programs view (and the group lines of --raw) by program, pid, unit or container',
+            'group the Programs view (and the group lines of --raw) by program, pid, unit, container or user',
           )
             .choices(GROUPINGS)
             .default('program'),
@@ -59,7 +59,8 @@ export function registerWatch(program: Command): void {
       'after',
       [
         '',
-        'Keys: tab or 1-3 switch view, g group (program, pid, unit, container), s sort, p pause, q quit.',
+        'Keys: tab or 1-3 switch view, up/down and enter open a program into its processes, g group (program,',
+        'pid, unit, container, user), s sort, p pause, q quit.',
         'Without capture rights it says so once and shows TCP traffic from the kernel instead.',
         '',
         'Examples:',

@@ -9,7 +9,7 @@ import {
   type TrafficSnapshot,
 } from '@netwho/monitor';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
-import { useEffect, useState } from 'react';
+import { type ReactElement, useEffect, useState } from 'react';
 import { alertLine } from '../alerts/setup';
 import { bytes, endpoint, rate } from '../output/format';
 import { shorten } from '../output/table';
@@ -65,6 +65,10 @@ export function WatchApp({
   const [sort, setSort] = useState<SortKey>(initial?.sort ?? 'rate');
   const [grouping, setGrouping] = useState<Grouping>(initial?.grouping ?? initialGrouping);
   useEffect(() => onViewChange?.({ tab, sort, grouping }), [onViewChange, tab, sort, grouping]);
+  // The Programs view's cursor (a group's key) and the groups opened into their processes.
+  const [selected, setSelected] = useState(0);
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+  const groupKeys = tab === 0 ? programList(snapshot, sort, grouping).map((g) => g.key) : [];
 
   useEffect(() => {
     if (paused) return;
@@ -76,8 +80,21 @@ export function WatchApp({
     if (input === 'q' || key.escape) exit();
     else if (input === 'p' || input === ' ') setPaused((p) => !p);
     else if (input === 's') setSort((s) => SORT_KEYS[(SORT_KEYS.indexOf(s) + 1) % SORT_KEYS.length]!);
-    else if (input === 'g') setGrouping((g) => GROUPINGS[(GROUPINGS.indexOf(g) + 1) % GROUPINGS.length]!);
-    else if (key.tab || key.rightArrow) setTab((t) => (t + 1) % TABS.length);
+    else if (input === 'g') {
+      setGrouping((g) => GROUPINGS[(GROUPINGS.indexOf(g) + 1) % GROUPINGS.length]!);
+      setExpanded(new Set());
+    } else if (tab === 0 && key.downArrow)
+      setSelected((i) => Math.min(i + 1, Math.max(0, groupKeys.length - 1)));
+    else if (tab === 0 && key.upArrow) setSelected((i) => Math.max(0, i - 1));
+    else if (tab === 0 && (key.return || input === 'e')) {
+      const k = groupKeys[Math.min(selected, groupKeys.length - 1)];
+      if (k !== undefined)
+        setExpanded((e) => {
+          const next = new Set(e);
+          if (!next.delete(k)) next.add(k);
+          return next;
+        });
+    } else if (key.tab || key.rightArrow) setTab((t) => (t + 1) % TABS.length);
     else if (key.leftArrow) setTab((t) => (t + TABS.length - 1) % TABS.length);
     else if (input >= '1' && input <= '3') setTab(Number(input) - 1);
   });
@@ -114,10 +131,18 @@ export function WatchApp({
         ))}
         <Text
           dimColor
-        >{`  by: ${grouping}  sort: ${sort}   keys: tab/1-3 view  g group  s sort  p pause  q quit`}</Text>
+        >{`  by: ${grouping}  sort: ${sort}   keys: tab/1-3 view  ↑↓ enter open  g group  s sort  p pause  q quit`}</Text>
       </Box>
       {tab === 0 ? (
-        <Programs snapshot={snapshot} sort={sort} grouping={grouping} rows={rows} width={width} />
+        <Programs
+          snapshot={snapshot}
+          sort={sort}
+          grouping={grouping}
+          rows={rows}
+          width={width}
+          selected={Math.min(selected, Math.max(0, groupKeys.length - 1))}
+          expanded={expanded}
+        />
       ) : null}
       {tab === 1 ? <Connections snapshot={withHosts(snapshot, match)} rows={rows} width={width} /> : null}
       {tab === 2 ? <Hosts snapshot={withHosts(snapshot, match)} rows={rows} width={width} /> : null}
@@ -130,21 +155,38 @@ const cell = (text: string, width: number, right = false) => {
   return right ? t.padStart(width) : t.padEnd(width);
 };
 
+/** The Programs view's groups in the order shown. */
+function programList(snapshot: TrafficSnapshot, sort: SortKey, grouping: Grouping) {
+  return sortPrograms(
+    groupPrograms(snapshot.programs, { by: grouping, now: snapshot.at }),
+    sort,
+    (g) => g.label,
+  );
+}
+
 function Programs({
   snapshot,
   sort,
   grouping,
   rows,
   width,
+  selected,
+  expanded,
 }: {
   snapshot: TrafficSnapshot;
   sort: SortKey;
   grouping: Grouping;
   rows: number;
   width: number;
+  /** The cursor's row (↑↓), and the groups opened into their processes (enter). */
+  selected: number;
+  expanded: ReadonlySet<string>;
 }) {
-  const groups = groupPrograms(snapshot.programs, { by: grouping, now: snapshot.at });
-  const list = sortPrograms(groups, sort, (g) => g.label).slice(0, rows);
+  const all = programList(snapshot, sort, grouping);
+  // Keep the cursor's row on screen.
+  const from = Math.max(0, Math.min(selected - rows + 1, all.length - rows));
+  const list = all.slice(Math.max(0, from), Math.max(0, from) + rows);
+  const byKey = new Map(snapshot.programs.map((p) => [p.key, p]));
   const pathWidth = Math.max(10, width - 109);
   const first =
     grouping === 'unit'
@@ -155,27 +197,50 @@ function Programs({
           ? 'USER'
           : 'PROGRAM';
   // PROCS: the processes active now, and +N those idle or exited whose bytes are in the row.
-  const procs = (g: (typeof groups)[number]) =>
+  const procs = (g: (typeof all)[number]) =>
     grouping === 'pid' && g.processes === 1 && g.process
       ? String(g.process.pid)
       : `${g.processes}${g.inactive ? `+${g.inactive}` : ''}`;
+  const lines: ReactElement[] = [];
+  list.forEach((g, i) => {
+    if (lines.length >= rows) return;
+    const open = expanded.has(g.key);
+    lines.push(
+      <Text key={g.key} dimColor={!g.process || g.processes === 0} inverse={from + i === selected}>
+        {cell(`${g.members.length > 1 ? (open ? '▾ ' : '▸ ') : '  '}${g.label}`, 22)}{' '}
+        {cell(g.process ? procs(g) : '-', 8, true)} {cell(rate(g.rateIn), 11, true)}{' '}
+        {cell(rate(g.rateOut), 11, true)} {cell(bytes(g.bytesIn), 11, true)}{' '}
+        {cell(bytes(g.bytesOut), 11, true)} {cell(String(g.connections), 5, true)}{' '}
+        {cell((grouping === 'unit' ? g.process?.name : cgroupLabel(g.process?.cgroup)) ?? '-', 22)}{' '}
+        {shorten(grouping === 'program' || grouping === 'pid' ? (g.process?.path ?? '') : '', pathWidth)}
+      </Text>,
+    );
+    if (!open) return;
+    // The group's processes, most recently active first: each one's own pid, rates and totals.
+    for (const key of g.members) {
+      const p = byKey.get(key);
+      if (!p || lines.length >= rows) continue;
+      lines.push(
+        <Text key={`${g.key} ${key}`} dimColor={p.rateIn + p.rateOut === 0 && p.connections === 0}>
+          {cell(`    ${p.process?.name ?? 'unknown'}`, 22)} {cell(String(p.process?.pid ?? '-'), 8, true)}{' '}
+          {cell(rate(p.rateIn), 11, true)} {cell(rate(p.rateOut), 11, true)}{' '}
+          {cell(bytes(p.bytesIn), 11, true)} {cell(bytes(p.bytesOut), 11, true)}{' '}
+          {cell(String(p.connections), 5, true)} {cell(cgroupLabel(p.process?.cgroup) ?? '-', 22)}{' '}
+          {shorten(p.process?.path ?? '', pathWidth)}
+        </Text>,
+      );
+    }
+  });
   return (
     <Box flexDirection="column">
       <Text bold>
-        {cell(first, 22)} {cell(grouping === 'pid' ? 'PID' : 'PROCS', 8, true)} {cell('DOWN/s', 11, true)}{' '}
-        {cell('UP/s', 11, true)} {cell('TOTAL DOWN', 11, true)} {cell('TOTAL UP', 11, true)}{' '}
-        {cell('CONN', 5, true)} {cell(grouping === 'unit' ? 'PROGRAM' : 'UNIT', 22)} PATH
+        {cell(`  ${first}`, 22)} {cell(grouping === 'pid' ? 'PID' : 'PROCS', 8, true)}{' '}
+        {cell('DOWN/s', 11, true)} {cell('UP/s', 11, true)} {cell('TOTAL DOWN', 11, true)}{' '}
+        {cell('TOTAL UP', 11, true)} {cell('CONN', 5, true)}{' '}
+        {cell(grouping === 'unit' ? 'PROGRAM' : 'UNIT', 22)} PATH
       </Text>
-      {list.map((g) => (
-        <Text key={g.key} dimColor={!g.process || g.processes === 0}>
-          {cell(g.label, 22)} {cell(g.process ? procs(g) : '-', 8, true)} {cell(rate(g.rateIn), 11, true)}{' '}
-          {cell(rate(g.rateOut), 11, true)} {cell(bytes(g.bytesIn), 11, true)}{' '}
-          {cell(bytes(g.bytesOut), 11, true)} {cell(String(g.connections), 5, true)}{' '}
-          {cell((grouping === 'unit' ? g.process?.name : cgroupLabel(g.process?.cgroup)) ?? '-', 22)}{' '}
-          {shorten(grouping === 'program' || grouping === 'pid' ? (g.process?.path ?? '') : '', pathWidth)}
-        </Text>
-      ))}
-      {list.length === 0 ? <Text dimColor>no traffic yet</Text> : null}
+      {lines}
+      {all.length === 0 ? <Text dimColor>no traffic yet</Text> : null}
     </Box>
   );
 }
