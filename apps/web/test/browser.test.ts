@@ -74,6 +74,13 @@ describe.runIf(process.platform === 'linux' && isRoot && existsSync(CHROMIUM))(
       await row.waitFor();
       await page.getByTestId('group-by').selectOption('program');
       await row.waitFor();
+      // A program of several processes opens into them: the fixture's own pid among them.
+      await row.getByTestId('expand').click();
+      await row
+        .getByTestId('members')
+        .locator('li', { hasText: `(${traffic.pid})` })
+        .waitFor();
+      await row.getByTestId('expand').click();
 
       // Clicking the program opens Inspect filtered to it.
       await row.locator('a').first().click();

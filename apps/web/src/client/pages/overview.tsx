@@ -8,6 +8,14 @@ import type { Model } from '../store';
 /** Traffic over time, the top programs as bars, top remote hosts and services. */
 export function Overview({ model, go }: { model: Model; go: (hash: string) => void }) {
   const [by, setBy] = useState<Grouping>('program');
+  // Groups opened into their processes (▸).
+  const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (key: string) =>
+    setOpen((o) => {
+      const next = new Set(o);
+      if (!next.delete(key)) next.add(key);
+      return next;
+    });
   // The server's clock, for the grace period: the time of its last tick.
   const now = model.history.at(-1)?.[0] ?? Date.now();
   const programs = groupPrograms([...model.programs.values()], { by, now }).sort(
@@ -78,6 +86,35 @@ export function Overview({ model, go }: { model: Model; go: (hash: string) => vo
                 <a class="detail" href={`#/program/${encodeURIComponent(p.members[0]!)}`}>
                   details
                 </a>
+                {p.members.length > 0 ? (
+                  <button
+                    type="button"
+                    class="expand"
+                    aria-expanded={open.has(p.key)}
+                    data-testid="expand"
+                    onClick={() => toggle(p.key)}
+                  >
+                    {open.has(p.key) ? '▾' : '▸'} {p.members.length} process
+                    {p.members.length === 1 ? '' : 'es'}
+                  </button>
+                ) : null}
+                {open.has(p.key) ? (
+                  <ul class="members" data-testid="members">
+                    {p.members.map((key) => {
+                      const m = model.programs.get(key);
+                      return m ? (
+                        <li key={key}>
+                          <a href={`#/program/${encodeURIComponent(key)}`}>
+                            {m.process?.name ?? 'unknown'} ({m.process?.pid ?? '-'})
+                          </a>
+                          <span class="num">↓ {rate(m.rateIn)}</span>
+                          <span class="num">↑ {rate(m.rateOut)}</span>
+                          <span class="num total">{bytes(m.bytesIn + m.bytesOut)}</span>
+                        </li>
+                      ) : null;
+                    })}
+                  </ul>
+                ) : null}
               </li>
             ))}
             {top.length === 0 ? <li class="empty">no traffic yet</li> : null}
