@@ -437,7 +437,8 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
         expect(screen).toContain(String(traffic.pid));
         // Back to per program (g cycles through pid, unit, container, user), then enter opens the
         // program under the cursor into its processes: the traffic's pid on a line of its own.
-        for (let i = 0; i < 4; i++) tmux('send-keys', '-t', session, 'g');
+        // All four at once: keys that arrive together each count (Ink hands them over as one string).
+        tmux('send-keys', '-t', session, 'gggg');
         for (let i = 0; i < 20 && !screen.includes('by: program'); i++) {
           await sleep(250);
           screen = tmux('capture-pane', '-p', '-t', session).stdout;

@@ -8,7 +8,7 @@ import {
   type TrafficMonitor,
   type TrafficSnapshot,
 } from '@netwho/monitor';
-import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { Box, type Key, Text, useApp, useInput, useStdout } from 'ink';
 import { type ReactElement, useEffect, useState } from 'react';
 import { alertLine } from '../alerts/setup';
 import { bytes, endpoint, rate } from '../output/format';
@@ -76,7 +76,12 @@ export function WatchApp({
     return () => clearInterval(timer);
   }, [monitor, intervalMs, paused]);
 
+  // Keys typed faster than a frame arrive together ("gg"): each is a key of its own.
   useInput((input, key) => {
+    if (input.length > 1 && !key.ctrl && !key.meta) for (const ch of input) onKey(ch, key);
+    else onKey(input, key);
+  });
+  function onKey(input: string, key: Key): void {
     if (input === 'q' || key.escape) exit();
     else if (input === 'p' || input === ' ') setPaused((p) => !p);
     else if (input === 's') setSort((s) => SORT_KEYS[(SORT_KEYS.indexOf(s) + 1) % SORT_KEYS.length]!);
@@ -97,7 +102,7 @@ export function WatchApp({
     } else if (key.tab || key.rightArrow) setTab((t) => (t + 1) % TABS.length);
     else if (key.leftArrow) setTab((t) => (t + TABS.length - 1) % TABS.length);
     else if (input >= '1' && input <= '3') setTab(Number(input) - 1);
-  });
+  }
 
   const shownAlerts = (alerts?.recent() ?? []).slice(-3);
   const rows = Math.max(5, (stdout.rows ?? 24) - 7 - shownAlerts.length - (lossLine(snapshot) ? 1 : 0));
