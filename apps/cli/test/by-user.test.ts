@@ -1,14 +1,18 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isRoot, netwhoAsync, sleep } from './helpers';
+import { isRoot, netwho, netwhoAsync, sleep } from './helpers';
 
 describe.runIf(process.platform === 'linux' && isRoot)('watch --by user', () => {
   it('one group line per user, the bytes of a client run as nobody under nobody', async () => {
     const server = createServer((s) => s.on('error', () => {}).resume());
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
+    const db = join(mkdtempSync(join(tmpdir(), 'netwho-by-user-')), 'h.db');
     const watch = netwhoAsync([
       'watch',
       '--raw',
@@ -16,7 +20,8 @@ describe.runIf(process.platform === 'linux' && isRoot)('watch --by user', () => 
       'lo',
       '--duration',
       '5',
-      '--no-history',
+      '--db',
+      db,
       '--by',
       'user',
       '-f',
@@ -52,5 +57,12 @@ describe.runIf(process.platform === 'linux' && isRoot)('watch --by user', () => 
     const nobody = groups.filter((g) => g.label === 'nobody').at(-1);
     expect(nobody?.key).toBe('user:65534');
     expect(nobody!.bytesOut).toBeGreaterThan(200_000);
+    // What watch recorded, per user: the same bytes under nobody.
+    const h = netwho(['history', '--db', db, '--since', '1h', '--by', 'user', '--json']);
+    expect(h.code).toBe(0);
+    const users = (
+      JSON.parse(h.stdout) as { programs: Array<{ program: { user: string }; bytesOut: number }> }
+    ).programs;
+    expect(users.find((u) => u.program.user === 'nobody')?.bytesOut).toBeGreaterThan(200_000);
   });
 });

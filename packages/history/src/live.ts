@@ -13,6 +13,8 @@ export interface LiveProcess {
   name: string;
   path: string;
   cgroup?: { unit?: string; user?: number; container?: { runtime: string; id: string; name?: string } };
+  /** The user it runs as (@netwho/listeners' processUser). */
+  user?: { uid: number; name: string };
 }
 
 export type LiveLabel = { status: 'known'; process: LiveProcess } | { status: 'pending' | 'unknown' };
@@ -185,7 +187,7 @@ export class HistoryRecording {
   private readonly programs = new Map<string, ProgramId>();
 
   private intern(id: ProgramId): ProgramId {
-    const key = `${id.name}\0${id.path}\0${id.unit}\0${id.container}`;
+    const key = `${id.name}\0${id.path}\0${id.unit}\0${id.container}\0${id.user ?? ''}`;
     const known = this.programs.get(key);
     if (known) return known;
     if (this.programs.size >= 10_000) this.programs.clear();
@@ -204,12 +206,12 @@ export class HistoryRecording {
   }
 }
 
-/** What history keeps of a process: its name, path, systemd unit and container (not its pid). */
+/** What history keeps of a process: its name, path, systemd unit, container and user (not its pid). */
 export function programIdOf(process: LiveProcess): ProgramId {
   const cg = process.cgroup;
   const unit = cg?.unit ? (cg.user !== undefined ? `${cg.unit} (user ${cg.user})` : cg.unit) : '';
   const container = cg?.container
     ? (cg.container.name ?? `${cg.container.runtime}:${cg.container.id.slice(0, 12)}`)
     : '';
-  return { name: process.name, path: process.path, unit, container };
+  return { name: process.name, path: process.path, unit, container, user: process.user?.name ?? '' };
 }

@@ -27,7 +27,7 @@ const rollupTable = (name: string) => `CREATE TABLE ${name} (
     PRIMARY KEY (at, program)
   ) WITHOUT ROWID;`;
 
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE programs (
     id INTEGER PRIMARY KEY,
@@ -80,19 +80,52 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   INSERT INTO counters VALUES ('writes', 0), ('connections_dropped', 0);
   `,
+  // 2: programs carry the user they run as (`history --by user`); the same program run by two
+  // users is two rows. SQLite cannot change a UNIQUE constraint in place: the table is rebuilt.
+  `
+  CREATE TABLE programs_v2 (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    container TEXT NOT NULL,
+    user TEXT NOT NULL DEFAULT '',
+    first_seen INTEGER NOT NULL,
+    UNIQUE (name, path, unit, container, user)
+  );
+  INSERT INTO programs_v2 (id, name, path, unit, container, user, first_seen)
+    SELECT id, name, path, unit, container, '', first_seen FROM programs;
+  DROP TABLE programs;
+  ALTER TABLE programs_v2 RENAME TO programs;
+  `,
 ];
 
 /** The schema version this package writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings a writable file up to SCHEMA_VERSION, one transaction per migration. */
+/**
+ * Brings a writable file up to SCHEMA_VERSION, one transaction per migration. Foreign keys are off
+ * while tables are rebuilt (https://sqlite.org/lang_altertable.html#otheralter) and checked after.
+ */
 export function migrate(db: Database, file: string): void {
   const version = schemaVersion(db, file);
-  for (let v = version; v < SCHEMA_VERSION; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+  if (version === SCHEMA_VERSION) return;
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (let v = version; v < SCHEMA_VERSION; v++) {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[v]!);
+        if ((db.pragma('foreign_key_check') as unknown[]).length > 0)
+          throw new HistoryError(
+            'E_NOT_A_DATABASE',
+            `${file}: migration ${v + 1} left rows without their program`,
+          );
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  } finally {
+    db.pragma(`foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`);
   }
 }
 

@@ -298,10 +298,12 @@ export class HistoryStore extends HistoryQueries {
   private programId(p: ProgramId, at: number): number {
     let id = this.programObjects.get(p);
     if (id !== undefined) return id;
-    const key = `${p.name}\0${p.path}\0${p.unit}\0${p.container}`;
+    const key = `${p.name}\0${p.path}\0${p.unit}\0${p.container}\0${p.user ?? ''}`;
     id = this.programIds.get(key);
     if (id === undefined) {
-      id = (this.statements!.program.get(p.name, p.path, p.unit, p.container, at) as { id: number }).id;
+      id = (
+        this.statements!.program.get(p.name, p.path, p.unit, p.container, p.user ?? '', at) as { id: number }
+      ).id;
       this.programIds.set(key, id);
     }
     this.programObjects.set(p, id);
@@ -339,8 +341,8 @@ export class HistoryStore extends HistoryQueries {
       packets_in = packets_in + excluded.packets_in, packets_out = packets_out + excluded.packets_out`;
     this.statements = {
       program: db.prepare(
-        `INSERT INTO programs (name, path, unit, container, first_seen) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (name, path, unit, container) DO UPDATE SET first_seen = MIN(first_seen, excluded.first_seen)
+        `INSERT INTO programs (name, path, unit, container, user, first_seen) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name, path, unit, container, user) DO UPDATE SET first_seen = MIN(first_seen, excluded.first_seen)
          RETURNING id`,
       ),
       sample: db.prepare(

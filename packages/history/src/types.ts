@@ -11,6 +11,8 @@ export interface ProgramId {
   unit: string;
   /** The container, as its name or `runtime:id` ('' when none). */
   container: string;
+  /** The user it runs as ('' or absent when unknown; files written before schema 2 know none). */
+  user?: string;
 }
 
 /** One program's traffic in one interval. */
@@ -74,7 +76,7 @@ export interface TimeRange {
 }
 
 /** How rows are grouped: by program (name + path), or by its unit or container. */
-export type ProgramGrouping = 'program' | 'unit' | 'container';
+export type ProgramGrouping = 'program' | 'unit' | 'container' | 'user';
 
 export interface ProgramQuery extends TimeRange {
   /** Only this program: its name, its path, or its path's last component. */

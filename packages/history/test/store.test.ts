@@ -14,6 +14,7 @@ import {
   type ProgramInterval,
   SCHEMA_VERSION,
 } from '../src';
+import { MIGRATIONS } from '../src/schema';
 
 const dir = mkdtempSync(join(tmpdir(), 'netwho-history-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -129,6 +130,59 @@ describe('HistoryStore', () => {
     expect(all[1]).toMatchObject({ peakIn: (4 * 360 - 1) / 10, peakConnections: 1, firstSeen: T0 });
     expect(all[1]!.lastSeen).toBe(T0 + (4 * 360 - 1) * 10_000);
     store.close();
+  });
+
+  it('groups by user: one program run by two users is two rows, one per user', () => {
+    const store = HistoryStore.open({ path: fresh(), now: () => NOW });
+    const asRoot: ProgramId = { ...curl, user: 'root' };
+    const asAlice: ProgramId = { ...curl, user: 'alice' };
+    store.write({
+      start: T0,
+      end: T0 + 10_000,
+      programs: [row(asRoot, 30), row(asAlice, 12), row(nginx, 5)],
+      connections: [],
+    });
+    const range = { from: T0, to: T0 + HOUR };
+    expect(store.programs({ ...range, by: 'user' }).map((p) => [p.program.user, p.bytesIn])).toEqual([
+      ['root', 30],
+      ['alice', 12],
+      ['', 5],
+    ]);
+    // Per program the two users' runs are one curl (its user not claimed by either).
+    const perProgram = store.programs(range).find((p) => p.program.name === 'curl')!;
+    expect([perProgram.bytesIn, perProgram.program.user]).toEqual([42, '']);
+    store.close();
+  });
+
+  it('migrates a schema 1 file (no users): its programs and rows stay, new rows carry users', () => {
+    const path = fresh();
+    const old = new BetterSqlite3(path);
+    old.exec(MIGRATIONS[0]!);
+    old.pragma('user_version = 1');
+    old
+      .prepare(
+        "INSERT INTO programs (id, name, path, unit, container, first_seen) VALUES (7, 'curl', '/usr/bin/curl', '', '', ?)",
+      )
+      .run(T0);
+    old.prepare('INSERT INTO samples VALUES (?, 10000, 7, 100, 0, 1, 0, 1, 10, 0)').run(T0);
+    old.close();
+    const store = HistoryStore.open({ path, now: () => NOW });
+    store.write({
+      start: T0 + 10_000,
+      end: T0 + 20_000,
+      programs: [row({ ...curl, unit: '', user: 'alice' }, 5)],
+      connections: [],
+    });
+    const range = { from: T0, to: T0 + 20_000 }; // 10 s rows: the old file's row is one
+    expect(store.programs({ ...range, by: 'user' }).map((p) => [p.program.user, p.bytesIn])).toEqual([
+      ['', 100],
+      ['alice', 5],
+    ]);
+    store.close();
+    const check = new BetterSqlite3(path, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(check.pragma('foreign_key_check')).toEqual([]);
+    check.close();
   });
 
   it('groups by program, unit or container, and filters by name, path or file name', () => {

@@ -7,7 +7,7 @@ import { bytes, endpoint, rate } from '../output/format';
 import { colors, print, printJson } from '../output/style';
 import { formatTable } from '../output/table';
 
-const BY = ['program', 'unit', 'container', 'host', 'port'] as const;
+const BY = ['program', 'unit', 'container', 'user', 'host', 'port'] as const;
 type By = (typeof BY)[number];
 
 interface HistoryOptions {
@@ -166,7 +166,9 @@ function report(
       ? p.unit || '(no unit)'
       : o.by === 'container'
         ? p.container || '(no container)'
-        : programName(p);
+        : o.by === 'user'
+          ? p.user || '(unknown user)'
+          : programName(p);
   const table = rows.map((r) => [
     name(r.program),
     bytes(r.bytesIn),

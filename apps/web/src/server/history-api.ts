@@ -1,7 +1,7 @@
 import { type HistoryQueries, isHistoryError } from '@netwho/history';
 import type { Context, Hono } from 'hono';
 
-const BY = new Set(['program', 'unit', 'container']);
+const BY = new Set(['program', 'unit', 'container', 'user']);
 
 /**
  * The History page's API, over a history store (README: "History API"). Every route takes
@@ -30,7 +30,7 @@ export function historyRoutes(app: Hono, history: HistoryQueries | undefined): v
   const limit = (c: Context) => Math.min(1000, Math.max(1, Number(c.req.query('limit') ?? 50) || 50));
   app.get('/api/history/programs', (c) => {
     const by = c.req.query('by') ?? 'program';
-    if (!BY.has(by)) return c.json({ error: `by is program, unit or container, not '${by}'` }, 400);
+    if (!BY.has(by)) return c.json({ error: `by is program, unit, container or user, not '${by}'` }, 400);
     return answer(c, (q) => history!.programs({ ...q, by: by as 'program', limit: limit(c) }));
   });
   app.get('/api/history/series', (c) =>

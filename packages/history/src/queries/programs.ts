@@ -17,6 +17,7 @@ interface IdTotal {
   path: string;
   unit: string;
   container: string;
+  user: string;
   bytesIn: number;
   bytesOut: number;
   packetsIn: number;
@@ -32,6 +33,7 @@ interface IdTotal {
 function groupKey(p: ProgramId, by: ProgramGrouping): string {
   if (by === 'unit') return p.unit;
   if (by === 'container') return p.container;
+  if (by === 'user') return p.user ?? '';
   return `${p.name}\0${p.path}`;
 }
 
@@ -46,11 +48,16 @@ export function programTotals(
   samplesFrom: number | undefined,
 ): ProgramTotal[] {
   const by = query.by ?? 'program';
-  if (by !== 'program' && by !== 'unit' && by !== 'container')
-    throw new HistoryError('E_INVALID_ARGUMENT', `unknown grouping '${by}' (program, unit or container)`);
+  if (by !== 'program' && by !== 'unit' && by !== 'container' && by !== 'user')
+    throw new HistoryError(
+      'E_INVALID_ARGUMENT',
+      `unknown grouping '${by}' (program, unit, container or user)`,
+    );
+  // Files of schema 1 (read by a reader, not migrated) have no user column.
+  const user = hasUserColumn(db) ? 'p.user' : "'' AS user";
   const params = { program: query.program ?? null, from: query.from, to: query.to };
   const sql = `
-    SELECT a.*, p.name, p.path, p.unit, p.container FROM (
+    SELECT a.*, p.name, p.path, p.unit, p.container, ${user} FROM (
       SELECT s.program AS id, SUM(bytes_in) AS bytesIn, SUM(bytes_out) AS bytesOut, SUM(packets_in) AS packetsIn,
         SUM(packets_out) AS packetsOut, MAX(connections) AS peakConnections, MAX(peak_in) AS peakIn,
         MAX(peak_out) AS peakOut, MIN(first_at) AS firstSeen, MAX(last_at) AS lastSeen
@@ -66,7 +73,13 @@ export function programTotals(
 
   const groups = new Map<string, ProgramTotal>();
   for (const r of db.prepare(sql).all(params) as IdTotal[]) {
-    const program: ProgramId = { name: r.name, path: r.path, unit: r.unit, container: r.container };
+    const program: ProgramId = {
+      name: r.name,
+      path: r.path,
+      unit: r.unit,
+      container: r.container,
+      user: r.user,
+    };
     const key = groupKey(program, by);
     const g = groups.get(key);
     const connections = counts.get(r.id) ?? 0;
@@ -80,6 +93,7 @@ export function programTotals(
                 path: '',
                 unit: by === 'unit' ? r.unit : '',
                 container: by === 'container' ? r.container : '',
+                ...(by === 'user' && { user: r.user }),
               },
         bytesIn: r.bytesIn,
         bytesOut: r.bytesOut,
@@ -107,6 +121,7 @@ export function programTotals(
     if (by === 'program') {
       if (g.program.unit !== r.unit) g.program.unit = '';
       if (g.program.container !== r.container) g.program.container = '';
+      if (g.program.user !== r.user) g.program.user = '';
     }
   }
   return [...groups.values()]
@@ -165,4 +180,14 @@ function rowsOf(segments: Segment[]): string {
         `SELECT ${COLUMNS[s.table]} FROM ${s.table} WHERE at >= ${Number(s.from)} AND at < ${Number(s.to)}`,
     )
     .join(' UNION ALL ');
+}
+
+const userColumn = new WeakMap<Database, boolean>();
+function hasUserColumn(db: Database): boolean {
+  let has = userColumn.get(db);
+  if (has === undefined) {
+    has = (db.pragma('table_info(programs)') as { name: string }[]).some((c) => c.name === 'user');
+    userColumn.set(db, has);
+  }
+  return has;
 }
