@@ -92,7 +92,6 @@ export function registerWatch(program: Command): void {
       const stop = () => {
         history.close(opened.monitor);
         choice.monitor.close();
-        void alerts?.close();
       };
       try {
         if (raw) {
@@ -109,6 +108,7 @@ export function registerWatch(program: Command): void {
         }
       } finally {
         stop();
+        await alerts?.close(); // the webhook's queue, within its 2 s
       }
     });
 }
