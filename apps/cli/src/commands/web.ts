@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { defaultDatabasePath } from '@netwho/history';
+import { defaultDatabasePath, HistoryStore } from '@netwho/history';
 import type { Command } from 'commander';
 import { addAlertOptions, openAlerts } from '../alerts/setup';
 import { CliError, Exit, integer } from '../errors';
@@ -31,7 +31,10 @@ export function registerWeb(program: Command): void {
       // The server (Hono, ws, the page) is loaded only for this command.
       const { startDashboard } = await import('@netwho/web');
       const names = namesFrom(options);
-      const alerts = openAlerts(options);
+      // The programs the history file has seen are not new to a new-program rule.
+      const known = knownFrom(options);
+      const alerts = openAlerts(options, { ...(known && { history: known }) });
+      known?.close();
       let dashboard: Awaited<ReturnType<typeof startDashboard>>;
       try {
         dashboard = await startDashboard({
@@ -68,4 +71,15 @@ function historyOption(options: { db?: string; history?: boolean }) {
   const path = options.db ?? defaultDatabasePath();
   if (options.history !== false) return { history: { path } };
   return existsSync(path) ? { history: { path, record: false } } : {};
+}
+
+/** The history file read-only, for the programs it knows (undefined when there is none, or it cannot be read). */
+function knownFrom(options: { db?: string }): HistoryStore | undefined {
+  const path = options.db ?? defaultDatabasePath();
+  if (!existsSync(path)) return undefined;
+  try {
+    return HistoryStore.open({ path, readonly: true });
+  } catch {
+    return undefined;
+  }
 }
