@@ -1,6 +1,6 @@
 import type { ConnectionRecord, HostTotal, ProgramId, ProgramTotal, Series } from '@netwho/history';
 import { useEffect, useState } from 'preact/hooks';
-import { bytes, rate } from '../format';
+import { bytes, flag, rate } from '../format';
 import { StackedChart } from '../stacked-chart';
 
 // The shapes /api/history/* returns: @netwho/history's own (types only: nothing of it is bundled).
@@ -190,7 +190,11 @@ export function History({ enabled }: { enabled: boolean }) {
                   {data.hosts.map((h) => (
                     <tr key={h.host}>
                       <td title={h.programs.join(', ')}>{h.host}</td>
-                      <td>{[h.country, h.asn && `AS${h.asn}`].filter(Boolean).join(' ')}</td>
+                      <td>
+                        {[h.country && `${flag(h.country)} ${h.country}`, h.asn && `AS${h.asn}`]
+                          .filter(Boolean)
+                          .join(' ')}
+                      </td>
                       <td class="num">{bytes(h.bytesIn + h.bytesOut)}</td>
                     </tr>
                   ))}
