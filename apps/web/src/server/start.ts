@@ -184,7 +184,10 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
       state.stop();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Pages still open keep connections (requests in flight, keep-alive): closing ends them too.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await closed;
       if (history.recording) {
         const last = monitor.snapshot();
         history.recording.observe(last);
