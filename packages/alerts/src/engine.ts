@@ -37,8 +37,8 @@ export interface AlertEngineStats {
 interface ProgramState {
   /** [at, cumulative in, cumulative out] samples within the longest volume window, oldest first. */
   samples: number[];
-  countries: Set<string>;
-  ases: Set<number>;
+  countries: Set<string | number>;
+  ases: Set<string | number>;
 }
 
 /** A program's key: its executable path, else its name (as @netwho/monitor's `by: 'program'`). */
@@ -200,41 +200,30 @@ export class AlertEngine {
         continue;
       }
       if (!matches(rule.program, p)) continue;
+      const country = rule.kind === 'new-country';
+      const place = country ? c.country : c.asn;
+      if (place === undefined || place === '') continue;
       const st = this.stateOf(key);
-      if (rule.kind === 'new-country') {
-        if (!c.country || st.countries.has(c.country)) continue;
-        const first = st.countries.size === 0;
-        if (st.countries.size < this.maxPlaces) st.countries.add(c.country);
-        // A program's first country is its baseline, not news.
-        if (!first)
-          this.fire(
-            out,
-            rule,
-            `${key} ${c.country}`,
-            p,
-            s.at,
-            `${p.name} talked to ${where} in a new country: ${c.country}`,
-            { countries: st.countries.size },
-            remote,
-            true,
-          );
-      } else {
-        if (c.asn === undefined || st.ases.has(c.asn)) continue;
-        const first = st.ases.size === 0;
-        if (st.ases.size < this.maxPlaces) st.ases.add(c.asn);
-        if (!first)
-          this.fire(
-            out,
-            rule,
-            `${key} ${c.asn}`,
-            p,
-            s.at,
-            `${p.name} talked to ${where} in a new network: AS${c.asn}${c.asOrg ? ` ${c.asOrg}` : ''}`,
-            { asn: c.asn, networks: st.ases.size },
-            remote,
-            true,
-          );
-      }
+      const seen: Set<string | number> = country ? st.countries : st.ases;
+      if (seen.has(place)) continue;
+      // A program's first country or network is its baseline, not news.
+      const first = seen.size === 0;
+      if (seen.size < this.maxPlaces) seen.add(place);
+      if (first) continue;
+      const what = country
+        ? `a new country: ${place}`
+        : `a new network: AS${place}${c.asOrg ? ` ${c.asOrg}` : ''}`;
+      this.fire(
+        out,
+        rule,
+        `${key} ${place}`,
+        p,
+        s.at,
+        `${p.name} talked to ${where} in ${what}`,
+        country ? { countries: seen.size } : { asn: place as number, networks: seen.size },
+        remote,
+        true,
+      );
     }
   }
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** The ways opening a database can fail. Lookups themselves never throw. */
 export type GeoErrorCode =
   /** The file cannot be read (missing, a directory, permission denied); `cause` says which. */
@@ -24,4 +26,14 @@ export class GeoError extends Error {
 /** True when `error` is a GeoError, optionally with the given code. */
 export function isGeoError(error: unknown, code?: GeoErrorCode): error is GeoError {
   return error instanceof GeoError && (code === undefined || error.code === code);
+}
+
+/** A database file's bytes; GeoError E_OPEN naming the file and the OS's reason when it cannot be read. */
+export function readDatabase(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new GeoError('E_OPEN', path, `cannot read (${code ?? String(cause)})`, { cause });
+  }
 }

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { type AsnAnswer, AsnTable } from './asn-table';
 import { bundledAsnPath, bundledCountryPath } from './defaults';
-import { GeoError } from './errors';
+import { readDatabase } from './errors';
 import { type ParsedAddress, parseAddress } from './ip';
 import { type DatabaseInfo, MmdbFile } from './mmdb';
 import { type AddressScope, scopeOf } from './scope';
@@ -123,13 +122,7 @@ export class Geo {
 
 /** netwho's AS table (by its magic) or an MMDB file with AS fields. */
 function openAsn(path: string): AsnSource {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new GeoError('E_OPEN', path, `cannot read (${code ?? String(cause)})`, { cause });
-  }
+  const bytes = readDatabase(path);
   if (bytes.toString('latin1', 0, 5) === 'NWASN') {
     const table = new AsnTable(bytes, path);
     return {

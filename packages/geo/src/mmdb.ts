@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Reader, type Response } from 'mmdb-lib';
-import { GeoError } from './errors';
+import { GeoError, readDatabase } from './errors';
 
 /** What an MMDB record says about an address, whichever vendor laid it out. */
 export interface MmdbAnswer {
@@ -32,14 +31,7 @@ export class MmdbFile {
 
   /** Reads the whole file once; throws GeoError (E_OPEN, E_FORMAT). */
   static open(path: string): MmdbFile {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code;
-      throw new GeoError('E_OPEN', path, `cannot read (${code ?? String(cause)})`, { cause });
-    }
-    return new MmdbFile(bytes, path);
+    return new MmdbFile(readDatabase(path), path);
   }
 
   constructor(bytes: Buffer, path = '(buffer)') {

@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   type Alert,
   type AlertConfig,
@@ -15,7 +15,7 @@ import {
   WebhookSink,
   webhook,
 } from '@netwho/alerts';
-import type { HistoryStore } from '@netwho/history';
+import { defaultDatabasePath, type HistoryStore } from '@netwho/history';
 import type { TrafficMonitor, TrafficSnapshot } from '@netwho/monitor';
 import type { Command } from 'commander';
 import { CliError, Exit } from '../errors';
@@ -26,10 +26,9 @@ export function defaultConfigPath(): string {
   return join(base, 'netwho', 'config.json');
 }
 
-/** `$XDG_STATE_HOME/netwho/alerts.jsonl`: what `netwho alerts` lists. */
+/** `$XDG_STATE_HOME/netwho/alerts.jsonl`, beside the history file: what `netwho alerts` lists. */
 export function defaultAlertLogPath(): string {
-  const base = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
-  return join(base, 'netwho', 'alerts.jsonl');
+  return join(dirname(defaultDatabasePath()), 'alerts.jsonl');
 }
 
 /** The alert options of watch, web and agent (rules also come from the config file). */
@@ -105,17 +104,8 @@ export function openAlerts(
   }
   if (config.rules.length === 0) return undefined;
   const blocklists = new Map<string, BlocklistFiles>();
-  try {
-    for (const rule of config.rules)
-      if (rule.kind === 'blocklist') blocklists.set(rule.id, new BlocklistFiles(rule.files));
-  } catch (error) {
-    if (isAlertConfigError(error))
-      throw new CliError(error.message.replace(/^\[netwho\/alerts\]\s*/, ''), Exit.USAGE);
-    throw error;
-  }
-  for (const list of blocklists.values())
-    for (const p of list.list.problems.slice(0, 5))
-      process.stderr.write(`netwho: ${p.file}:${p.line}: not an address or CIDR block, skipped: ${p.text}\n`);
+  for (const rule of config.rules)
+    if (rule.kind === 'blocklist') blocklists.set(rule.id, openBlocklist(rule.files));
   const engine = new AlertEngine(config.rules, {
     everyMs: config.everyMs,
     maxPerMinute: config.maxPerMinute,
@@ -157,6 +147,24 @@ export function openAlerts(
       await hook?.close();
     },
   };
+}
+
+/**
+ * Blocklist files, read (and read again on change) by @netwho/alerts: one that cannot be read is a
+ * CliError (exit 2); lines that are not addresses or blocks are said once and skipped.
+ */
+export function openBlocklist(files: string[]): BlocklistFiles {
+  let list: BlocklistFiles;
+  try {
+    list = new BlocklistFiles(files);
+  } catch (error) {
+    if (isAlertConfigError(error))
+      throw new CliError(error.message.replace(/^\[netwho\/alerts\]\s*/, ''), Exit.USAGE);
+    throw error;
+  }
+  for (const p of list.list.problems.slice(0, 5))
+    process.stderr.write(`netwho: ${p.file}:${p.line}: not an address or CIDR block, skipped: ${p.text}\n`);
+  return list;
 }
 
 /** The programs the history store has seen, by the engine's key: not "new" however long ago they ran. */

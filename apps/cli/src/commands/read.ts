@@ -1,5 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { Blocklist } from '@netwho/alerts';
+import { existsSync } from 'node:fs';
 import {
   CaptureError,
   DecodedPacket,
@@ -12,6 +11,7 @@ import {
 } from '@netwho/capture';
 import type { AddressScope, GeoInfo } from '@netwho/geo';
 import type { Command } from 'commander';
+import { openBlocklist } from '../alerts/setup';
 import { CliError, Exit, toCliError } from '../errors';
 import { addNameOptions, openGeo } from '../names/options';
 import { bytes, endpoint } from '../output/format';
@@ -68,7 +68,7 @@ export function registerRead(program: Command): void {
       const programs = new Map<number, { name: string; pid: number }>();
       const names = new FlowNames();
       const geo = openGeo(options);
-      const blocklist = openBlocklist(options.blocklist);
+      const blocklist = options.blocklist?.length ? openBlocklist(options.blocklist).list : undefined;
       if (!existsSync(file)) throw new CliError(`no such file: ${file}`, Exit.NOT_FOUND);
       const p = new DecodedPacket();
       let packets = 0;
@@ -163,23 +163,4 @@ function placeFields(g: GeoInfo) {
     asn: g.asn ?? null,
     asOrg: g.asOrg ?? null,
   };
-}
-
-/** --blocklist files, read once (a file that cannot be read exits 2). */
-function openBlocklist(files: string[] | undefined): Blocklist | undefined {
-  if (!files?.length) return undefined;
-  const texts = files.map((file) => {
-    try {
-      return { file, text: readFileSync(file, 'utf8') };
-    } catch (error) {
-      throw new CliError(
-        `${file}: blocklist cannot be read (${(error as NodeJS.ErrnoException).code})`,
-        Exit.USAGE,
-      );
-    }
-  });
-  const list = Blocklist.parse(texts);
-  for (const p of list.problems.slice(0, 5))
-    process.stderr.write(`netwho: ${p.file}:${p.line}: not an address or CIDR block, skipped: ${p.text}\n`);
-  return list;
 }
