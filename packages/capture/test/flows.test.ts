@@ -89,6 +89,21 @@ describe('flow table', () => {
     expect(table.get(b)).toMatchObject({ packetsOut: 1, packetsIn: 0 });
   });
 
+  it('keeps the opening SYN’s sequence number and which end sent it, for flows a SYN opened', () => {
+    const table = new FlowTable({ localAddresses: ['10.0.0.1'] });
+    const syn = (src: string, sport: number, dst: string, dport: number, flags: number, seq: number) =>
+      decodePacket(bytes(ethernet(0x0800, ipv4(6, src, dst, tcp(sport, dport, flags, [], { seq })))), 1);
+    const out = table.add(syn('10.0.0.1', 1234, '10.0.0.2', 80, SYN, 0xfedcba98), 0, 60);
+    expect(table.get(out)?.syn).toEqual({ seq: 0xfedcba98, fromLocal: true });
+    const accepted = table.add(syn('10.0.0.2', 5555, '10.0.0.1', 22, SYN, 7), 0, 60);
+    expect(table.get(accepted)?.syn).toEqual({ seq: 7, fromLocal: false });
+    // Seen from its middle (a SYN-ACK, a data segment): no opening SYN.
+    const synAck = table.add(syn('10.0.0.2', 443, '10.0.0.1', 4000, SYN | ACK, 9), 0, 60);
+    const middle = table.add(syn('10.0.0.2', 443, '10.0.0.1', 4001, ACK, 9), 0, 60);
+    expect(table.get(synAck)?.syn).toBeUndefined();
+    expect(table.get(middle)?.syn).toBeUndefined();
+  });
+
   it('emits a new flow on a SYN and on the first packet of an unseen UDP 5-tuple, once each', () => {
     const table = new FlowTable({ localAddresses: ['10.0.0.1'] });
     const { started } = recorder(table);

@@ -77,6 +77,11 @@ const PACKETS_OUT = 10;
 const PACKETS_IN = 11;
 const FIRST_SEEN = 12;
 const LAST_SEEN = 13;
+// Words 28-29 (the second line's last two Float64 numbers, 14 and 15, unused): the opening SYN.
+/** The sequence number of the SYN (without ACK) that opened the flow. */
+const SYN_SEQ = 28;
+/** Bit 0: the flow was opened by a SYN (SYN_SEQ holds its number); bit 1: the key endpoint that sent it. */
+const SYN_SEEN = 29;
 
 /**
  * Flows keyed by 5-tuple, in one typed-array record per slot: a packet costs a key built in a
@@ -308,6 +313,9 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     numbers[at + PACKETS_OUT] = 0;
     numbers[at + PACKETS_IN] = 0;
     numbers[at + FIRST_SEEN] = timeMs;
+    const opens = p.protocol === IpProtocol.TCP && (p.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
+    words[base + SYN_SEQ] = opens ? p.seq : 0;
+    words[base + SYN_SEEN] = opens ? 1 | (sourceSide << 1) : 0;
     // Link at the newest end.
     const ints = this.ints;
     ints[base + OLDER] = this.newest;
@@ -450,6 +458,9 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
       firstSeen: numbers[at + FIRST_SEEN]!,
       lastSeen: numbers[at + LAST_SEEN]!,
       tcp: words[base + TCP]!,
+      ...((words[base + SYN_SEEN]! & 1) !== 0 && {
+        syn: { seq: words[base + SYN_SEQ]!, fromLocal: ((words[base + SYN_SEEN]! >> 1) & 1) === side },
+      }),
     };
   }
 }

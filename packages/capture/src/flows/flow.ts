@@ -44,6 +44,11 @@ export interface Flow {
   lastSeen: number;
   /** TcpSeen bits (0 for other protocols). */
   tcp: number;
+  /**
+   * The SYN (without ACK) that opened a TCP flow, when the flow's first packet was one: its
+   * sequence number (the sender's initial sequence number) and whether `local` sent it.
+   */
+  syn?: { seq: number; fromLocal: boolean };
 }
 
 /** Why a flow left the table. */
