@@ -14,10 +14,18 @@ export interface ConnectionOwner {
   process: Process;
   /** True when the process had exited by the time it was asked for (or its pid was reused since). */
   exited: boolean;
-  /** When the kernel made the connection (or sent the datagram), ms since 1970. */
+  /** When the kernel made the connection (or sent the datagram, or the socket was bound), ms since 1970. */
   at: number;
-  /** Which hook saw it: `connect` (TCP), `udp-send`. */
-  hook: 'connect' | 'accept' | 'udp-send';
+  /**
+   * Which hook saw it: `connect` (TCP, before its SYN), `accept` (an accepted TCP socket, at its first
+   * send or receive), `udp-send`, `bind` (a UDP socket that receives there, bound while we watched).
+   */
+  hook: 'connect' | 'accept' | 'udp-send' | 'bind';
+  /**
+   * For `accept`: the sequence number of the SYN the peer opened the connection with. A flow whose
+   * opening SYN had another number is another connection on the same 4-tuple.
+   */
+  syn?: number;
   /** The process's cgroup (cgroup v2 id) and network namespace (inode number). */
   cgroupId: bigint;
   netns: number;

@@ -4,12 +4,13 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConnectionOwners, openConnectionOwners } from '../src/index';
+import { bindProgram, releaseProgram } from '../src/platform/linux/bpf/bound-programs';
 import { Btf } from '../src/platform/linux/bpf/btf';
 import { offsetsOf } from '../src/platform/linux/bpf/kernel-owners';
 import {
-  connectedUdpProgram,
   connectProgram,
   type Offsets,
+  socketIoProgram,
   udpSendProgram,
 } from '../src/platform/linux/bpf/owner-programs';
 
@@ -58,7 +59,11 @@ describe.runIf(root)('eBPF connection owners (real kernel programs)', () => {
       ['tcp-connect', true],
       ['udp4-sendmsg', true],
       ['udp6-sendmsg', true],
-      ['udp-connected-send', true],
+      ['socket-send', true],
+      ['socket-recv', true],
+      ['udp-release', true],
+      ['udp4-bind', true],
+      ['udp6-bind', true],
     ]);
   });
 
@@ -230,12 +235,9 @@ describe.runIf(linux && root)('without the right to load programs', () => {
       ],
       { encoding: 'utf8', env: { PATH: process.env.PATH } },
     );
-    expect((JSON.parse(out) as { attached: boolean }[]).map((h) => h.attached)).toEqual([
-      true,
-      true,
-      true,
-      true,
-    ]);
+    expect((JSON.parse(out) as { attached: boolean }[]).map((h) => h.attached)).toEqual(
+      new Array(8).fill(true),
+    );
   });
 });
 
@@ -249,6 +251,8 @@ describe.runIf(linux)('the generated programs read the offsets the kernel BTF gi
     v6RcvSaddr: 0x40,
     v6Daddr: 0x50,
     protocol: 0x1f0,
+    rcvNxt: 0x680,
+    bytesReceived: 0x6d8,
     nsproxy: 0x700,
     netNs: 0x28,
     netnsInum: 0x98,
@@ -266,13 +270,18 @@ describe.runIf(linux)('the generated programs read the offsets the kernel BTF gi
   it('socket fields through the socket register, task fields through the task, for every program', () => {
     const sockOffsets = [fake.family, fake.dport, fake.num, fake.protocol];
     const task = [fake.nsproxy, fake.groupLeader];
-    const tp = loads(connectedUdpProgram(fake, 3));
+    const tp = loads(socketIoProgram(fake, 3));
     for (const off of sockOffsets) expect(tp).toContainEqual({ src: 7, off });
+    // The peer's initial sequence number from the tcp_sock bpf_skc_to_tcp_sock returned (r0).
+    expect(tp).toContainEqual({ src: 0, off: fake.rcvNxt });
+    expect(tp).toContainEqual({ src: 0, off: fake.bytesReceived });
     for (const program of [
       connectProgram(fake, 3),
       udpSendProgram(fake, 3, 4),
       udpSendProgram(fake, 3, 6),
-      connectedUdpProgram(fake, 3),
+      socketIoProgram(fake, 3),
+      bindProgram(fake, 3, 4),
+      bindProgram(fake, 3, 6),
     ]) {
       const l = loads(program);
       for (const off of task) expect(l).toContainEqual({ src: 9, off });
@@ -281,12 +290,24 @@ describe.runIf(linux)('the generated programs read the offsets the kernel BTF gi
     }
   });
 
+  it('the bind programs read the bound address and port from the context; the release program no task field', () => {
+    // struct bpf_sock: protocol 12, src_ip4 24, src_ip6 28..40, src_port 44 (include/uapi/linux/bpf.h)
+    const v4 = loads(bindProgram(fake, 3, 4));
+    for (const off of [12, 24, 44]) expect(v4).toContainEqual({ src: 6, off });
+    const v6 = loads(bindProgram(fake, 3, 6));
+    for (const off of [12, 28, 32, 36, 40, 44]) expect(v6).toContainEqual({ src: 6, off });
+    const release = loads(releaseProgram(3));
+    expect(release).toContainEqual({ src: 6, off: 12 });
+    expect(release.some((l) => l.src === 9)).toBe(false);
+  });
+
   it('this kernel’s BTF has every member the programs read', () => {
     const btf = new Btf(readFileSync('/sys/kernel/btf/vmlinux'), {
-      structs: ['sock_common', 'sock', 'task_struct'],
+      structs: ['sock_common', 'sock', 'tcp_sock', 'task_struct'],
     });
     const offsets = offsetsOf(btf);
     expect(offsets).toBeDefined();
     expect(offsets!.family).toBe(btf.memberOffset('sock_common', 'skc_family'));
+    expect(offsets!.rcvNxt).toBe(btf.memberOffset('tcp_sock', 'rcv_nxt'));
   });
 });

@@ -49,6 +49,7 @@ class LinuxConnectionOwners implements ConnectionOwners {
       exited: running === undefined,
       at: record.at,
       hook: record.hook,
+      ...(record.syn !== undefined && { syn: record.syn }),
       cgroupId: record.cgroupId,
       netns: record.netns,
     };

@@ -38,6 +38,8 @@ export interface LibC {
   /** mount(2) and umount2(2), for a private view of cgroupfs where none is mounted. */
   mount(source: Mem, target: Mem, fstype: Mem, flags: number, data: null): number;
   umount2(target: Mem, flags: number): number;
+  /** pthread_sigmask(3): `set` and `old` are sigset_t (128 bytes in glibc). */
+  pthread_sigmask(how: number, set: Mem | null, old: Mem | null): number;
   /** bpf(2) through syscall(2) (glibc has no wrapper): `attr` is the command's union bpf_attr. */
   bpf(cmd: number, attr: Buffer): number;
   /** errno of the last call on this thread. */
@@ -68,6 +70,7 @@ export function libc(): LibC {
       'int mount(const void *source, const void *target, const void *fstype, unsigned long flags, const void *data)',
     ),
     umount2: lib.func('int umount2(const void *target, int flags)'),
+    pthread_sigmask: lib.func('int pthread_sigmask(int how, const void *set, void *old)'),
     bpf: (cmd: number, attr: Buffer) => {
       const nr = SYS_BPF[process.arch];
       return nr === undefined

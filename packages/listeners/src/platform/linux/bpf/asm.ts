@@ -32,6 +32,13 @@ export const Op = {
   /** Unsigned 64-bit less-than against an immediate. */
   JLT_IMM: 0xa5,
   SUB64_REG: 0x1f,
+  /** ALU32 (the result is the low 32 bits, zero-extended): subtract a register, add an immediate. */
+  SUB32_REG: 0x1c,
+  ADD32_IMM: 0x04,
+  /** if dst == src (registers). */
+  JEQ_REG: 0x1d,
+  /** Unsigned 64-bit greater-than against an immediate. */
+  JGT_IMM: 0x25,
   /** 32-bit comparisons (BPF_JMP32 class), for immediates above 2^31 that a 64-bit compare would sign-extend. */
   JNE32_IMM: 0x56,
   CALL: 0x85,
@@ -42,12 +49,15 @@ export const Op = {
 export const Helper = {
   MAP_LOOKUP_ELEM: 1,
   MAP_UPDATE_ELEM: 2,
+  MAP_DELETE_ELEM: 3,
   KTIME_GET_NS: 5,
   GET_CURRENT_PID_TGID: 14,
   GET_CURRENT_COMM: 16,
+  GET_SOCKET_COOKIE: 46,
   GET_CURRENT_CGROUP_ID: 80,
   PROBE_READ_KERNEL: 113,
   SEQ_WRITE: 127,
+  SKC_TO_TCP_SOCK: 137,
   GET_CURRENT_TASK_BTF: 158,
 } as const;
 
@@ -91,8 +101,10 @@ export function assemble(lines: Line[]): Buffer {
   const positions = new Map<string, number>();
   const code: Insn[] = [];
   for (const line of lines) {
-    if ('label' in line) positions.set(line.label, code.length);
-    else code.push(line);
+    if ('label' in line) {
+      if (positions.has(line.label)) throw new Error(`BPF program: label ${line.label} twice`);
+      positions.set(line.label, code.length);
+    } else code.push(line);
   }
   const out = Buffer.alloc(code.length * 8);
   code.forEach((i, n) => {

@@ -3,14 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import koffi from 'koffi';
 import { cString, libc } from '../ffi';
+import { bindProgram, releaseProgram } from './bound-programs';
 import { Btf } from './btf';
 import { loadProgram } from './load';
 import {
-  connectedUdpProgram,
   connectProgram,
   Hook,
   KEY,
   type Offsets,
+  socketIoProgram,
   udpSendProgram,
   VALUE,
 } from './owner-programs';
@@ -21,10 +22,14 @@ const BPF_MAP_LOOKUP_ELEM = 1;
 const BPF_RAW_TRACEPOINT_OPEN = 17;
 const BPF_LINK_CREATE = 28;
 const BPF_MAP_TYPE_LRU_HASH = 9;
+const BPF_PROG_TYPE_CGROUP_SOCK = 9;
 const BPF_PROG_TYPE_SOCK_OPS = 13;
 const BPF_PROG_TYPE_CGROUP_SOCK_ADDR = 18;
 const BPF_PROG_TYPE_TRACING = 26;
 const BPF_CGROUP_SOCK_OPS = 3;
+const BPF_CGROUP_INET4_POST_BIND = 12;
+const BPF_CGROUP_INET6_POST_BIND = 13;
+const BPF_CGROUP_INET_SOCK_RELEASE = 34;
 const BPF_CGROUP_UDP4_SENDMSG = 14;
 const BPF_CGROUP_UDP6_SENDMSG = 15;
 const BPF_TRACE_RAW_TP = 23;
@@ -35,12 +40,27 @@ const bpf = (cmd: number, attr: Buffer) => libc().bpf(cmd, attr);
 
 /** One hook: the kernel function it attaches to, and whether it loaded (or why not). */
 export interface HookStatus {
-  /** tcp-connect (sock_ops), udp4-sendmsg and udp6-sendmsg (cgroup sock_addr), udp-connected-send (tp_btf). */
-  name: 'tcp-connect' | 'udp4-sendmsg' | 'udp6-sendmsg' | 'udp-connected-send';
+  /**
+   * tcp-connect (sock_ops), udp4-sendmsg and udp6-sendmsg (cgroup sock_addr), socket-send and
+   * socket-recv (tp_btf: accepted TCP, connected UDP), udp4-bind, udp6-bind and udp-release (cgroup sock).
+   */
+  name: HookName;
   attached: boolean;
   /** Why it is not attached: not root, no BTF, the verifier's last lines, attach refused. */
   reason?: string;
 }
+
+export const HOOK_NAMES = [
+  'tcp-connect',
+  'udp4-sendmsg',
+  'udp6-sendmsg',
+  'socket-send',
+  'socket-recv',
+  'udp4-bind',
+  'udp6-bind',
+  'udp-release',
+] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
 
 /** What the map says of a connection: its holder when the kernel made it. */
 export interface KernelOwnerRecord {
@@ -53,7 +73,9 @@ export interface KernelOwnerRecord {
   netns: number;
   /** When the hook ran, in ms since 1970. */
   at: number;
-  hook: 'connect' | 'accept' | 'udp-send';
+  hook: 'connect' | 'accept' | 'udp-send' | 'bind';
+  /** For `accept`: the sequence number of the SYN the peer opened the connection with. */
+  syn?: number;
 }
 
 /** A connection as the map keys it, from its owner's side. */
@@ -63,11 +85,12 @@ export interface KernelOwnerKey {
   remote: { address: string; port: number };
 }
 
-const HOOK_NAMES: Record<number, KernelOwnerRecord['hook']> = {
+const RECORD_HOOKS: Record<number, KernelOwnerRecord['hook']> = {
   [Hook.CONNECT]: 'connect',
   [Hook.ACCEPT]: 'accept',
   [Hook.UDP_SEND]: 'udp-send',
   [Hook.UDP_CONNECTED_SEND]: 'udp-send',
+  [Hook.BIND]: 'bind',
 };
 
 /**
@@ -118,7 +141,7 @@ export class KernelOwners {
       throw new Error('no kernel BTF (/sys/kernel/btf/vmlinux)');
     }
     const btf = new Btf(btfData, {
-      structs: ['sock_common', 'sock', 'net', 'ns_common', 'nsproxy', 'task_struct'],
+      structs: ['sock_common', 'sock', 'tcp_sock', 'net', 'ns_common', 'nsproxy', 'task_struct'],
     });
     const offsets = offsetsOf(btf);
     const cgroup = cgroupRoot();
@@ -159,16 +182,37 @@ export class KernelOwners {
         'udp6-sendmsg',
         onCgroup(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG, () => udpSendProgram(o, mapFd, 6)),
       );
-      tryHook('udp-connected-send', () => {
-        const tracepoint = btf.find('btf_trace_sock_send_length', KIND_TYPEDEF);
-        if (tracepoint < 0)
-          throw new Error('the kernel has no sock:sock_send_length tracepoint (Linux 6.4+)');
-        return attachRawTracepoint(
-          load(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, tracepoint, connectedUdpProgram(o, mapFd)),
-        );
-      });
+      for (const [name, event] of [
+        ['socket-send', 'sock_send_length'],
+        ['socket-recv', 'sock_recv_length'],
+      ] as const) {
+        tryHook(name, () => {
+          const tracepoint = btf.find(`btf_trace_${event}`, KIND_TYPEDEF);
+          if (tracepoint < 0) throw new Error(`the kernel has no sock:${event} tracepoint (Linux 6.4+)`);
+          return attachRawTracepoint(
+            load(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, tracepoint, socketIoProgram(o, mapFd)),
+          );
+        });
+      }
+      // A bind's record must not outlive its socket: without the release program, no bind program.
+      tryHook(
+        'udp-release',
+        onCgroup(BPF_PROG_TYPE_CGROUP_SOCK, BPF_CGROUP_INET_SOCK_RELEASE, () => releaseProgram(mapFd)),
+      );
+      const release = hooks.at(-1)!;
+      for (const [name, attachType, family] of [
+        ['udp4-bind', BPF_CGROUP_INET4_POST_BIND, 4],
+        ['udp6-bind', BPF_CGROUP_INET6_POST_BIND, 6],
+      ] as const) {
+        if (release.attached)
+          tryHook(
+            name,
+            onCgroup(BPF_PROG_TYPE_CGROUP_SOCK, attachType, () => bindProgram(o, mapFd, family)),
+          );
+        else hooks.push({ name, attached: false, reason: `needs udp-release, which did not attach` });
+      }
     } else {
-      for (const name of ['tcp-connect', 'udp4-sendmsg', 'udp6-sendmsg', 'udp-connected-send'] as const) {
+      for (const name of HOOK_NAMES) {
         hooks.push({
           name,
           attached: false,
@@ -200,10 +244,26 @@ export class KernelOwners {
     k.writeUInt16LE(key.local.port, KEY.LPORT);
     k.writeUInt16LE(key.remote.port, KEY.RPORT);
     writeAddress(k, KEY.RADDR, key.remote.address, family);
-    if (writeAddress(k, KEY.LADDR, key.local.address, family) && this.read()) return this.record();
+    const local = writeAddress(k, KEY.LADDR, key.local.address, family);
+    if (local && this.read()) return this.record();
     if (key.protocol !== 'UDP') return undefined;
     k.fill(0, KEY.LADDR, KEY.LADDR + 16);
-    return this.read() ? this.record() : undefined;
+    if (this.read()) return this.record(); // an unconnected send from an unbound address
+    // A socket that only receives: its bind, to this address, to any, or to IPv6's any (dual stack).
+    k.fill(0, KEY.RPORT, KEY.RPORT + 2);
+    k.fill(0, KEY.RADDR, KEY.RADDR + 16);
+    if (local && writeAddress(k, KEY.LADDR, key.local.address, family) && this.read()) return this.bound();
+    k.fill(0, KEY.LADDR, KEY.LADDR + 16);
+    if (this.read()) return this.bound();
+    if (family !== 4) return undefined;
+    k[KEY.FAMILY] = 6;
+    return this.read() ? this.bound() : undefined;
+  }
+
+  /** A bind's record, unless the port is bound by more than one process (its holder is then 0). */
+  private bound(): KernelOwnerRecord | undefined {
+    const record = this.record();
+    return record.pid === 0 ? undefined : record;
   }
 
   private read(): boolean {
@@ -222,7 +282,8 @@ export class KernelOwners {
       cgroupId: v.readBigUInt64LE(VALUE.CGROUP),
       netns: v.readUInt32LE(VALUE.NETNS),
       at: Number(written + this.wallOffsetNs()) / 1e6,
-      hook: HOOK_NAMES[v.readUInt32LE(VALUE.HOOK)] ?? 'connect',
+      hook: RECORD_HOOKS[v.readUInt32LE(VALUE.HOOK)] ?? 'connect',
+      ...(v.readUInt32LE(VALUE.HOOK) === Hook.ACCEPT && { syn: v.readUInt32LE(VALUE.SYN) }),
     };
   }
 
@@ -247,6 +308,8 @@ export function offsetsOf(btf: Btf): Offsets | undefined {
     v6RcvSaddr: m('sock_common', 'skc_v6_rcv_saddr'),
     v6Daddr: m('sock_common', 'skc_v6_daddr'),
     protocol: m('sock', 'sk_protocol'),
+    rcvNxt: m('tcp_sock', 'rcv_nxt'),
+    bytesReceived: m('tcp_sock', 'bytes_received'),
     nsproxy: m('task_struct', 'nsproxy'),
     netNs: m('nsproxy', 'net_ns'),
     netnsInum:
@@ -259,6 +322,8 @@ export function offsetsOf(btf: Btf): Offsets | undefined {
   // struct sock starts with its sock_common (sk->__sk_common), which is where the offsets count from.
   if (m('sock', '__sk_common') !== 0) return undefined;
   if ((execIdSize !== 4 && execIdSize !== 8) || btf.memberSize('sock', 'sk_protocol') !== 2) return undefined;
+  if (btf.memberSize('tcp_sock', 'rcv_nxt') !== 4 || btf.memberSize('tcp_sock', 'bytes_received') !== 8)
+    return undefined;
   const values = Object.entries(offsets)
     .filter(([k]) => k !== 'execIdSize')
     .map(([, v]) => v as number);

@@ -1,0 +1,237 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConnectionOwners, openConnectionOwners } from '../src/index';
+
+// The ends the connect and send hooks do not see: accepted TCP connections (recorded at their
+// first send or receive, with the peer's SYN's sequence number) and UDP sockets that only receive
+// (recorded at bind, removed at close); and a recorded process whose pid another one took since.
+
+const root = process.platform === 'linux' && process.getuid?.() === 0;
+
+/** A long-running child: its pid, the first line it printed, and a stop that waits for its exit. */
+async function child(command: string, args: string[]) {
+  const p: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(createInterface({ input: p.stdout! }), 'line')) as [string];
+  return {
+    pid: p.pid!,
+    line,
+    stop: async () => {
+      if (p.exitCode === null && p.signalCode === null) {
+        p.kill();
+        await once(p, 'exit');
+      }
+    },
+  };
+}
+
+/** A TCP server in another process on `port` (0: any) that reads what it is sent and answers "ok". */
+const tcpServer = (port: number) =>
+  child(process.execPath, [
+    '-e',
+    `const s = require('node:net').createServer((c) => { c.on('error', () => {}); c.on('data', () => c.write('ok')); });
+     s.listen(${port}, '127.0.0.1', () => console.log(s.address().port));`,
+  ]);
+
+/** Connects from `localPort` (0: any), sends, waits for the answer; resolves with the open socket. */
+function talk(port: number, localPort = 0): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, ...(localPort && { localPort }) }, () => s.write('hi'));
+    s.once('data', () => resolve(s));
+    s.on('error', reject);
+  });
+}
+
+/** The opening SYN's sequence number of each connection to `port`, as tcpdump prints it (-S: absolute). */
+async function synNumbers(port: number) {
+  const dump = spawn(
+    'tcpdump',
+    ['-i', 'lo', '-nn', '-S', '-l', `tcp[tcpflags] == tcp-syn and dst port ${port}`],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const seqs = new Map<number, number>(); // client port -> seq
+  createInterface({ input: dump.stdout! }).on('line', (line) => {
+    const m = /\.(\d+) > [\d.]+\.\d+: Flags \[S\], seq (\d+)/.exec(line);
+    if (m) seqs.set(Number(m[1]), Number(m[2]));
+  });
+  await new Promise<void>((resolve, reject) => {
+    dump.on('error', reject); // no tcpdump: scripts/setup.sh test installs it
+    dump.stderr!.on('data', (d: Buffer) => String(d).includes('listening on') && resolve());
+  });
+  return {
+    seqs,
+    stop: async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      dump.kill('SIGINT');
+      await once(dump, 'exit');
+    },
+  };
+}
+
+const PY_BIND = `
+import socket, sys, time
+family = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
+s = socket.socket(family, socket.SOCK_DGRAM)
+if sys.argv[3] == 'reuseport': s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+print(s.getsockname()[1], flush=True)
+time.sleep(30)
+`;
+/** A process that binds a UDP socket and only waits (it never sends): python3, as a server would. */
+const udpReceiver = (address: string, port = 0, reusePort = false) =>
+  child('python3', ['-c', PY_BIND, address, String(port), reusePort ? 'reuseport' : '-']);
+
+describe.runIf(root)('eBPF owners of the ends no connect or send shows', () => {
+  let owners: ConnectionOwners;
+  beforeAll(() => {
+    const result = openConnectionOwners();
+    if (!result.owners) throw new Error(result.reason);
+    owners = result.owners;
+  });
+  afterAll(() => owners?.close());
+
+  const tcpEnd = (port: number, peerPort: number) =>
+    owners.ownerOf({
+      protocol: 'TCP',
+      local: { address: '127.0.0.1', port },
+      remote: { address: '127.0.0.1', port: peerPort },
+    });
+
+  it('an accepted connection has its server, with the number of the SYN that opened it', async () => {
+    const server = await tcpServer(0);
+    const port = Number(server.line);
+    const dump = await synNumbers(port);
+    const sockets: Socket[] = [];
+    try {
+      for (let i = 0; i < 5; i++) sockets.push(await talk(port));
+      await dump.stop();
+      for (const s of sockets) {
+        const owner = tcpEnd(port, s.localPort!);
+        expect(owner).toMatchObject({
+          process: { pid: server.pid, name: 'node' },
+          exited: false,
+          hook: 'accept',
+        });
+        expect(owner!.syn).toBe(dump.seqs.get(s.localPort!));
+      }
+      // The client end is still the connect hook's, in this process.
+      expect(tcpEnd(sockets[0]!.localPort!, port)).toMatchObject({
+        process: { pid: process.pid },
+        hook: 'connect',
+      });
+    } finally {
+      for (const s of sockets) s.destroy();
+      await server.stop();
+    }
+  });
+
+  it('a 4-tuple accepted again by another server belongs to the second, under another SYN number', async () => {
+    const first = await tcpServer(0);
+    const port = Number(first.line);
+    const a = await talk(port);
+    const localPort = a.localPort!;
+    const before = tcpEnd(port, localPort);
+    a.resetAndDestroy(); // no TIME_WAIT: the same 4-tuple may be used again at once
+    await first.stop();
+    const second = await tcpServer(port);
+    try {
+      const b = await talk(port, localPort);
+      const after = tcpEnd(port, localPort);
+      b.destroy();
+      expect(before?.process.pid).toBe(first.pid);
+      expect(after).toMatchObject({ process: { pid: second.pid }, hook: 'accept' });
+      expect(after!.syn).not.toBe(before!.syn);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('UDP that only receives: the binder, for IPv4, IPv6 and a dual-stack any address, until it closes', async () => {
+    const udpEnd = (local: string, port: number, remote: string) =>
+      owners.ownerOf({
+        protocol: 'UDP',
+        local: { address: local, port },
+        remote: { address: remote, port: 5353 },
+      });
+    const v4 = await udpReceiver('127.0.0.1');
+    const v6 = await udpReceiver('::1');
+    const any = await udpReceiver('::');
+    try {
+      expect(udpEnd('127.0.0.1', Number(v4.line), '127.0.0.1')).toMatchObject({
+        process: { pid: v4.pid, name: 'python3' },
+        hook: 'bind',
+      });
+      expect(udpEnd('::1', Number(v6.line), '::1')).toMatchObject({ process: { pid: v6.pid }, hook: 'bind' });
+      // Bound to :: it receives IPv4 too (IPV6_V6ONLY is off by default).
+      expect(udpEnd('127.0.0.1', Number(any.line), '127.0.0.1')).toMatchObject({ process: { pid: any.pid } });
+      expect(udpEnd('::1', Number(any.line), '::1')).toMatchObject({ process: { pid: any.pid } });
+      // Another local address on the same port is not v4's socket: it is bound to 127.0.0.1 only.
+      expect(udpEnd('127.0.0.2', Number(v4.line), '127.0.0.1')).toBeUndefined();
+    } finally {
+      for (const r of [v4, v6, any]) await r.stop();
+    }
+    // Closed: the release program removed the records.
+    expect(udpEnd('127.0.0.1', Number(v4.line), '127.0.0.1')).toBeUndefined();
+    expect(udpEnd('127.0.0.1', Number(any.line), '127.0.0.1')).toBeUndefined();
+  });
+
+  it('a UDP port two processes bound (SO_REUSEPORT) has no single owner until both close', async () => {
+    const udpEnd = (port: number) =>
+      owners.ownerOf({
+        protocol: 'UDP',
+        local: { address: '127.0.0.1', port },
+        remote: { address: '127.0.0.1', port: 9999 },
+      });
+    const a = await udpReceiver('127.0.0.1', 0, true);
+    const port = Number(a.line);
+    expect(udpEnd(port)?.process.pid).toBe(a.pid);
+    const b = await udpReceiver('127.0.0.1', port, true);
+    expect(udpEnd(port)).toBeUndefined();
+    await a.stop();
+    expect(udpEnd(port)).toBeUndefined(); // b's alone now, but the record cannot tell: the socket table answers
+    await b.stop();
+    const c = await udpReceiver('127.0.0.1', port, true);
+    try {
+      expect(udpEnd(port)?.process.pid).toBe(c.pid);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('a recorded process whose pid another process took since is named as exited, not as the new one', async () => {
+    const server = await tcpServer(0);
+    const port = Number(server.line);
+    try {
+      const client = spawn(process.execPath, [
+        '-e',
+        `const s = require('node:net').connect(${port}, '127.0.0.1', () => { console.log(s.localPort); s.resetAndDestroy(); });`,
+      ]);
+      const [line] = (await once(createInterface({ input: client.stdout! }), 'line')) as [string];
+      await once(client, 'exit');
+      const pid = client.pid!;
+      // ns_last_pid (root) makes the next fork take the pid, unless another fork gets there first.
+      let taker: Awaited<ReturnType<typeof child>> | undefined;
+      for (let attempt = 0; attempt < 50 && !taker; attempt++) {
+        writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+        const t = await child('python3', ['-c', 'import time; print(1, flush=True); time.sleep(30)']);
+        if (t.pid === pid) taker = t;
+        else await t.stop();
+      }
+      expect(taker, `pid ${pid} was not reused`).toBeDefined();
+      try {
+        expect(tcpEnd(Number(line), port)).toMatchObject({
+          process: { pid, name: 'node', path: '' },
+          exited: true,
+          hook: 'connect',
+        });
+      } finally {
+        await taker!.stop();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});
