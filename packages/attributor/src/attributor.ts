@@ -12,6 +12,7 @@ import {
   retryDue,
   serves,
 } from './machine/port-machine';
+import { KernelWaits, recordFits, SOCKET_TABLE_AFTER_STEP } from './sources/kernel-records';
 import type {
   ConnectionOwnerSource,
   FlowInput,
@@ -21,6 +22,7 @@ import type {
   OwnerQuery,
   OwnerSource,
   Process,
+  Syn,
   UnknownReason,
 } from './types';
 import { type Clock, systemClock } from './util/clock';
@@ -42,10 +44,12 @@ export interface AttributorOptions {
   /** Time source and timers (tests pass a fake one). */
   clock?: Clock;
   /**
-   * Owners recorded by the kernel at connect time (eBPF), asked first for each new flow. An answer
-   * counts only if it is not newer than the flow's first packet (TCP: the hook runs before the SYN;
-   * UDP: before the datagram, at most `udpRecordAgeMs` before the flow), so an older connection's
-   * owner on a reused 5-tuple is never taken for this one's.
+   * Owners recorded by the kernel (eBPF), asked first for each new flow. An answer counts only if
+   * it is this flow's: not newer than its first packet (TCP connect: the hook runs before the SYN;
+   * UDP: before the datagram, at most `udpRecordAgeMs` before the flow), or, for a connection
+   * accepted here (recorded at its first send or receive), carrying the flow's SYN's sequence
+   * number; so an older connection's owner on a reused 5-tuple is never taken for this one's. An
+   * accepted flow without its record yet is asked again for about half a second.
    */
   connections?: ConnectionOwnerSource;
   /** How old (ms before the flow's first packet) an eBPF record of a UDP send may be. Default 2000. */
@@ -90,11 +94,20 @@ export interface AttributorStats {
   /** Flows forgotten because too many were tracked, and ports refused because the queue was full. */
   forgottenFlows: number;
   dropped: number;
-  /** Flows labelled from the kernel's connect-time record (eBPF), and of those, whose program had exited. */
+  /** Flows labelled from the kernel's record (eBPF), and of those, whose program had exited. */
   fromKernel: number;
   fromKernelExited: number;
-  /** From a flow's first packet to its program label. */
+  /** Of those, accepted flows whose record came after their first packet (asked again); waiting now; not waited for (the wait list was full). */
+  fromKernelLater: number;
+  kernelWaiting: number;
+  kernelWaitsDropped: number;
+  /**
+   * From a flow's first packet to its program label: what the capture took to hand the packet
+   * over (a live ring's block timeout, the machine's scheduling), then labelWait.
+   */
   labelLatency: LatencySummary;
+  /** From flowStarted to the flow's program label: the attributor's own part of labelLatency. */
+  labelWait: LatencySummary;
   /** Duration of one socket-table read. */
   lookupTime: LatencySummary;
 }
@@ -105,10 +118,13 @@ interface FlowRecord {
   query: OwnerQuery;
   label: Label;
   firstSeen: number;
+  /** When flowStarted was called (clock time). */
+  startedAt: number;
   /** flowEnded came while the label was pending: forget the flow once it is labelled. */
   ended: boolean;
   /** The socket behind a `known` label. */
   owner: Owner | undefined;
+  syn: Syn | undefined;
   /** A UDP flow labelled from the kernel's record: its time, checked again on each revalidation (the port may change hands). */
   kernelAt?: number;
 }
@@ -143,6 +159,7 @@ export class Attributor extends EventEmitter<AttributorEvents> {
   private cancelSweep: () => void;
   private cancelRevalidate: () => void;
   private readonly labelLatency = new LatencyWindow();
+  private readonly labelWait = new LatencyWindow();
   private readonly lookupTime = new LatencyWindow(1024);
   private readonly counts = {
     flows: 0,
@@ -160,10 +177,12 @@ export class Attributor extends EventEmitter<AttributorEvents> {
     dropped: 0,
     fromKernel: 0,
     fromKernelExited: 0,
+    fromKernelLater: 0,
   };
   private readonly connections: ConnectionOwnerSource | undefined;
   private readonly udpRecordAgeMs: number;
   private readonly describe: ((process: Process) => Process) | undefined;
+  private readonly kernelWaits: KernelWaits;
   /** The last error a socket-table read threw (the flows it served are retried). */
   lastError: unknown;
 
@@ -177,6 +196,7 @@ export class Attributor extends EventEmitter<AttributorEvents> {
     this.connections = options.connections;
     this.describe = options.describe;
     this.udpRecordAgeMs = options.udpRecordAgeMs ?? 2000;
+    this.kernelWaits = new KernelWaits(this.clock, (id, step) => this.askKernelAgain(id, step));
     this.maxPending = positive(options.maxPending, 4_096, 'maxPending');
     this.maxBatch = positive(options.maxBatch, 512, 'maxBatch');
     this.entries = new LruMap(positive(options.maxPorts, 16_384, 'maxPorts'), (key, entry) =>
@@ -209,8 +229,10 @@ export class Attributor extends EventEmitter<AttributorEvents> {
       query,
       label: PENDING,
       firstSeen: flow.firstSeen ?? this.clock.now(),
+      startedAt: this.clock.now(),
       ended: false,
       owner: undefined,
+      syn: flow.syn,
     };
     this.flows.set(flow.id, record);
     let ids = this.flowsByKey.get(key);
@@ -225,20 +247,55 @@ export class Attributor extends EventEmitter<AttributorEvents> {
       entry = newEntry(protocol, flow.local.port);
       this.entries.set(key, entry);
     }
-    const kernel = this.fromKernel(query, record.firstSeen);
-    if (kernel) {
-      if (protocol === 'UDP') {
-        record.kernelAt = this.kernelAtOf(query);
-        this.kernelUdp.add(record.id);
-      }
-      this.counts.fromKernel++;
-      if (kernel.status === 'known' && kernel.exited) this.counts.fromKernelExited++;
-      this.setLabel(record, kernel);
+    if (this.labelFromKernel(record)) return record.label;
+    // Accepted here: the kernel records it at its first send or receive, usually within a
+    // millisecond; the socket table (a read of every socket, and of their owners) waits for that.
+    if (this.connections && flow.syn && !flow.syn.fromLocal && this.kernelWaits.add(record.id))
       return record.label;
-    }
-    const admission = admitFlow(entry, query, this.clock.now(), (owner) => this.verify(owner));
-    this.admit(entry, key, record, admission);
+    this.admitToTable(record, entry);
     return record.label;
+  }
+
+  /** The socket-table path: the port's state machine takes the flow. */
+  private admitToTable(record: FlowRecord, entry?: PortEntry): void {
+    let e = entry ?? this.entries.get(record.key);
+    if (!e) {
+      e = newEntry(record.query.protocol, record.query.local.port);
+      this.entries.set(record.key, e);
+    }
+    this.admit(
+      e,
+      record.key,
+      record,
+      admitFlow(e, record.query, this.clock.now(), (o) => this.verify(o)),
+    );
+  }
+
+  /** Labels `record` from the kernel's record when there is one that is its; false otherwise. */
+  private labelFromKernel(record: FlowRecord): boolean {
+    const kernel = this.fromKernel(record.query, record.firstSeen, record.syn);
+    if (!kernel) return false;
+    if (record.query.protocol === 'UDP') {
+      record.kernelAt = this.kernelAtOf(record.query);
+      this.kernelUdp.add(record.id);
+    }
+    this.counts.fromKernel++;
+    if (kernel.exited) this.counts.fromKernelExited++;
+    this.setLabel(record, kernel);
+    return true;
+  }
+
+  /** An accepted flow asked again (KernelWaits): true once it needs no more asking. */
+  private askKernelAgain(id: number, step: number): boolean {
+    const record = this.flows.peek(id);
+    if (!record || this.closed) return true;
+    if (record.label.status === 'known') return true;
+    if (this.labelFromKernel(record)) {
+      this.counts.fromKernelLater++;
+      return true;
+    }
+    if (step === SOCKET_TABLE_AFTER_STEP && record.label.status === 'pending') this.admitToTable(record);
+    return false;
   }
 
   /** UDP flows labelled from the kernel's record, re-asked on revalidation (bounded by the tracked flows). */
@@ -278,8 +335,12 @@ export class Attributor extends EventEmitter<AttributorEvents> {
     }
   }
 
-  /** The kernel's record of who made this connection, when there is one that fits its first packet. */
-  private fromKernel(query: OwnerQuery, firstSeen: number): Label | undefined {
+  /** The kernel's record of who made this connection, when there is one that is this flow's (recordFits). */
+  private fromKernel(
+    query: OwnerQuery,
+    firstSeen: number,
+    syn: Syn | undefined,
+  ): (Label & { status: 'known' }) | undefined {
     let hit: ReturnType<ConnectionOwnerSource['ownerOf']>;
     try {
       hit = this.connections?.ownerOf(query);
@@ -289,10 +350,7 @@ export class Attributor extends EventEmitter<AttributorEvents> {
       this.lastError = error;
       return undefined;
     }
-    if (!hit) return undefined;
-    const slack = 50; // the kernel's clocks and the capture's, turned into ms, may disagree a little
-    if (hit.at > firstSeen + slack) return undefined;
-    if (query.protocol === 'UDP' && hit.at < firstSeen - this.udpRecordAgeMs) return undefined;
+    if (!hit || !recordFits(hit, query, firstSeen, syn, this.udpRecordAgeMs)) return undefined;
     return { status: 'known', process: hit.process, source: 'ebpf', ...(hit.exited && { exited: true }) };
   }
 
@@ -335,7 +393,10 @@ export class Attributor extends EventEmitter<AttributorEvents> {
       tracked: this.flows.size,
       pending,
       ports: this.entries.size,
+      kernelWaiting: this.kernelWaits.waiting,
+      kernelWaitsDropped: this.kernelWaits.dropped,
       labelLatency: summary(this.labelLatency),
+      labelWait: summary(this.labelWait),
       lookupTime: summary(this.lookupTime),
     };
   }
@@ -343,6 +404,7 @@ export class Attributor extends EventEmitter<AttributorEvents> {
   /** Stops timers; flows still pending stay pending. */
   close(): void {
     this.closed = true;
+    this.kernelWaits.close();
     this.cancelSweep();
     this.cancelRevalidate();
     this.batchTimer?.();
@@ -494,8 +556,11 @@ export class Attributor extends EventEmitter<AttributorEvents> {
       if (previous.status === 'known') this.counts.moved++;
       else this.counts.attributed++;
       if (previous.status === 'unknown') this.counts.recovered++;
-      if (previous.status === 'pending')
-        this.labelLatency.add(Math.max(0, this.clock.now() - record.firstSeen));
+      if (previous.status === 'pending') {
+        const now = this.clock.now();
+        this.labelLatency.add(Math.max(0, now - record.firstSeen));
+        this.labelWait.add(Math.max(0, now - record.startedAt));
+      }
     } else if (label.status === 'unknown') this.counts.unknown[label.reason]++;
     this.emit('label', record.id, label, previous);
     if (record.ended) this.forget(record);

@@ -2,6 +2,7 @@ export { Attributor, type AttributorOptions, type AttributorStats, type LatencyS
 export { attributeFlows, type FlowEvents } from './link-flow-table';
 export { type AttributionPolicy, defaultPolicy } from './machine/policy';
 export type { PortState } from './machine/port-machine';
+export { type KernelHit, recordFits } from './sources/kernel-records';
 export { answerFor } from './sources/match';
 export {
   type ConnectionTraffic,
@@ -22,6 +23,7 @@ export type {
   OwnerSource,
   Process,
   Protocol,
+  Syn,
   UnknownReason,
 } from './types';
 export type { Clock } from './util/clock';

@@ -22,6 +22,14 @@ export interface FlowInput {
   remote: Endpoint;
   /** Time of the flow's first packet in ms since 1970, if known: the label latency is measured from it. */
   firstSeen?: number;
+  /** The SYN that opened a TCP flow, when it was seen (a capture Flow's `syn`). */
+  syn?: Syn;
+}
+
+/** A TCP connection's opening SYN: its sequence number, and whether this flow's local end sent it. */
+export interface Syn {
+  seq: number;
+  fromLocal: boolean;
 }
 
 /**
@@ -54,7 +62,14 @@ export type LabelSource = 'ebpf' | 'socket-table';
  * openConnectionOwners() on Linux): asked first for every new flow, one lookup each.
  */
 export interface ConnectionOwnerSource {
-  ownerOf(query: OwnerQuery): { process: Process; exited: boolean; at: number } | undefined;
+  /**
+   * `at`: when the record was written (ms since 1970). `hook` `accept`: written after the SYN, at
+   * the accepted socket's first send or receive, with the peer's initial sequence number in `syn`;
+   * `bind`: a UDP socket's bind, true while it is open. Other hooks run before the packets they explain.
+   */
+  ownerOf(
+    query: OwnerQuery,
+  ): { process: Process; exited: boolean; at: number; hook?: string; syn?: number } | undefined;
 }
 
 /** The socket that answered for a port: its process, and what lets us check it again cheaply. */

@@ -381,6 +381,16 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
     expect(a.labelOf(first.id)).toMatchObject({ process: CURL, source: 'ebpf' });
   });
 
+  it('UDP: a bind is true as long as its socket, however old (the kernel removes it on close)', () => {
+    const clock = new FakeClock();
+    const bind = { ...record(clock.now() - 3_600_000), hook: 'bind' };
+    const { a } = setUp({ connections: { ownerOf: () => bind } }, clock);
+    expect(a.flowStarted(flow(5353, { firstSeen: clock.now(), protocol: 17 }))).toMatchObject({
+      process: CURL,
+      source: 'ebpf',
+    });
+  });
+
   it('UDP: a send recorded long before the flow is not this flow’s', async () => {
     const clock = new FakeClock();
     const { source, a } = setUp({ connections: { ownerOf: () => record(clock.now() - 60_000) } }, clock);
@@ -389,5 +399,68 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
     expect(a.flowStarted(f)).toEqual({ status: 'pending' });
     await clock.advance(0);
     expect(a.labelOf(f.id)).toEqual({ status: 'known', process: FIREFOX });
+  });
+});
+
+describe('accepted connections: the kernel records them after their SYN, at the first send or receive', () => {
+  const SYN = 0x1234_5678;
+  const accepted = (port: number, syn = SYN) =>
+    flow(port, { firstSeen: 0, syn: { seq: syn, fromLocal: false } });
+
+  it('a record that comes later is found by asking again, 1 ms apart, and the socket table is not read', async () => {
+    const clock = new FakeClock();
+    let hit: ReturnType<NonNullable<AttributorOptions['connections']>['ownerOf']>;
+    const { source, a, events } = setUp({ connections: { ownerOf: () => hit } }, clock);
+    source.own(8080, FIREFOX, 80);
+    const f = accepted(8080);
+    expect(a.flowStarted(f)).toEqual({ status: 'pending' });
+    await clock.advance(3);
+    expect(a.stats().kernelWaiting).toBe(1);
+    hit = { process: CURL, exited: false, at: clock.now(), hook: 'accept', syn: SYN }; // the server read
+    await clock.advance(1);
+    expect(a.labelOf(f.id)).toEqual({ status: 'known', process: CURL, source: 'ebpf' });
+    expect(events.at(-1)?.previous).toEqual({ status: 'pending' });
+    await clock.advance(100);
+    expect(source.calls).toHaveLength(0);
+    expect(a.stats()).toMatchObject({ fromKernel: 1, fromKernelLater: 1, kernelWaiting: 0 });
+  });
+
+  it('a record under another SYN number is an earlier connection of the 4-tuple: after 14 ms the table answers', async () => {
+    const clock = new FakeClock();
+    const older = { process: CURL, exited: true, at: -5, hook: 'accept', syn: SYN + 1 };
+    const { source, a } = setUp({ connections: { ownerOf: () => older } }, clock);
+    source.own(8081, FIREFOX, 81);
+    const f = accepted(8081);
+    expect(a.flowStarted(f)).toEqual({ status: 'pending' });
+    await clock.advance(10);
+    expect(source.calls).toHaveLength(0);
+    await clock.advance(5);
+    expect(source.calls).toHaveLength(1);
+    await clock.advance(0);
+    expect(a.labelOf(f.id)).toEqual({ status: 'known', process: FIREFOX });
+    await clock.advance(1000); // the questions stop
+    expect(a.stats()).toMatchObject({ fromKernel: 0, kernelWaiting: 0 });
+  });
+
+  it('a flow seen from its middle (no SYN) takes an accept record only if it is not newer than the flow', () => {
+    const clock = new FakeClock();
+    const hit = { process: CURL, exited: false, at: 1000, hook: 'accept', syn: SYN };
+    const { a } = setUp({ connections: { ownerOf: () => hit } }, clock);
+    expect(a.flowStarted(flow(8082, { firstSeen: 0 })).status).toBe('pending');
+    expect(a.flowStarted(flow(8083, { firstSeen: 2000 }))).toMatchObject({ process: CURL });
+  });
+
+  it('the flows waited for are bounded: past 4,096 the socket table alone answers, and it is counted', async () => {
+    const clock = new FakeClock();
+    const { source, a } = setUp({ connections: { ownerOf: () => undefined } }, clock);
+    for (let i = 0; i < 4100; i++) {
+      source.own(10_000 + i, FIREFOX, i);
+      a.flowStarted(accepted(10_000 + i));
+    }
+    expect(a.stats()).toMatchObject({ kernelWaiting: 4096, kernelWaitsDropped: 4 });
+    await clock.advance(0);
+    expect(source.calls.flatMap((c) => c.queries)).toHaveLength(4);
+    await clock.advance(1000);
+    expect(a.stats()).toMatchObject({ kernelWaiting: 0, attributed: 4100 });
   });
 });
