@@ -15,7 +15,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Attributor, systemOwners } from '@netwho/attributor';
-import { DecodedPacket, decodePacket, FlowTable, PcapWriter, parseCaptureFile } from '@netwho/capture';
+import {
+  DecodedPacket,
+  decodePacket,
+  FlowTable,
+  LiveCapture,
+  PcapWriter,
+  parseCaptureFile,
+} from '@netwho/capture';
 import { CaptureMonitor } from '../dist/index.js';
 
 const { values } = parseArgs({
@@ -65,7 +72,8 @@ function ssOwner(port) {
  * One pass of `count` connections living `lifetime` ms, attributed by `who`: 'netwho' (our
  * attributor on a live capture) or 'ss' (shell out to `ss -p` for each new flow, as Node tools do).
  */
-async function pass(serverPort, lifetime, count, who, protocol = 'tcp') {
+async function pass(server, lifetime, count, who, protocol = 'tcp') {
+  const serverPort = server.port;
   const monitor = CaptureMonitor.open({
     device: 'lo',
     filter: `${protocol} dst port ${serverPort}`,
@@ -77,6 +85,7 @@ async function pass(serverPort, lifetime, count, who, protocol = 'tcp') {
   // First: an eBPF label is set while the flow event is being handled.
   monitor.table.prependListener('flow', (f) => {
     portOf.set(f.id, f.local.port);
+    portOf.set(-f.id - 1, `server end of ${f.local.port}`); // the monitor's id for the other end
     if (who === 'ss') answers.set(f.local.port, ssOwner(f.local.port));
   });
   monitor.attributor.on('label', (id, label) => answers.set(portOf.get(id), label));
@@ -85,7 +94,11 @@ async function pass(serverPort, lifetime, count, who, protocol = 'tcp') {
       ? runFixture('udp-exchanges.mjs', [serverPort, count])
       : runFixture('tcp-clients.mjs', [serverPort, count, lifetime, 8]);
   const { pid, ports } = await clients.done;
-  const settled = () => ports.every((p) => answers.has(p) && answers.get(p).status !== 'pending');
+  const ends = [
+    ...ports.map((p) => [p, pid]),
+    ...(who === 'ss' ? [] : ports.map((p) => [`server end of ${p}`, server.pid])),
+  ];
+  const settled = () => ends.every(([e]) => answers.has(e) && answers.get(e).status !== 'pending');
   for (const end = Date.now() + 4000; who !== 'ss' && Date.now() < end && !settled(); ) {
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -93,19 +106,49 @@ async function pass(serverPort, lifetime, count, who, protocol = 'tcp') {
   monitor.close();
   let right = 0;
   let wrong = 0;
-  for (const p of ports) {
-    const answer = await answers.get(p);
+  for (const [end, expected] of ends) {
+    const answer = await answers.get(end);
     const got = who === 'ss' ? answer : answer?.status === 'known' ? answer.process.pid : undefined;
-    if (got !== undefined) got === pid ? right++ : wrong++;
+    if (got !== undefined) got === expected ? right++ : wrong++;
   }
   return {
-    connections: ports.length,
+    connections: ends.length,
     right,
     wrong,
     p50: stats.labelLatency.p50,
     p99: stats.labelLatency.p99,
+    waitP99: stats.labelWait.p99,
     ebpfReason: monitor.ebpfReason,
   };
+}
+
+/**
+ * The floor under the label latency: the same connections captured by LiveCapture alone (same
+ * snap length and ring as the monitor), the time from each flow's first packet to its delivery.
+ */
+async function captureAlone(serverPort, lifetime, count, protocol) {
+  const capture = LiveCapture.open({
+    device: 'lo',
+    filter: `${protocol} dst port ${serverPort}`,
+    snapLength: 2048,
+  });
+  const seen = new Set();
+  const delays = [];
+  const d = new DecodedPacket();
+  capture.on('packet', (p) => {
+    decodePacket(p.buffer, p.linkType, d, p.offset, p.offset + p.length);
+    if (seen.has(d.srcPort)) return;
+    seen.add(d.srcPort);
+    delays.push(performance.timeOrigin + performance.now() - (p.seconds * 1000 + p.nanoseconds / 1e6));
+  });
+  const clients =
+    protocol === 'udp'
+      ? runFixture('udp-exchanges.mjs', [serverPort, count])
+      : runFixture('tcp-clients.mjs', [serverPort, count, lifetime, 8]);
+  await clients.done;
+  await new Promise((r) => setTimeout(r, 100));
+  capture.close();
+  return { p50: percentile(delays, 50), p99: percentile(delays, 99) };
 }
 
 /** A UDP server on loopback that answers every datagram, for the single-exchange row. */
@@ -130,13 +173,15 @@ async function lifetimes() {
     [0.1, 1000, 'tcp'],
     [0, 300, 'udp'],
   ]) {
-    const target = protocol === 'udp' ? echo.address().port : port;
+    const target =
+      protocol === 'udp' ? { port: echo.address().port, pid: process.pid } : { port, pid: server.child.pid };
     rows.push({
       lifetime,
       protocol,
       ebpf: await pass(target, lifetime, count, 'ebpf', protocol),
       table: await pass(target, lifetime, count, 'socket-table', protocol),
       ss: protocol === 'tcp' ? await pass(target, lifetime, count, 'ss', protocol) : undefined,
+      alone: await captureAlone(target.port, lifetime, count, protocol),
     });
   }
   server.child.stdin.end();
@@ -147,14 +192,20 @@ async function lifetimes() {
   );
   if (reason) console.log(`   eBPF is off here (${reason}): the eBPF column is the socket table too`);
   console.log(
-    'connections              | netwho eBPF + socket table: attributed, wrong, label p50 / p99 | socket table only | ss -p per new flow',
+    "   both ends of each connection are labelled; label p50 / p99 from the first packet (p99 of the attributor's own part);",
   );
-  for (const { lifetime, protocol, ebpf, table, ss } of rows) {
+  console.log(
+    '   "capture alone": first packet to its delivery, LiveCapture with nothing else, same connections',
+  );
+  console.log(
+    'connections              | netwho eBPF + socket table: ends, attributed, wrong, label p50 / p99 (own) | socket table only | ss -p per new flow | capture alone p50 / p99',
+  );
+  for (const { lifetime, protocol, ebpf, table, ss, alone } of rows) {
     const what = protocol === 'udp' ? '1-datagram UDP exchanges' : `TCP living ${lifetime} ms`.padEnd(24);
     const cell = (r) =>
-      `${pct(r.right, r.connections).padStart(6)}, ${r.wrong}, ${fmt(r.p50)} / ${fmt(r.p99)}`;
+      `${pct(r.right, r.connections).padStart(6)}, ${r.wrong}, ${fmt(r.p50)} / ${fmt(r.p99)} (${fmt(r.waitP99)})`;
     console.log(
-      `${what} | ${String(ebpf.connections).padStart(5)}: ${cell(ebpf)} | ${cell(table)} | ${ss ? `${pct(ss.right, ss.connections).padStart(6)}, ${ss.wrong}` : '-'}`,
+      `${what} | ${String(ebpf.connections).padStart(5)}: ${cell(ebpf)} | ${cell(table)} | ${ss ? `${pct(ss.right, ss.connections).padStart(6)}, ${ss.wrong}` : '-'} | ${fmt(alone.p50)} / ${fmt(alone.p99)}`,
     );
   }
   return rows;

@@ -157,6 +157,7 @@ export class CaptureMonitor implements TrafficMonitor {
       local: flow.remote,
       remote: flow.local,
       firstSeen: flow.firstSeen,
+      ...(flow.syn && { syn: { seq: flow.syn.seq, fromLocal: !flow.syn.fromLocal } }),
     });
     this.labels.set(peer, label);
   }
