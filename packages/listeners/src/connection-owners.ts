@@ -18,9 +18,10 @@ export interface ConnectionOwner {
   at: number;
   /**
    * Which hook saw it: `connect` (TCP, before its SYN), `accept` (an accepted TCP socket, at its first
-   * send or receive), `udp-send`, `bind` (a UDP socket that receives there, bound while we watched).
+   * send or receive), `udp-send` and `udp-recv` (what a UDP socket last sent or received, at most a
+   * second ago for the same process), `bind` (a UDP socket bound there while we watched, still open).
    */
-  hook: 'connect' | 'accept' | 'udp-send' | 'bind';
+  hook: 'connect' | 'accept' | 'udp-send' | 'udp-recv' | 'bind';
   /**
    * For `accept`: the sequence number of the SYN the peer opened the connection with. A flow whose
    * opening SYN had another number is another connection on the same 4-tuple.

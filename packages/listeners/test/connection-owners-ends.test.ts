@@ -78,11 +78,22 @@ s = socket.socket(family, socket.SOCK_DGRAM)
 if sys.argv[3] == 'reuseport': s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
 s.bind((sys.argv[1], int(sys.argv[2])))
 print(s.getsockname()[1], flush=True)
+if sys.argv[4] == 'echo':
+    while True:
+        data, peer = s.recvfrom(100)
+        s.sendto(data, peer)
 time.sleep(30)
 `;
-/** A process that binds a UDP socket and only waits (it never sends): python3, as a server would. */
-const udpReceiver = (address: string, port = 0, reusePort = false) =>
-  child('python3', ['-c', PY_BIND, address, String(port), reusePort ? 'reuseport' : '-']);
+/** A process that binds a UDP socket and only waits (it never sends), or echoes: python3, as a server would. */
+const udpReceiver = (address: string, port = 0, reusePort = false, echo = false) =>
+  child('python3', [
+    '-c',
+    PY_BIND,
+    address,
+    String(port),
+    reusePort ? 'reuseport' : '-',
+    echo ? 'echo' : '-',
+  ]);
 
 describe.runIf(root)('eBPF owners of the ends no connect or send shows', () => {
   let owners: ConnectionOwners;
@@ -198,6 +209,47 @@ describe.runIf(root)('eBPF owners of the ends no connect or send shows', () => {
       expect(udpEnd(port)?.process.pid).toBe(c.pid);
     } finally {
       await c.stop();
+    }
+  });
+
+  it('UDP bound before the programs loaded: the socket that receives and answers, unless two processes share its port', async () => {
+    const alone = await udpReceiver('127.0.0.1', 0, false, true);
+    const a = await udpReceiver('127.0.0.1', 0, true, true);
+    const port = Number(a.line);
+    const b = await udpReceiver('127.0.0.1', port, true, true);
+    const late = openConnectionOwners(); // its programs saw none of these binds
+    const { createSocket } = await import('node:dgram');
+    const ask = (o: ConnectionOwners, p: number, from: number) =>
+      o.ownerOf({
+        protocol: 'UDP',
+        local: { address: '127.0.0.1', port: p },
+        remote: { address: '127.0.0.1', port: from },
+      });
+    try {
+      const client = createSocket('udp4');
+      await new Promise<void>((r) => client.bind(0, '127.0.0.1', r));
+      const echoed = once(client, 'message');
+      client.send('x', Number(alone.line), '127.0.0.1');
+      await echoed;
+      expect(ask(late.owners!, Number(alone.line), client.address().port)).toMatchObject({
+        process: { pid: alone.pid, name: 'python3' },
+      });
+      // Datagrams from many ports reach both sockets of the shared port (SO_REUSEPORT hashes the source).
+      const senders = await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          const c = createSocket('udp4');
+          await new Promise<void>((r) => c.bind(0, '127.0.0.1', r));
+          const answer = once(c, 'message');
+          c.send('y', port, '127.0.0.1');
+          await answer;
+          return c;
+        }),
+      );
+      expect(ask(late.owners!, port, senders[0]!.address().port)).toBeUndefined();
+      for (const c of [client, ...senders]) c.close();
+    } finally {
+      late.owners?.close();
+      for (const r of [alone, a, b]) await r.stop();
     }
   });
 

@@ -7,12 +7,7 @@ import { type ConnectionOwners, openConnectionOwners } from '../src/index';
 import { bindProgram, releaseProgram } from '../src/platform/linux/bpf/bound-programs';
 import { Btf } from '../src/platform/linux/bpf/btf';
 import { offsetsOf } from '../src/platform/linux/bpf/kernel-owners';
-import {
-  connectProgram,
-  type Offsets,
-  socketIoProgram,
-  udpSendProgram,
-} from '../src/platform/linux/bpf/owner-programs';
+import { connectProgram, type Offsets, socketIoProgram } from '../src/platform/linux/bpf/owner-programs';
 
 const linux = process.platform === 'linux';
 const root = linux && process.getuid?.() === 0;
@@ -57,8 +52,6 @@ describe.runIf(root)('eBPF connection owners (real kernel programs)', () => {
   it('every hook loads and attaches, and says so', () => {
     expect(owners.hooks.map((h) => [h.name, h.attached])).toEqual([
       ['tcp-connect', true],
-      ['udp4-sendmsg', true],
-      ['udp6-sendmsg', true],
       ['socket-send', true],
       ['socket-recv', true],
       ['udp-release', true],
@@ -236,7 +229,7 @@ describe.runIf(linux && root)('without the right to load programs', () => {
       { encoding: 'utf8', env: { PATH: process.env.PATH } },
     );
     expect((JSON.parse(out) as { attached: boolean }[]).map((h) => h.attached)).toEqual(
-      new Array(8).fill(true),
+      new Array(6).fill(true),
     );
   });
 });
@@ -270,16 +263,15 @@ describe.runIf(linux)('the generated programs read the offsets the kernel BTF gi
   it('socket fields through the socket register, task fields through the task, for every program', () => {
     const sockOffsets = [fake.family, fake.dport, fake.num, fake.protocol];
     const task = [fake.nsproxy, fake.groupLeader];
-    const tp = loads(socketIoProgram(fake, 3));
+    const tp = loads(socketIoProgram(fake, 3, 'send'));
     for (const off of sockOffsets) expect(tp).toContainEqual({ src: 7, off });
     // The peer's initial sequence number from the tcp_sock bpf_skc_to_tcp_sock returned (r0).
     expect(tp).toContainEqual({ src: 0, off: fake.rcvNxt });
     expect(tp).toContainEqual({ src: 0, off: fake.bytesReceived });
     for (const program of [
       connectProgram(fake, 3),
-      udpSendProgram(fake, 3, 4),
-      udpSendProgram(fake, 3, 6),
-      socketIoProgram(fake, 3),
+      socketIoProgram(fake, 3, 'send'),
+      socketIoProgram(fake, 3, 'recv'),
       bindProgram(fake, 3, 4),
       bindProgram(fake, 3, 6),
     ]) {

@@ -6,15 +6,10 @@ import { cString, libc } from '../ffi';
 import { bindProgram, releaseProgram } from './bound-programs';
 import { Btf } from './btf';
 import { loadProgram } from './load';
-import {
-  connectProgram,
-  Hook,
-  KEY,
-  type Offsets,
-  socketIoProgram,
-  udpSendProgram,
-  VALUE,
-} from './owner-programs';
+import { KIND_SOCKET } from './owner-layout';
+import { connectProgram, Hook, KEY, type Offsets, socketIoProgram, VALUE } from './owner-programs';
+import { createSocketStorage, ticksPerSecond } from './sk-storage';
+import type { SocketStorage } from './socket-io-program';
 
 // bpf(2) commands, map and program types, attach types (include/uapi/linux/bpf.h).
 const BPF_MAP_CREATE = 0;
@@ -24,14 +19,11 @@ const BPF_LINK_CREATE = 28;
 const BPF_MAP_TYPE_LRU_HASH = 9;
 const BPF_PROG_TYPE_CGROUP_SOCK = 9;
 const BPF_PROG_TYPE_SOCK_OPS = 13;
-const BPF_PROG_TYPE_CGROUP_SOCK_ADDR = 18;
 const BPF_PROG_TYPE_TRACING = 26;
 const BPF_CGROUP_SOCK_OPS = 3;
 const BPF_CGROUP_INET4_POST_BIND = 12;
 const BPF_CGROUP_INET6_POST_BIND = 13;
 const BPF_CGROUP_INET_SOCK_RELEASE = 34;
-const BPF_CGROUP_UDP4_SENDMSG = 14;
-const BPF_CGROUP_UDP6_SENDMSG = 15;
 const BPF_TRACE_RAW_TP = 23;
 /** BTF_KIND_TYPEDEF: a BTF tracepoint is named by its btf_trace_<name> typedef. */
 const KIND_TYPEDEF = 8;
@@ -41,8 +33,8 @@ const bpf = (cmd: number, attr: Buffer) => libc().bpf(cmd, attr);
 /** One hook: the kernel function it attaches to, and whether it loaded (or why not). */
 export interface HookStatus {
   /**
-   * tcp-connect (sock_ops), udp4-sendmsg and udp6-sendmsg (cgroup sock_addr), socket-send and
-   * socket-recv (tp_btf: accepted TCP, connected UDP), udp4-bind, udp6-bind and udp-release (cgroup sock).
+   * tcp-connect (sock_ops), socket-send and socket-recv (tp_btf: accepted TCP, UDP), udp4-bind,
+   * udp6-bind and udp-release (cgroup sock).
    */
   name: HookName;
   attached: boolean;
@@ -52,8 +44,6 @@ export interface HookStatus {
 
 export const HOOK_NAMES = [
   'tcp-connect',
-  'udp4-sendmsg',
-  'udp6-sendmsg',
   'socket-send',
   'socket-recv',
   'udp4-bind',
@@ -73,7 +63,7 @@ export interface KernelOwnerRecord {
   netns: number;
   /** When the hook ran, in ms since 1970. */
   at: number;
-  hook: 'connect' | 'accept' | 'udp-send' | 'bind';
+  hook: 'connect' | 'accept' | 'udp-send' | 'udp-recv' | 'bind';
   /** For `accept`: the sequence number of the SYN the peer opened the connection with. */
   syn?: number;
 }
@@ -91,6 +81,7 @@ const RECORD_HOOKS: Record<number, KernelOwnerRecord['hook']> = {
   [Hook.UDP_SEND]: 'udp-send',
   [Hook.UDP_CONNECTED_SEND]: 'udp-send',
   [Hook.BIND]: 'bind',
+  [Hook.UDP_RECV]: 'udp-recv',
 };
 
 /**
@@ -164,6 +155,13 @@ export class KernelOwners {
       }
     };
     const o = offsets;
+    // Optional: without it the socket I/O programs build a key and look it up on every call.
+    let storage: SocketStorage | undefined;
+    try {
+      storage = { fd: createSocketStorage(), ticksPerSecond: ticksPerSecond() };
+    } catch {
+      storage = undefined;
+    }
     const onCgroup = (type: number, attachType: number, insns: () => Buffer) => () => {
       if (cgroup.fd < 0) throw new Error(cgroup.why);
       const prog = load(type, attachType, 0, insns());
@@ -174,23 +172,20 @@ export class KernelOwners {
         'tcp-connect',
         onCgroup(BPF_PROG_TYPE_SOCK_OPS, BPF_CGROUP_SOCK_OPS, () => connectProgram(o, mapFd)),
       );
-      tryHook(
-        'udp4-sendmsg',
-        onCgroup(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG, () => udpSendProgram(o, mapFd, 4)),
-      );
-      tryHook(
-        'udp6-sendmsg',
-        onCgroup(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG, () => udpSendProgram(o, mapFd, 6)),
-      );
-      for (const [name, event] of [
-        ['socket-send', 'sock_send_length'],
-        ['socket-recv', 'sock_recv_length'],
+      for (const [name, event, direction] of [
+        ['socket-send', 'sock_send_length', 'send'],
+        ['socket-recv', 'sock_recv_length', 'recv'],
       ] as const) {
         tryHook(name, () => {
           const tracepoint = btf.find(`btf_trace_${event}`, KIND_TYPEDEF);
           if (tracepoint < 0) throw new Error(`the kernel has no sock:${event} tracepoint (Linux 6.4+)`);
           return attachRawTracepoint(
-            load(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, tracepoint, socketIoProgram(o, mapFd)),
+            load(
+              BPF_PROG_TYPE_TRACING,
+              BPF_TRACE_RAW_TP,
+              tracepoint,
+              socketIoProgram(o, mapFd, direction, storage),
+            ),
           );
         });
       }
@@ -221,6 +216,7 @@ export class KernelOwners {
       }
     }
     if (cgroup.fd >= 0) libc().close(cgroup.fd); // the links hold the cgroup
+    if (storage) libc().close(storage.fd); // the programs hold it
     if (links.length === 0) {
       libc().close(mapFd);
       throw new Error(`no eBPF hook attached: ${hooks.map((h) => `${h.name}: ${h.reason}`).join('; ')}`);
@@ -245,23 +241,26 @@ export class KernelOwners {
     k.writeUInt16LE(key.remote.port, KEY.RPORT);
     writeAddress(k, KEY.RADDR, key.remote.address, family);
     const local = writeAddress(k, KEY.LADDR, key.local.address, family);
-    if (local && this.read()) return this.record();
+    if (local && this.read()) return this.record(); // a TCP or connected UDP socket's 4-tuple
     if (key.protocol !== 'UDP') return undefined;
-    k.fill(0, KEY.LADDR, KEY.LADDR + 16);
-    if (this.read()) return this.record(); // an unconnected send from an unbound address
-    // A socket that only receives: its bind, to this address, to any, or to IPv6's any (dual stack).
+    // An unconnected UDP socket at the flow's local end: by its bind (true while it is open), then
+    // by what it last sent or received; bound to this address, to any, or to IPv6's any (dual stack).
     k.fill(0, KEY.RPORT, KEY.RPORT + 2);
     k.fill(0, KEY.RADDR, KEY.RADDR + 16);
-    if (local && writeAddress(k, KEY.LADDR, key.local.address, family) && this.read()) return this.bound();
-    k.fill(0, KEY.LADDR, KEY.LADDR + 16);
-    if (this.read()) return this.bound();
-    if (family !== 4) return undefined;
-    k[KEY.FAMILY] = 6;
-    return this.read() ? this.bound() : undefined;
+    for (const kind of [0, KIND_SOCKET]) {
+      k[KEY.KIND] = kind;
+      k[KEY.FAMILY] = family;
+      if (local && writeAddress(k, KEY.LADDR, key.local.address, family) && this.read()) return this.held();
+      k.fill(0, KEY.LADDR, KEY.LADDR + 16);
+      if (this.read()) return this.held();
+      k[KEY.FAMILY] = 6;
+      if (family === 4 && this.read()) return this.held();
+    }
+    return undefined;
   }
 
-  /** A bind's record, unless the port is bound by more than one process (its holder is then 0). */
-  private bound(): KernelOwnerRecord | undefined {
+  /** A socket's record, unless more than one process uses its port (its holder is then 0). */
+  private held(): KernelOwnerRecord | undefined {
     const record = this.record();
     return record.pid === 0 ? undefined : record;
   }

@@ -7,13 +7,24 @@ import { Helper, insn, jump, type Line, label, loadMap, Op } from './asm';
 
 /**
  * The map key, 40 bytes: protocol (u8: 6, 17), family (u8: 4, 6; v4-mapped IPv6 is 4), local and
- * remote port (u16, host order), 2 bytes of padding, local and remote address (16 bytes each;
- * IPv4 in the first 4, network order). A local address of zeros is a socket not bound to one
- * (unconnected UDP): the reader then matches any local address. A remote end of zeros is a UDP
- * socket's bind (what it receives on). Protocol COOKIE_KEY keys a bound socket by its cookie
- * (the u64 at LADDR), with its bind's key as the value, for the release program.
+ * remote port (u16, host order), kind (u8), 1 byte of padding, local and remote address (16 bytes
+ * each; IPv4 in the first 4, network order). Kind 0 is a connection (its 4-tuple), or, with a
+ * remote end of zeros, a UDP socket's bind; KIND_SOCKET is an unconnected UDP socket by its local
+ * end alone (what it sent or received; a local address of zeros: bound to any). Protocol
+ * COOKIE_KEY keys a bound socket by its cookie (the u64 at LADDR), with its bind's key as the
+ * value, for the release program.
  */
-export const KEY = { SIZE: 40, PROTOCOL: 0, FAMILY: 1, LPORT: 2, RPORT: 4, LADDR: 8, RADDR: 24 } as const;
+export const KEY = {
+  SIZE: 40,
+  PROTOCOL: 0,
+  FAMILY: 1,
+  LPORT: 2,
+  RPORT: 4,
+  KIND: 6,
+  LADDR: 8,
+  RADDR: 24,
+} as const;
+export const KIND_SOCKET = 1;
 export const COOKIE_KEY = 255;
 
 /**
@@ -43,7 +54,14 @@ export const VALUE = {
  * Which hook wrote a record. ACCEPT: the first send or receive of a TCP socket the connect hook did
  * not record in this process (accepted sockets, mostly). BIND: an explicit bind of a UDP socket.
  */
-export const Hook = { CONNECT: 1, ACCEPT: 2, UDP_SEND: 3, UDP_CONNECTED_SEND: 4, BIND: 5 } as const;
+export const Hook = {
+  CONNECT: 1,
+  ACCEPT: 2,
+  UDP_SEND: 3,
+  UDP_CONNECTED_SEND: 4,
+  BIND: 5,
+  UDP_RECV: 6,
+} as const;
 
 /** Byte offsets and sizes read from the kernel's BTF. */
 export interface Offsets {
