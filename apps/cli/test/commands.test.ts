@@ -309,6 +309,7 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
       expect(code).toBe(0);
       const summary = JSON.parse(stderr.trim().split('\n').at(-1)!) as CaptureSummaryJson;
       expect(summary).toMatchObject({ file: '-', written: 150, backend: 'ring' });
+      if (process.getuid?.() === 0) expect(summary.owners).toMatchObject({ ebpf: true });
       expect(summary.devices[0]).toMatchObject({
         name: 'lo',
         kernelDropped: 0,
@@ -333,11 +334,15 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
         join(dir, 'h.pcapng'),
         '-c',
         '20',
+        '--no-ebpf',
         'tcp',
         'port',
         String(traffic.port),
       ]);
       expect(human.stderr).toMatch(/netwho: 20 packets written to .*h\.pcapng, \d+ with their program/);
+      expect(human.stderr).toMatch(
+        /netwho: owners: 0 connection ends from eBPF, \d+ from the socket table \(eBPF off: turned off\)/,
+      );
       expect(human.stderr).toMatch(
         /netwho: \d+ packets received by filter, 0 dropped by kernel, 0 dropped by netwho/,
       );
@@ -557,6 +562,7 @@ interface CaptureSummaryJson {
   file: string;
   written: number;
   backend: string;
+  owners: { ebpf: boolean; ebpfReason?: string; fromEbpf: number; fromSocketTable: number };
   devices: Array<{
     name: string;
     received: number | null;

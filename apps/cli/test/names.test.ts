@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +5,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { PcapWriter, parseCaptureFile } from '@netwho/capture';
 import { describe, expect, it } from 'vitest';
-import { BIN, isRoot, netwho, netwhoAsync, sleep } from './helpers';
+import { isRoot, netwho, netwhoAsync, sleep } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'netwho-names-'));
 

@@ -23,8 +23,10 @@ function buildSender(dir) {
   return out;
 }
 
-function send(sender, rate) {
-  const r = spawnSync(sender, ['9', String(rate), '1000', '64', 'inject'], { encoding: 'utf8' });
+function send(sender, rate, inject = true) {
+  const r = spawnSync(sender, ['9', String(rate), '1000', '64', ...(inject ? ['inject'] : [])], {
+    encoding: 'utf8',
+  });
   const m = /sent (\d+) seconds ([\d.]+)/.exec(r.stdout);
   if (!m) throw new Error(`sender failed: ${r.stderr}`);
   return Number(m[1]);
@@ -34,7 +36,7 @@ function send(sender, rate) {
  * Runs `argv` under bash so that its CPU time is reported (`times`), waits until `ready()` says it
  * captures, sends, lets it catch up, stops it with SIGINT; returns its output and CPU seconds.
  */
-async function runTool(argv, sender, rate, ready) {
+async function runTool(argv, sender, rate, ready, inject = true, beforeStop = () => {}) {
   const child = spawn('bash', ['-c', '"$@"; times', '_', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -47,9 +49,10 @@ async function runTool(argv, sender, rate, ready) {
       .split('\n')[0],
   );
   const startup = cpuSeconds(tool);
-  const sent = send(sender, rate);
+  const sent = send(sender, rate, inject);
   // Longer than any tool holds a block that is not full (tcpdump: libpcap's 1 s timeout).
   await sleep(1500);
+  const before = beforeStop();
   process.kill(tool, 'SIGINT');
   await once(child, 'exit');
   // `times` prints the shell's, then its children's "XmY.YYYs XmY.YYYs" (user, system).
@@ -61,7 +64,7 @@ async function runTool(argv, sender, rate, ready) {
       const m = /(\d+)m([\d.]+)s/.exec(t);
       return Number(m[1]) * 60 + Number(m[2]);
     });
-  return { sent, stdout: lines.slice(0, -2).join('\n'), stderr, cpu: user + system - startup };
+  return { sent, stdout: lines.slice(0, -2).join('\n'), stderr, cpu: user + system - startup, before };
 }
 
 /** CPU seconds a process has used so far (/proc/PID/stat utime + stime, in clock ticks of 1/100 s). */
@@ -108,7 +111,7 @@ async function library(sender, rate) {
   };
 }
 
-async function cli(sender, rate, dir) {
+async function cli(sender, rate, dir, { ebpf = true, inject = true, beforeStop } = {}) {
   const file = join(dir, 'netwho.pcapng');
   // The CLI says nothing when it starts; a second is more than it needs to open the capture.
   const r = await runTool(
@@ -125,11 +128,14 @@ async function cli(sender, rate, dir) {
       '-w',
       file,
       '--json',
+      ...(ebpf ? [] : ['--no-ebpf']),
       ...FILTER.split(' '),
     ],
     sender,
     rate,
     () => sleep(1500),
+    inject,
+    beforeStop,
   );
   const summary = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}');
   const lo = summary.devices?.[0] ?? {};
@@ -139,7 +145,25 @@ async function cli(sender, rate, dir) {
     dropped: (lo.kernelDropped ?? Number.NaN) + (lo.netwhoDropped ?? 0),
     labelled: summary.labelled,
     cpu: r.cpu,
+    ebpf: summary.owners?.ebpf,
+    before: r.before,
   };
+}
+
+/**
+ * Time the owner programs ran and how often, from the kernel's BPF statistics (bpftool, while
+ * kernel.bpf_stats_enabled is 1); undefined without bpftool.
+ */
+function programTime() {
+  const r = spawnSync('bpftool', ['--json', 'prog', 'show', 'name', 'netwho_owners'], { encoding: 'utf8' });
+  if (r.status !== 0) return undefined;
+  let ns = 0;
+  let runs = 0;
+  for (const p of JSON.parse(r.stdout)) {
+    ns += p.run_time_ns ?? 0;
+    runs += p.run_cnt ?? 0;
+  }
+  return { ns, runs };
 }
 
 const RATES = [100_000, 200_000, 300_000, 400_000, 500_000, 0];
@@ -182,6 +206,64 @@ export async function liveBenchmark() {
       console.log(`    ${name.padEnd(32)} ${String(value).padStart(8)}/s${ratio}`);
     }
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What the eBPF owner programs cost: `netwho capture -w` with them and with --no-ebpf, turn
+ * about, at full speed, from two senders: injected frames (faster than the capture takes them, so
+ * what is captured is the capture's own rate; no program runs for them), and a real UDP socket,
+ * for which the programs run on every datagram (socket-send), in the sender's task: their cost
+ * shows in what the sender manages to send (and we capture, all of it).
+ */
+export async function ebpfCostBenchmark(runs = 5) {
+  const dir = mkdtempSync(join(tmpdir(), 'netwho-ebpf-bench-'));
+  const stats = spawnSync('sysctl', ['-n', 'kernel.bpf_stats_enabled'], { encoding: 'utf8' }).stdout?.trim();
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  try {
+    const sender = buildSender(dir);
+    console.log(
+      `\neBPF owners on and off: netwho capture -w at full speed for 1 s, ${runs} runs each, turn about (medians):`,
+    );
+    for (const [what, inject] of [
+      ['injected frames (the capture is the limit)', true],
+      ['a UDP socket (the sender is the limit)', false],
+    ]) {
+      const results = { on: [], off: [] };
+      for (let i = 0; i < runs; i++) {
+        for (const ebpf of i % 2 === 0 ? [true, false] : [false, true]) {
+          const r = await cli(sender, 0, dir, { ebpf, inject });
+          if (ebpf && r.ebpf !== true) throw new Error('eBPF did not load: run the benchmark as root');
+          results[ebpf ? 'on' : 'off'].push(r);
+        }
+      }
+      console.log(`  ${what}:`);
+      const row = (name, rs) => {
+        const lossless = rs.filter((r) => r.captured === r.sent && r.dropped === 0).length;
+        const perPacket = median(rs.map((r) => (r.cpu / r.captured) * 1e6));
+        console.log(
+          `    ${name.padEnd(12)} sent ${String(median(rs.map((r) => r.sent))).padStart(8)}/s  captured ${String(median(rs.map((r) => r.captured))).padStart(8)}/s  lossless ${lossless}/${rs.length}  CPU/packet ${perPacket.toFixed(2)} us`,
+        );
+        return median(rs.map((r) => r.captured));
+      };
+      const on = row('with eBPF', results.on);
+      const off = row('--no-ebpf', results.off);
+      console.log(`    captured with eBPF: ${(((on - off) / off) * 100).toFixed(1)}% against without`);
+      if (!inject) {
+        // One more run with the kernel's BPF statistics on (they cost two clock reads a run: apart).
+        spawnSync('sysctl', ['-q', 'kernel.bpf_stats_enabled=1']);
+        const timed = (await cli(sender, 0, dir, { inject: false, beforeStop: programTime })).before;
+        if (timed?.runs > 0) {
+          const perDatagram = median(results.off.map((r) => 1e9 / r.sent));
+          console.log(
+            `    the programs ran ${timed.runs} times in the second, ${(timed.ns / timed.runs).toFixed(0)} ns each (bpf_stats, its own clock reads included), against ${perDatagram.toFixed(0)} ns per datagram sent without them`,
+          );
+        }
+      }
+    }
+  } finally {
+    spawnSync('sysctl', ['-q', `kernel.bpf_stats_enabled=${stats || '0'}`]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

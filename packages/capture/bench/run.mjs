@@ -1,19 +1,21 @@
 // Benchmark of @netwho/capture: offline decode + flow table against tcpdump and tshark on the same
 // generated file, and live capture on loopback against tcpdump (bench/live.mjs). Run with `pnpm bench` (after `pnpm build`).
-//   node bench/run.mjs [--packets 1000000] [--flows 10000] [--no-live]
+//   node bench/run.mjs [--packets 1000000] [--flows 10000] [--no-live] [--ebpf-only]
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DecodedPacket, decodePacket, FlowNames, FlowTable, PcapWriter } from '../dist/index.js';
-import { liveBenchmark } from './live.mjs';
+import { ebpfCostBenchmark, liveBenchmark } from './live.mjs';
 
 const { values } = parseArgs({
   options: {
     packets: { type: 'string', default: '1000000' },
     flows: { type: 'string', default: '10000' },
     'no-live': { type: 'boolean', default: false },
+    /** Only the eBPF-on/off part of the live benchmark. */
+    'ebpf-only': { type: 'boolean', default: false },
   },
 });
 const PACKETS = Number(values.packets);
@@ -173,9 +175,12 @@ async function main() {
   } finally {
     if (!process.env.KEEP) rmSync(file, { force: true });
   }
-  if (!values['no-live'] && process.getuid?.() === 0) await liveBenchmark();
-  else if (!values['no-live'])
+  if (!values['no-live'] && process.getuid?.() === 0) {
+    await liveBenchmark();
+    await ebpfCostBenchmark();
+  } else if (!values['no-live'])
     console.log('\nlive benchmark skipped: it needs root (capture and packet injection)');
 }
 
-await main();
+if (values['ebpf-only']) await ebpfCostBenchmark();
+else await main();

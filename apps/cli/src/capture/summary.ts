@@ -12,6 +12,8 @@ export interface CaptureSummary {
   /** The capture engine (`ring`: netwho's own, `cap`: libpcap) and, on Linux, why libpcap was used. */
   backend: 'ring' | 'cap';
   fallbackReason?: string;
+  /** Where the labels came from: eBPF (and why it was off), the socket table; the connections each labelled. */
+  owners: { ebpf: boolean; ebpfReason?: string; fromEbpf: number; fromSocketTable: number };
   devices: Array<{
     name: string;
     /** Packets the filter accepted (tcpdump's "received by filter"); null where the OS does not say. */
@@ -44,6 +46,11 @@ export function summaryLines(s: CaptureSummary): string[] {
     `${received ?? 'unknown'} packets received by filter, ${kernel ?? 'unknown'} dropped by kernel, ${netwho} dropped by netwho`,
   );
   if (s.fallbackReason) lines.push(`captured with libpcap: ${s.fallbackReason}`);
+  const o = s.owners;
+  lines.push(
+    `owners: ${o.fromEbpf} connection ends from eBPF, ${o.fromSocketTable} from the socket table` +
+      (o.ebpf ? '' : ` (eBPF off: ${o.ebpfReason ?? 'not available'})`),
+  );
   for (const d of s.devices)
     if (d.state !== 'up') lines.push(`${d.name} is ${d.state === 'gone' ? 'gone' : 'down'}`);
   return lines;

@@ -21,6 +21,7 @@ interface AgentOptions extends AlertFlags {
   interface?: string[];
   filter?: string;
   capture?: boolean;
+  ebpf?: boolean;
   dns: boolean;
   geo: boolean;
   geoip?: string;
@@ -50,6 +51,7 @@ export function registerAgent(program: Command): void {
         .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
         .option('-f, --filter <bpf>', 'BPF capture filter')
         .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters (no rights needed)')
+        .option('--no-ebpf', 'do not load the eBPF owner programs: owners from the socket table only')
         .option(
           '--no-dns',
           'no reverse DNS for history and OTLP logs (names from SNI, Host and DNS answers stay)',
@@ -139,6 +141,7 @@ async function runAgent(options: AgentOptions): Promise<void> {
     filter: options.filter,
     capture: options.capture === false ? 'never' : 'auto',
     names,
+    ebpf: options.ebpf !== false,
     onConnectionEnd: (c) => {
       history.onConnectionEnd?.(c);
       otlp?.connectionEnded(c);

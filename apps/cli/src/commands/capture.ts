@@ -1,5 +1,4 @@
 import { CaptureError, FileDescriptorSink, type LivePacket, PcapngWriter } from '@netwho/capture';
-import { type CgroupInfo, cgroupLabel } from '@netwho/listeners';
 import type { CaptureMonitor, Label, RemoteEnd } from '@netwho/monitor';
 import type { Command } from 'commander';
 import { type HeldPacket, HeldPackets } from '../capture/held-packets';
@@ -33,6 +32,7 @@ export function registerCapture(program: Command): void {
         integer('--buffer-size', 64),
       )
       .option('--promiscuous', 'also capture packets to other hosts (off by default)')
+      .option('--no-ebpf', 'do not load the eBPF owner programs: owners from the socket table only')
       .option('--json', 'print the summary at the end as JSON (on stderr when writing to standard output)')
       .argument('[filter...]', 'BPF filter, e.g. tcp port 443'),
   )
@@ -120,6 +120,7 @@ export function registerCapture(program: Command): void {
         snapLength: options.snaplen ?? 262144,
         bufferSize: (options.bufferSize ?? 65536) * 1024,
         promiscuous: options.promiscuous === true,
+        ebpf: options.ebpf !== false,
         // No reverse DNS: its queries would land in the capture.
         names: namesFrom({ ...options, dns: false }),
       });
@@ -174,6 +175,7 @@ export function registerCapture(program: Command): void {
       process.off('SIGTERM', onSignal);
       {
         const stats = monitor.capture.stats();
+        const owners = monitor.ownerSources();
         monitor.close();
         const endTime = wallTime();
         const summary: CaptureSummary = {
@@ -184,6 +186,7 @@ export function registerCapture(program: Command): void {
           heldFull: held.released.full,
           backend: stats.backend,
           ...(stats.fallbackReason !== undefined && { fallbackReason: stats.fallbackReason }),
+          owners,
           devices: devices.map((name) => {
             const d = stats.devices[name]!;
             return {

@@ -27,6 +27,7 @@ export function registerWatch(program: Command): void {
         .option('--no-dns', 'no reverse DNS (names from SNI, HTTP Host and DNS answers stay)')
         .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters (no rights needed)')
         .option('--capture', 'require packet capture: fail (exit 3) rather than fall back')
+        .option('--no-ebpf', 'do not load the eBPF owner programs: owners from the socket table only')
         .option(
           '--interval <ms>',
           'refresh interval in milliseconds',
@@ -81,6 +82,7 @@ export function registerWatch(program: Command): void {
         filter: options.filter,
         capture,
         names,
+        ebpf: options.ebpf !== false,
         ...(history.onConnectionEnd && { onConnectionEnd: history.onConnectionEnd }),
       });
       const notice = [opened.notice, history.notice].filter(Boolean).join('; ') || undefined;

@@ -18,6 +18,7 @@ export function registerWeb(program: Command): void {
         .option('-i, --interface <device...>', "capture on these devices (default: the default route's)")
         .option('-f, --filter <bpf>', 'BPF capture filter')
         .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters')
+        .option('--no-ebpf', 'do not load the eBPF owner programs: owners from the socket table only')
         .option('--no-dns', 'no reverse DNS (names from SNI, HTTP Host and DNS answers stay)')
         .option('--db <file>', 'the history file (default: $XDG_STATE_HOME/netwho/netwho.db)')
         .option('--no-history', 'record nothing (the History page still reads --db when it exists)'),
@@ -44,6 +45,7 @@ export function registerWeb(program: Command): void {
           ...(options.interface && { devices: options.interface }),
           ...(options.filter && { filter: options.filter }),
           capture: options.capture === false ? 'never' : 'auto',
+          ebpf: options.ebpf !== false,
           dns: options.dns !== false,
           names,
           ...(alerts && { alerts }),

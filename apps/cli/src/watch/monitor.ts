@@ -29,6 +29,8 @@ export function openMonitor(options: {
   promiscuous?: boolean;
   /** How remote ends are named and placed (see names/options.ts). */
   names?: NamesOptions;
+  /** false (--no-ebpf): owners from the socket table only, no kernel programs loaded. */
+  ebpf?: boolean;
 }): MonitorChoice {
   const names = options.names;
   if (options.capture === 'never') {
@@ -47,6 +49,7 @@ export function openMonitor(options: {
       ...(options.bufferSize !== undefined && { bufferSize: options.bufferSize }),
       ...(options.promiscuous !== undefined && { promiscuous: options.promiscuous }),
       ...(names && { names }),
+      ...(options.ebpf === false && { connections: false as const }),
     });
     return { monitor, notice: undefined };
   } catch (error) {

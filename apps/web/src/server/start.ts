@@ -35,6 +35,8 @@ export interface DashboardOptions {
   filter?: string;
   /** `auto` falls back to the socket-table source when capture is not permitted. */
   capture?: 'auto' | 'never' | 'required';
+  /** false: do not load the eBPF owner programs (owners from the socket table only). Default true. */
+  ebpf?: boolean;
   /** A traffic source of your own (tests, or another pipeline). */
   monitor?: TrafficMonitor;
   intervalMs?: number;
@@ -248,6 +250,7 @@ function openMonitor(
       ...(options.devices?.length && { device: options.devices }),
       ...(options.filter && { filter: options.filter }),
       ...(onConnectionEnd && { onConnectionEnd }),
+      ...(options.ebpf === false && { connections: false as const }),
       names,
     });
     return { monitor, banner: null, devices: [...monitor.capture.devices] };
