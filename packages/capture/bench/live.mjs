@@ -212,10 +212,11 @@ export async function liveBenchmark() {
 
 /**
  * What the eBPF owner programs cost: `netwho capture -w` with them and with --no-ebpf, turn
- * about, at full speed, from two senders: injected frames (faster than the capture takes them, so
- * what is captured is the capture's own rate; no program runs for them), and a real UDP socket,
- * for which the programs run on every datagram (socket-send), in the sender's task: their cost
- * shows in what the sender manages to send (and we capture, all of it).
+ * about, at full speed, from two senders sharing the machine with the capture: injected frames
+ * (socket-send runs once per frame, for the packet socket, and returns at its first test), and
+ * a real UDP socket, for which it records (or finds fresh) the socket on every datagram, in the
+ * sender's task. Their cost shows in what the sender manages to send and we capture; their own
+ * time comes from the kernel's BPF statistics.
  */
 export async function ebpfCostBenchmark(runs = 5) {
   const dir = mkdtempSync(join(tmpdir(), 'netwho-ebpf-bench-'));
@@ -227,8 +228,8 @@ export async function ebpfCostBenchmark(runs = 5) {
       `\neBPF owners on and off: netwho capture -w at full speed for 1 s, ${runs} runs each, turn about (medians):`,
     );
     for (const [what, inject] of [
-      ['injected frames (the capture is the limit)', true],
-      ['a UDP socket (the sender is the limit)', false],
+      ['injected frames (a packet socket: the programs return at once)', true],
+      ['a UDP socket (the programs find the socket fresh in its storage)', false],
     ]) {
       const results = { on: [], off: [] };
       for (let i = 0; i < runs; i++) {
