@@ -246,6 +246,13 @@ describe.runIf(root)('eBPF owners of the ends no connect or send shows', () => {
         }),
       );
       expect(ask(late.owners!, port, senders[0]!.address().port)).toBeUndefined();
+      // b alone from now on: after a few seconds without the two together, the port is b's.
+      await a.stop();
+      await new Promise((r) => setTimeout(r, 3500));
+      const answer = once(senders[0]!, 'message');
+      senders[0]!.send('z', port, '127.0.0.1');
+      await answer;
+      expect(ask(late.owners!, port, senders[0]!.address().port)).toMatchObject({ process: { pid: b.pid } });
       for (const c of [client, ...senders]) c.close();
     } finally {
       late.owners?.close();

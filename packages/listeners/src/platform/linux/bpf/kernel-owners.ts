@@ -250,19 +250,29 @@ export class KernelOwners {
     for (const kind of [0, KIND_SOCKET]) {
       k[KEY.KIND] = kind;
       k[KEY.FAMILY] = family;
-      if (local && writeAddress(k, KEY.LADDR, key.local.address, family) && this.read()) return this.held();
+      if (local && writeAddress(k, KEY.LADDR, key.local.address, family) && this.read())
+        return this.held(kind);
       k.fill(0, KEY.LADDR, KEY.LADDR + 16);
-      if (this.read()) return this.held();
+      if (this.read()) return this.held(kind);
       k[KEY.FAMILY] = 6;
-      if (family === 4 && this.read()) return this.held();
+      if (family === 4 && this.read()) return this.held(kind);
     }
     return undefined;
   }
 
-  /** A socket's record, unless more than one process uses its port (its holder is then 0). */
-  private held(): KernelOwnerRecord | undefined {
+  /**
+   * A socket's record, unless more than one process uses its port: a bind's holder is then 0; a
+   * socket's record says when two processes last used it at once (shared within ~3 s: no answer).
+   */
+  private held(kind: number): KernelOwnerRecord | undefined {
     const record = this.record();
-    return record.pid === 0 ? undefined : record;
+    if (record.pid === 0) return undefined;
+    if (kind === KIND_SOCKET) {
+      const shared = this.value.readUInt32LE(VALUE.SHARED);
+      const now = Number(process.hrtime.bigint() >> 30n) >>> 0;
+      if (shared !== 0 && (now - shared) >>> 0 <= 2) return undefined;
+    }
+    return record;
   }
 
   private read(): boolean {

@@ -32,9 +32,11 @@ export const COOKIE_KEY = 255;
  * leader's start time (start_boottime: ns since boot, what /proc/PID/stat's starttime counts in
  * clock ticks) and exec count (self_exec_id), its cgroup id, when this was
  * written (bpf_ktime_get_ns, CLOCK_MONOTONIC), its comm (16 bytes), and which hook wrote it.
- * The last u32 depends on the hook: for ACCEPT, the sequence number of the SYN the peer opened
+ * The last u32 depends on the record: for ACCEPT, the sequence number of the SYN the peer opened
  * the connection with (what ties the record to one connection of a reused 4-tuple); for BIND, how
- * many sockets are bound there (a holder of 0 when they are not all one process's).
+ * many sockets are bound there (a holder of 0 when they are not all one process's); for a
+ * KIND_SOCKET record, when two processes were last seen using the port at once (ktime >> 30, in
+ * units of about a second; 0: never).
  */
 export const VALUE = {
   SIZE: 64,
@@ -48,6 +50,7 @@ export const VALUE = {
   HOOK: 56,
   SYN: 60,
   BOUND: 60,
+  SHARED: 60,
 } as const;
 
 /**

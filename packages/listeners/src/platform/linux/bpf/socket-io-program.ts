@@ -12,7 +12,6 @@ import {
   MAPPED_WORD,
   type Offsets,
   ST_B,
-  ST_W,
   update,
   V,
   VALUE,
@@ -30,8 +29,8 @@ import { STORAGE } from './sk-storage';
  *   one map lookup, when the record is this process's connect, or this connection's already.
  * - UDP, connected: its 4-tuple is in the socket. Unconnected: a send's destination is not, only
  *   the socket's local address and port, which are what a flow's local end shows; so the record
- *   is the socket's (KIND_SOCKET), and two processes using one port at once (SO_REUSEPORT) leave
- *   a holder of 0: no single owner. Rewritten at most once a second for the same process.
+ *   is the socket's (KIND_SOCKET), and two processes using one port at once (SO_REUSEPORT) are
+ *   noted in it (no single owner). Rewritten at most once a second for the same process.
  * Every socket this ran for keeps, in socket-local storage (sk-storage.ts), which process it
  * last recorded and when: a send or receive that would change nothing ends after that one
  * lookup, before any key is built (what keeps a flood of datagrams cheap); its time is in
@@ -138,13 +137,10 @@ function keyFromSocket(o: Offsets, p: string): Line[] {
 const REWRITE_NS = 1_000_000_000;
 
 /**
- * For UDP: skip the rest when the map already says this process, written less than a second ago
- * (a lookup costs a fraction of an update, and a flood sends on one socket again and again).
- * Another process's record jumps to `fill`, or, for a socket's record (`shared`) written less than
- * a second ago, to `shared`: two processes use that port at once (SO_REUSEPORT), and it has no
- * single owner.
+ * For a connected UDP socket: skip the rest when the map already says this process, written less
+ * than a second ago (a lookup costs a fraction of an update); else go on to `fill`.
  */
-function unlessFresh(mapFd: number, fill: string, shared?: string): Line[] {
+function unlessFresh(mapFd: number, fill: string): Line[] {
   return [
     ...lookup(mapFd, K),
     jump(Op.JEQ_IMM, 0, 0, fill),
@@ -156,12 +152,43 @@ function unlessFresh(mapFd: number, fill: string, shared?: string): Line[] {
     insn(Op.CALL, 0, 0, 0, Helper.GET_CURRENT_PID_TGID),
     insn(RSH64_IMM, 0, 0, 0, 32),
     insn(LDX_W, 1, 8, VALUE.TGID, 0),
-    { ...insn(Op.JNE_REG, 1, 0, 0, 0), to: shared ? `${fill}-other` : fill },
+    { ...insn(Op.JNE_REG, 1, 0, 0, 0), to: fill },
     jump(Op.JLT_IMM, 9, REWRITE_NS, 'mark'),
-    ...(shared
-      ? [jump(Op.JA, 0, 0, fill), label(`${fill}-other`), jump(Op.JLT_IMM, 9, REWRITE_NS, shared)]
-      : []),
     label(fill),
+  ];
+}
+
+/**
+ * For an unconnected UDP socket's record: the same, and when another process's record is less
+ * than a second old, two processes use the port at once (SO_REUSEPORT): the record says when, in
+ * VALUE.SHARED (ktime >> 30, units of about a second), which a rewrite keeps; the reader gives no
+ * single owner for a port shared in the last seconds.
+ */
+function unlessFreshSocket(mapFd: number): Line[] {
+  return [
+    ...lookup(mapFd, K),
+    jump(Op.JEQ_IMM, 0, 0, 'sfill'),
+    insn(MOV64_REG, 8, 0, 0, 0), // the existing value
+    insn(LDX_W, 1, 8, VALUE.SHARED, 0),
+    insn(STX_W, 10, 1, V + VALUE.SHARED, 0),
+    insn(Op.CALL, 0, 0, 0, Helper.KTIME_GET_NS),
+    insn(LDX_DW, 1, 8, VALUE.WRITTEN, 0),
+    insn(Op.SUB64_REG, 0, 1, 0, 0),
+    insn(MOV64_REG, 9, 0, 0, 0), // its age, ns
+    insn(Op.CALL, 0, 0, 0, Helper.GET_CURRENT_PID_TGID),
+    insn(RSH64_IMM, 0, 0, 0, 32),
+    insn(LDX_W, 1, 8, VALUE.TGID, 0),
+    { ...insn(Op.JEQ_REG, 1, 0, 0, 0), to: 'ssame' },
+    jump(Op.JLT_IMM, 9, REWRITE_NS, 'sshared'),
+    jump(Op.JA, 0, 0, 'sfill'),
+    label('ssame'),
+    jump(Op.JLT_IMM, 9, REWRITE_NS, 'mark'),
+    jump(Op.JA, 0, 0, 'sfill'),
+    label('sshared'),
+    insn(Op.CALL, 0, 0, 0, Helper.KTIME_GET_NS),
+    insn(RSH64_IMM, 0, 0, 0, 30),
+    insn(STX_W, 10, 0, V + VALUE.SHARED, 0),
+    label('sfill'),
   ];
 }
 
@@ -202,13 +229,8 @@ export function socketIoProgram(
     ...localKeyFromSocket(o),
     insn(LDX_H, 1, 7, o.num, 0),
     insn(STX_H, 10, 1, K + KEY.LPORT, 0),
-    ...unlessFresh(mapFd, 'sfill', 'shared'),
+    ...unlessFreshSocket(mapFd),
     ...fillValue(o, udpHook),
-    ...update(mapFd, K, V),
-    jump(Op.JA, 0, 0, 'mark'),
-    label('shared'),
-    ...fillValue(o, udpHook),
-    insn(ST_W, 10, 0, V + VALUE.TGID, 0), // two processes on the port at once: no single owner
     ...update(mapFd, K, V),
     jump(Op.JA, 0, 0, 'mark'),
 
