@@ -27,9 +27,9 @@ function send(sender, rate, inject = true) {
   const r = spawnSync(sender, ['9', String(rate), '1000', '64', ...(inject ? ['inject'] : [])], {
     encoding: 'utf8',
   });
-  const m = /sent (\d+) seconds ([\d.]+)/.exec(r.stdout);
+  const m = /sent (\d+) seconds ([\d.]+) cpu ([\d.]+)/.exec(r.stdout);
   if (!m) throw new Error(`sender failed: ${r.stderr}`);
-  return Number(m[1]);
+  return { sent: Number(m[1]), senderCpu: Number(m[3]) };
 }
 
 /**
@@ -49,7 +49,7 @@ async function runTool(argv, sender, rate, ready, inject = true, beforeStop = ()
       .split('\n')[0],
   );
   const startup = cpuSeconds(tool);
-  const sent = send(sender, rate, inject);
+  const { sent, senderCpu } = send(sender, rate, inject);
   // Longer than any tool holds a block that is not full (tcpdump: libpcap's 1 s timeout).
   await sleep(1500);
   const before = beforeStop();
@@ -64,7 +64,14 @@ async function runTool(argv, sender, rate, ready, inject = true, beforeStop = ()
       const m = /(\d+)m([\d.]+)s/.exec(t);
       return Number(m[1]) * 60 + Number(m[2]);
     });
-  return { sent, stdout: lines.slice(0, -2).join('\n'), stderr, cpu: user + system - startup, before };
+  return {
+    sent,
+    senderCpu,
+    stdout: lines.slice(0, -2).join('\n'),
+    stderr,
+    cpu: user + system - startup,
+    before,
+  };
 }
 
 /** CPU seconds a process has used so far (/proc/PID/stat utime + stime, in clock ticks of 1/100 s). */
@@ -147,6 +154,7 @@ async function cli(sender, rate, dir, { ebpf = true, inject = true, beforeStop }
     cpu: r.cpu,
     ebpf: summary.owners?.ebpf,
     before: r.before,
+    senderCpu: r.senderCpu,
   };
 }
 
@@ -243,14 +251,18 @@ export async function ebpfCostBenchmark(runs = 5) {
       const row = (name, rs) => {
         const lossless = rs.filter((r) => r.captured === r.sent && r.dropped === 0).length;
         const perPacket = median(rs.map((r) => (r.cpu / r.captured) * 1e6));
+        const senderPerPacket = median(rs.map((r) => (r.senderCpu / r.sent) * 1e9));
         console.log(
-          `    ${name.padEnd(12)} sent ${String(median(rs.map((r) => r.sent))).padStart(8)}/s  captured ${String(median(rs.map((r) => r.captured))).padStart(8)}/s  lossless ${lossless}/${rs.length}  CPU/packet ${perPacket.toFixed(2)} us`,
+          `    ${name.padEnd(12)} sent ${String(median(rs.map((r) => r.sent))).padStart(8)}/s  captured ${String(median(rs.map((r) => r.captured))).padStart(8)}/s  lossless ${lossless}/${rs.length}  CPU/packet ${perPacket.toFixed(2)} us, sender's ${senderPerPacket.toFixed(0)} ns`,
         );
-        return median(rs.map((r) => r.captured));
+        return { captured: median(rs.map((r) => r.captured)), sender: senderPerPacket };
       };
       const on = row('with eBPF', results.on);
       const off = row('--no-ebpf', results.off);
-      console.log(`    captured with eBPF: ${(((on - off) / off) * 100).toFixed(1)}% against without`);
+      const change = (a, b) => `${(((a - b) / b) * 100).toFixed(1)}%`;
+      console.log(
+        `    with eBPF: captured ${change(on.captured, off.captured)}, the sender's CPU per datagram ${change(on.sender, off.sender)}, against without`,
+      );
       if (!inject) {
         // One more run with the kernel's BPF statistics on (they cost two clock reads a run: apart).
         spawnSync('sysctl', ['-q', 'kernel.bpf_stats_enabled=1']);

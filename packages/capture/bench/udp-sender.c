@@ -4,7 +4,8 @@
  * RATE 0 sends as fast as it can. With `inject`, the same datagrams are written as whole Ethernet
  * frames to the loopback device through a packet socket (PACKET_QDISC_BYPASS), which skips the
  * sending half of the UDP stack: what a capture sees is the same, the sender is about twice as fast. Datagrams go out with sendmmsg(2) in batches of up to 64, paced
- * against CLOCK_MONOTONIC every batch. Prints "sent N seconds S" (S: the time taken) on stdout.
+ * against CLOCK_MONOTONIC every batch. Prints "sent N seconds S cpu C" (S: the time taken, C: the
+ * CPU seconds the sender used, user and system: what hooks on the send path cost it) on stdout.
  * Only loopback is ever a destination. The sender also binds the destination port itself and never
  * reads it, so no ICMP "port unreachable" comes back and no other process spends time receiving.
  */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,7 +104,11 @@ int main(int argc, char **argv) {
       }
     }
   }
-  printf("sent %ld seconds %.6f\n", sent, now() - start);
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  double cpu = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec +
+               usage.ru_stime.tv_usec / 1e6;
+  printf("sent %ld seconds %.6f cpu %.6f\n", sent, now() - start, cpu);
   close(fd);
   close(sink);
   return 0;
