@@ -179,14 +179,21 @@ export class KernelOwners {
         tryHook(name, () => {
           const tracepoint = btf.find(`btf_trace_${event}`, KIND_TYPEDEF);
           if (tracepoint < 0) throw new Error(`the kernel has no sock:${event} tracepoint (Linux 6.4+)`);
-          return attachRawTracepoint(
+          const program = (withStorage: SocketStorage | undefined) =>
             load(
               BPF_PROG_TYPE_TRACING,
               BPF_TRACE_RAW_TP,
               tracepoint,
-              socketIoProgram(o, mapFd, direction, storage),
-            ),
-          );
+              socketIoProgram(o, mapFd, direction, withStorage),
+            );
+          let prog: number;
+          try {
+            prog = program(storage);
+          } catch (error) {
+            if (!storage) throw error;
+            prog = program(undefined); // a kernel without socket storage for tracing programs: the slower way
+          }
+          return attachRawTracepoint(prog);
         });
       }
       // A bind's record must not outlive its socket: without the release program, no bind program.
