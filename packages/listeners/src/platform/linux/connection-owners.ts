@@ -14,10 +14,13 @@ const NS_PER_TICK = 1_000_000_000n / TICKS_PER_SECOND;
  */
 class LinuxConnectionOwners implements ConnectionOwners {
   /**
-   * Processes read from /proc, by pid, start time and exec count (one process image): a new flow of
-   * a known one costs one stat read, to tell whether it still runs. Bounded: past 4,096 the oldest goes.
+   * Processes read from /proc, by pid, start time and exec count (one process image), and when
+   * they were last seen running: a new flow of a known one costs a stat read (is it still running?)
+   * at most every ALIVE_MS; one seen gone is gone for good (that identity never comes back), so it
+   * costs nothing. Bounded: past 4,096 each, the oldest goes.
    */
-  private readonly known = new Map<string, ConnectionOwner['process']>();
+  private readonly known = new Map<string, { process: ConnectionOwner['process']; checked: number }>();
+  private readonly gone = new Set<string>();
 
   constructor(private readonly kernel: KernelOwners) {}
 
@@ -33,15 +36,19 @@ class LinuxConnectionOwners implements ConnectionOwners {
     const record = this.kernel.lookup(key);
     if (!record) return undefined;
     const id = `${record.pid}:${record.startTime}:${record.execId}`;
-    let running = this.known.get(id);
-    if (running && !sameProcess(record)) {
-      this.known.delete(id);
-      running = undefined;
-    } else if (!running) {
-      running = stillRunning(record);
-      if (running) {
-        this.known.set(id, running);
-        if (this.known.size > 4096) this.known.delete(this.known.keys().next().value as string);
+    const now = performance.now();
+    let running: ConnectionOwner['process'] | undefined;
+    if (!this.gone.has(id)) {
+      const entry = this.known.get(id);
+      if (entry && now - entry.checked < ALIVE_MS) running = entry.process;
+      else if (entry && sameProcess(record)) {
+        entry.checked = now;
+        running = entry.process;
+      } else {
+        this.known.delete(id);
+        running = stillRunning(record);
+        if (running) bounded(this.known).set(id, { process: running, checked: now });
+        else bounded(this.gone).add(id);
       }
     }
     return {
@@ -58,6 +65,18 @@ class LinuxConnectionOwners implements ConnectionOwners {
   close(): void {
     this.kernel.close();
   }
+}
+
+/**
+ * How long a process seen running is taken to run still, without reading /proc again: a label may
+ * say `exited: false` for this long after its program exited (its name and path were read while it ran).
+ */
+const ALIVE_MS = 100;
+
+/** The map or set, with its oldest entry gone when it holds 4,096. */
+function bounded<T extends Map<string, unknown> | Set<string>>(table: T): T {
+  if (table.size >= 4096) table.delete(table.keys().next().value as string);
+  return table;
 }
 
 /** The process the record names, if that pid is still the same process (same start time before and after reading it). */
