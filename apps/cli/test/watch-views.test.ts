@@ -69,3 +69,20 @@ describe('Remote hosts and where they are', () => {
     expect(placeOf({ remoteScope: 'public', country: 'NL', asn: null, asOrg: null })).toBe('NL');
   });
 });
+
+describe('what the live view says was lost', () => {
+  it('capture drops, then attribution given up for lack of room, with their counts', async () => {
+    const { lossLine } = await import('../src/watch/app');
+    const base = { at: 0, mode: 'capture' as const, programs: [], connections: [] };
+    expect(lossLine(base)).toBeUndefined();
+    expect(
+      lossLine({
+        ...base,
+        capture: { backend: 'ring', received: 10, delivered: 9, kernelDropped: 1, netwhoDropped: 0 },
+        owners: { ebpf: true, fromEbpf: 5, fromSocketTable: 0, lookupsDropped: 2, kernelWaitsDropped: 3 },
+      }),
+    ).toBe(
+      'dropped: 1 by the kernel (ring full), 0 by netwho, of 10 received; attribution: 2 lookups refused (queue full), 3 flows not waited for in eBPF',
+    );
+  });
+});

@@ -256,6 +256,8 @@ export class CaptureMonitor implements TrafficMonitor {
       ...(this.ebpfReason !== undefined && { ebpfReason: this.ebpfReason }),
       fromEbpf: s.fromKernel,
       fromSocketTable: s.attributed - s.fromKernel,
+      lookupsDropped: s.dropped,
+      kernelWaitsDropped: s.kernelWaitsDropped,
     };
   }
 

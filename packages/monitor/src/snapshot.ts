@@ -63,6 +63,13 @@ export interface OwnerSources {
   /** Flows labelled from eBPF records, and from the socket table, since the start. */
   fromEbpf: number;
   fromSocketTable: number;
+  /**
+   * Given up for lack of room, since the start: ports whose lookup the full pending queue refused
+   * (their flows labelled unknown at once), and accepted flows not waited for in eBPF (the socket
+   * table answered them alone).
+   */
+  lookupsDropped?: number;
+  kernelWaitsDropped?: number;
 }
 
 export interface TrafficSnapshot {

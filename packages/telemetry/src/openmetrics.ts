@@ -12,7 +12,13 @@ export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1
 export interface Health {
   capture?: { delivered: number; kernelDropped: number; netwhoDropped: number };
   /** Flows labelled per source, and flows given up as unknown per reason. */
-  attribution?: { fromEbpf: number; fromSocketTable: number; unknown: Readonly<Record<string, number>> };
+  attribution?: {
+    fromEbpf: number;
+    fromSocketTable: number;
+    unknown: Readonly<Record<string, number>>;
+    /** Work given up for lack of room, by queue (e.g. pending_queue, kernel_waits). */
+    dropped?: Readonly<Record<string, number>>;
+  };
   history?: { writes: number; writeErrors: number; connectionsDropped: number };
   otlp?: { exports: number; failures: number; droppedLogs: number };
   /** This process's own memory (process.memoryUsage()): resident set and V8 heap in use, bytes. */
@@ -76,6 +82,15 @@ export function renderOpenMetrics(metrics: ProcessMetrics, health: Health = {}):
       out.push(
         `netwho_attribution_flows_total{outcome="unknown_${escapeLabel(reason).replace(/-/g, '_')}"} ${n}`,
       );
+    if (a.dropped) {
+      family(
+        'netwho_attribution_dropped',
+        'counter',
+        'Attribution work given up for lack of room: lookups the full pending queue refused, accepted flows not waited for in eBPF.',
+      );
+      for (const [queue, n] of Object.entries(a.dropped).sort())
+        out.push(`netwho_attribution_dropped_total{queue="${escapeLabel(queue)}"} ${n}`);
+    }
   }
   if (health.history) {
     const h = health.history;

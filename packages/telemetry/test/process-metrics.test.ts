@@ -87,7 +87,12 @@ describe('ProcessMetrics', () => {
     m.observe({ at: 0, programs: [row(proc(1, 'we"ird\\name'), 10, 20, 1)] });
     const text = renderOpenMetrics(m, {
       capture: { delivered: 5, kernelDropped: 1, netwhoDropped: 0 },
-      attribution: { fromEbpf: 3, fromSocketTable: 1, unknown: { 'not-found': 2 } },
+      attribution: {
+        fromEbpf: 3,
+        fromSocketTable: 1,
+        unknown: { 'not-found': 2 },
+        dropped: { pending_queue: 0, kernel_waits: 4 },
+      },
       memory: { rss: 1000, heapUsed: 500 },
     });
     expect(text).toContain('# UNIT process_memory_usage_bytes bytes\n');
@@ -99,6 +104,8 @@ describe('ProcessMetrics', () => {
     expect(text).toContain('network_io_direction="transmit"');
     expect(text).toContain('netwho_capture_packets_total{outcome="kernel_dropped"} 1');
     expect(text).toContain('netwho_attribution_flows_total{outcome="unknown_not_found"} 2');
+    expect(text).toContain('# TYPE netwho_attribution_dropped counter\n');
+    expect(text).toContain('netwho_attribution_dropped_total{queue="kernel_waits"} 4');
     expect(text.endsWith('# EOF\n')).toBe(true);
   });
 });

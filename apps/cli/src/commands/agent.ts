@@ -162,6 +162,7 @@ async function runAgent(options: AgentOptions): Promise<void> {
         fromEbpf: a.fromKernel,
         fromSocketTable: a.attributed - a.fromKernel,
         unknown: a.unknown,
+        dropped: { pending_queue: a.dropped, kernel_waits: a.kernelWaitsDropped },
       };
     }
     const r = history.recording?.stats();

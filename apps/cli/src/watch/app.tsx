@@ -312,6 +312,11 @@ export function lossLine(snapshot: TrafficSnapshot): string | undefined {
     lost.push(
       `dropped: ${c.kernelDropped} by the kernel (ring full), ${c.netwhoDropped} by netwho, of ${c.received ?? c.delivered + c.kernelDropped} received`,
     );
+  const o = snapshot.owners;
+  if (o && (o.lookupsDropped ?? 0) + (o.kernelWaitsDropped ?? 0) > 0)
+    lost.push(
+      `attribution: ${o.lookupsDropped ?? 0} lookups refused (queue full), ${o.kernelWaitsDropped ?? 0} flows not waited for in eBPF`,
+    );
   const n = snapshot.names;
   if (n && n.evicted + n.dns.evicted > 0)
     lost.push(

@@ -73,6 +73,8 @@ export function rawLines(s: TrafficSnapshot, grouping: Grouping = 'program'): st
           ...(s.owners.ebpfReason !== undefined && { ebpfReason: s.owners.ebpfReason }),
           fromEbpf: s.owners.fromEbpf,
           fromSocketTable: s.owners.fromSocketTable,
+          lookupsDropped: s.owners.lookupsDropped ?? 0,
+          kernelWaitsDropped: s.owners.kernelWaitsDropped ?? 0,
         }),
       }),
     );

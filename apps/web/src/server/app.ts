@@ -139,7 +139,15 @@ export function createApp(options: AppOptions): Hono {
     const body = renderOpenMetrics(options.metrics, {
       ...(capture && { capture }),
       ...(owners && {
-        attribution: { fromEbpf: owners.fromEbpf, fromSocketTable: owners.fromSocketTable, unknown: {} },
+        attribution: {
+          fromEbpf: owners.fromEbpf,
+          fromSocketTable: owners.fromSocketTable,
+          unknown: {},
+          dropped: {
+            pending_queue: owners.lookupsDropped ?? 0,
+            kernel_waits: owners.kernelWaitsDropped ?? 0,
+          },
+        },
       }),
     });
     return c.text(body, 200, { 'Content-Type': OPENMETRICS_CONTENT_TYPE });
