@@ -1,8 +1,11 @@
-// Benchmark of @netwho/attributor. Run with `pnpm bench` (after `pnpm build`, as root for capture).
+// Benchmark of the live pipeline's attribution (@netwho/attributor inside CaptureMonitor). Run
+// with `pnpm bench` (after `pnpm build`, as root for capture and eBPF).
 //   node bench/run.mjs [--packets 500000] [--flows 10000] [--no-live]
-// 1. Attribution per connection lifetime on loopback: real client processes, a live capture, our
-//    attributor, and in the same run the approach Node tools take today (shell out to `ss -p` for
-//    each new connection), on the same connections.
+// 1. Attribution per connection lifetime on loopback: real client processes, a live capture, both
+//    ends of each connection (client and server), with eBPF and the socket table, the socket table
+//    alone, and in the same run the approach Node tools take today (shell out to `ss -p` for each
+//    new connection); then the same connections captured by LiveCapture alone, the floor under
+//    the label latency.
 // 2. Warm lookups: a new flow on a known port (cache + one readlink), p50/p99.
 // 3. Pipeline throughput: a capture file replayed through decode + flows + attribution with a
 //    prepared socket table, against decode + flows alone.
