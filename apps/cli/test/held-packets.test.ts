@@ -98,7 +98,12 @@ describe('capture summary', () => {
       writtenBeforeLabel: 2,
       heldFull: 1,
       backend: 'ring',
-      owners: { ebpf: false, ebpfReason: 'turned off', fromEbpf: 0, fromSocketTable: 3 },
+      owners: {
+        ebpf: true,
+        ebpfMissing: [{ hook: 'udp4-bind', reason: 'attaching to the root cgroup was refused (errno 1)' }],
+        fromEbpf: 5,
+        fromSocketTable: 3,
+      },
       devices: [
         { name: 'lo', received: 7, kernelDropped: 1, netwhoDropped: 0, state: 'up' },
         { name: 'eth0', received: 5, kernelDropped: 1, netwhoDropped: 0, state: 'gone' },
@@ -108,7 +113,8 @@ describe('capture summary', () => {
       '10 packets written to out.pcapng, 8 with their program',
       '2 written before their program was known (1 because the wait queue was full)',
       '12 packets received by filter, 2 dropped by kernel, 0 dropped by netwho',
-      'owners: 0 connection ends from eBPF, 3 from the socket table (eBPF off: turned off)',
+      'owners: 5 connection ends from eBPF, 3 from the socket table',
+      'eBPF hook udp4-bind is off: attaching to the root cgroup was refused (errno 1)',
       'eth0 is gone',
     ]);
   });

@@ -85,4 +85,20 @@ describe('what the live view says was lost', () => {
       'dropped: 1 by the kernel (ring full), 0 by netwho, of 10 received; attribution: 2 lookups refused (queue full), 3 flows not waited for in eBPF',
     );
   });
+
+  it('where owners come from, and which eBPF hooks are missing', async () => {
+    const { ownersText } = await import('../src/watch/app');
+    const counts = { fromEbpf: 0, fromSocketTable: 0 };
+    expect(ownersText({ ebpf: true, ...counts })).toBe('eBPF + socket table');
+    expect(
+      ownersText({
+        ebpf: true,
+        ...counts,
+        ebpfMissing: [{ hook: 'socket-recv', reason: 'the kernel has no sock:sock_recv_length tracepoint' }],
+      }),
+    ).toBe('eBPF (without socket-recv) + socket table');
+    expect(ownersText({ ebpf: false, ebpfReason: 'turned off', ...counts })).toBe(
+      'socket table (no eBPF: turned off)',
+    );
+  });
 });

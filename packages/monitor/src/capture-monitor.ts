@@ -96,6 +96,8 @@ export class CaptureMonitor implements TrafficMonitor {
   /** The eBPF source this monitor opened itself (closed with it), and why there is none. */
   private readonly ownConnections: ConnectionOwners | undefined;
   readonly ebpfReason: string | undefined;
+  /** The eBPF hooks that did not attach, and why (empty when all did, or eBPF is off). */
+  readonly ebpfMissing: Array<{ hook: string; reason: string }>;
 
   private constructor(
     capture: LiveCapture,
@@ -114,6 +116,9 @@ export class CaptureMonitor implements TrafficMonitor {
       connections = opened.owners;
       this.ebpfReason = opened.reason;
     }
+    this.ebpfMissing = (this.ownConnections?.hooks ?? [])
+      .filter((h) => !h.attached)
+      .map((h) => ({ hook: h.name, reason: h.reason ?? 'not attached' }));
     this.connections = connections;
     this.onPacketHook = options.onPacket;
     this.onConnectionEnd = options.onConnectionEnd;
@@ -254,6 +259,7 @@ export class CaptureMonitor implements TrafficMonitor {
     return {
       ebpf: this.connections !== undefined,
       ...(this.ebpfReason !== undefined && { ebpfReason: this.ebpfReason }),
+      ...(this.ebpfMissing.length > 0 && { ebpfMissing: this.ebpfMissing }),
       fromEbpf: s.fromKernel,
       fromSocketTable: s.attributed - s.fromKernel,
       lookupsDropped: s.dropped,

@@ -60,6 +60,8 @@ export interface OwnerSources {
   ebpf: boolean;
   /** When eBPF is off: why (not root, no BTF, a refused program, turned off). */
   ebpfReason?: string;
+  /** When eBPF is on but some of its hooks did not attach: which, and why (the socket table answers for what they would have seen). */
+  ebpfMissing?: Array<{ hook: string; reason: string }>;
   /** Flows labelled from eBPF records, and from the socket table, since the start. */
   fromEbpf: number;
   fromSocketTable: number;

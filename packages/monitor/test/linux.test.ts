@@ -200,6 +200,7 @@ describe.runIf(process.platform === 'linux' && isRoot)(
     it('connections of 1 ms and of 0.1 ms: both ends of every one labelled from the kernel, none wrong', async () => {
       const monitor = CaptureMonitor.open({ device: 'lo', filter: `tcp dst port ${server.first.port}` });
       expect(monitor.ebpfReason).toBeUndefined();
+      expect(monitor.ebpfMissing).toEqual([]); // every hook attached on this kernel
       const labels = new Map<string, Label>();
       const ends = new Map<number, string>();
       monitor.table.prependListener('flow', (f) => {

@@ -13,7 +13,13 @@ export interface CaptureSummary {
   backend: 'ring' | 'cap';
   fallbackReason?: string;
   /** Where the labels came from: eBPF (and why it was off), the socket table; the connections each labelled. */
-  owners: { ebpf: boolean; ebpfReason?: string; fromEbpf: number; fromSocketTable: number };
+  owners: {
+    ebpf: boolean;
+    ebpfReason?: string;
+    ebpfMissing?: Array<{ hook: string; reason: string }>;
+    fromEbpf: number;
+    fromSocketTable: number;
+  };
   devices: Array<{
     name: string;
     /** Packets the filter accepted (tcpdump's "received by filter"); null where the OS does not say. */
@@ -51,6 +57,7 @@ export function summaryLines(s: CaptureSummary): string[] {
     `owners: ${o.fromEbpf} connection ends from eBPF, ${o.fromSocketTable} from the socket table` +
       (o.ebpf ? '' : ` (eBPF off: ${o.ebpfReason ?? 'not available'})`),
   );
+  for (const m of o.ebpfMissing ?? []) lines.push(`eBPF hook ${m.hook} is off: ${m.reason}`);
   for (const d of s.devices)
     if (d.state !== 'up') lines.push(`${d.name} is ${d.state === 'gone' ? 'gone' : 'down'}`);
   return lines;

@@ -195,6 +195,7 @@ async function runAgent(options: AgentOptions): Promise<void> {
     ebpf: capture?.ownerSources().ebpf ?? false,
     alertRules: alerts?.rules.length ?? 0,
     ...(capture?.ebpfReason && { ebpfReason: capture.ebpfReason }),
+    ...(capture && capture.ebpfMissing.length > 0 && { ebpfMissing: capture.ebpfMissing }),
   });
 
   // Every second: one snapshot (history observes it too), the counters, and events worth a line.

@@ -327,7 +327,9 @@ export function lossLine(snapshot: TrafficSnapshot): string | undefined {
 
 /** Where programs' names come from, for the header: eBPF, or the socket table and why not eBPF. */
 export function ownersText(owners: NonNullable<TrafficSnapshot['owners']>): string {
-  return owners.ebpf
+  if (!owners.ebpf) return `socket table (no eBPF: ${owners.ebpfReason ?? 'unavailable'})`;
+  const missing = owners.ebpfMissing ?? [];
+  return missing.length === 0
     ? 'eBPF + socket table'
-    : `socket table (no eBPF: ${owners.ebpfReason ?? 'unavailable'})`;
+    : `eBPF (without ${missing.map((m) => m.hook).join(', ')}) + socket table`;
 }

@@ -71,6 +71,7 @@ export function rawLines(s: TrafficSnapshot, grouping: Grouping = 'program'): st
         ...(s.owners && {
           ebpf: s.owners.ebpf,
           ...(s.owners.ebpfReason !== undefined && { ebpfReason: s.owners.ebpfReason }),
+          ...(s.owners.ebpfMissing && { ebpfMissing: s.owners.ebpfMissing }),
           fromEbpf: s.owners.fromEbpf,
           fromSocketTable: s.owners.fromSocketTable,
           lookupsDropped: s.owners.lookupsDropped ?? 0,

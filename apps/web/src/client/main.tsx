@@ -55,8 +55,19 @@ function App() {
           ))}
         </nav>
         {model.owners ? (
-          <span class="owners" data-testid="owners" title={model.owners.ebpfReason ?? ''}>
-            {model.owners.ebpf ? 'owners: eBPF + socket table' : 'owners: socket table (no eBPF)'}
+          <span
+            class="owners"
+            data-testid="owners"
+            title={
+              model.owners.ebpfReason ??
+              (model.owners.ebpfMissing ?? []).map((m) => `${m.hook}: ${m.reason}`).join('\n')
+            }
+          >
+            {!model.owners.ebpf
+              ? 'owners: socket table (no eBPF)'
+              : model.owners.ebpfMissing?.length
+                ? `owners: eBPF (without ${model.owners.ebpfMissing.map((m) => m.hook).join(', ')}) + socket table`
+                : 'owners: eBPF + socket table'}
           </span>
         ) : null}
         <span class={`live ${model.connected ? 'on' : 'off'}`}>
