@@ -49,7 +49,7 @@ function talk(port: number, localPort = 0): Promise<Socket> {
 async function synNumbers(port: number) {
   const dump = spawn(
     'tcpdump',
-    ['-i', 'lo', '-nn', '-S', '-l', `tcp[tcpflags] == tcp-syn and dst port ${port}`],
+    ['-i', 'lo', '-nn', '-S', '-l', '--immediate-mode', `tcp[tcpflags] == tcp-syn and dst port ${port}`],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const seqs = new Map<number, number>(); // client port -> seq
@@ -63,8 +63,10 @@ async function synNumbers(port: number) {
   });
   return {
     seqs,
-    stop: async () => {
-      await new Promise((r) => setTimeout(r, 100));
+    /** Stops once it has printed the SYNs of `ports` (or after 5 s). */
+    stop: async (ports: number[]) => {
+      for (let waited = 0; waited < 5000 && !ports.every((p) => seqs.has(p)); waited += 20)
+        await new Promise((r) => setTimeout(r, 20));
       dump.kill('SIGINT');
       await once(dump, 'exit');
     },
@@ -118,7 +120,7 @@ describe.runIf(root)('eBPF owners of the ends no connect or send shows', () => {
     const sockets: Socket[] = [];
     try {
       for (let i = 0; i < 5; i++) sockets.push(await talk(port));
-      await dump.stop();
+      await dump.stop(sockets.map((s) => s.localPort!));
       for (const s of sockets) {
         const owner = tcpEnd(port, s.localPort!);
         expect(owner).toMatchObject({
