@@ -242,11 +242,7 @@ export class Attributor extends EventEmitter<AttributorEvents> {
     }
     ids.add(flow.id);
 
-    let entry = this.entries.get(key);
-    if (!entry) {
-      entry = newEntry(protocol, flow.local.port);
-      this.entries.set(key, entry);
-    }
+    const entry = this.entryOf(record);
     if (this.labelFromKernel(record)) return record.label;
     // Accepted here: the kernel records it at its first send or receive, usually within a
     // millisecond; the socket table (a read of every socket, and of their owners) waits for that.
@@ -256,19 +252,20 @@ export class Attributor extends EventEmitter<AttributorEvents> {
     return record.label;
   }
 
-  /** The socket-table path: the port's state machine takes the flow. */
-  private admitToTable(record: FlowRecord, entry?: PortEntry): void {
-    let e = entry ?? this.entries.get(record.key);
-    if (!e) {
-      e = newEntry(record.query.protocol, record.query.local.port);
-      this.entries.set(record.key, e);
+  /** The (protocol, local port) entry of a flow, made when there is none. */
+  private entryOf(record: FlowRecord): PortEntry {
+    let entry = this.entries.get(record.key);
+    if (!entry) {
+      entry = newEntry(record.query.protocol, record.query.local.port);
+      this.entries.set(record.key, entry);
     }
-    this.admit(
-      e,
-      record.key,
-      record,
-      admitFlow(e, record.query, this.clock.now(), (o) => this.verify(o)),
-    );
+    return entry;
+  }
+
+  /** The socket-table path: the port's state machine takes the flow. */
+  private admitToTable(record: FlowRecord, entry = this.entryOf(record)): void {
+    const admission = admitFlow(entry, record.query, this.clock.now(), (o) => this.verify(o));
+    this.admit(entry, record.key, record, admission);
   }
 
   /** Labels `record` from the kernel's record when there is one that is its; false otherwise. */
@@ -276,12 +273,12 @@ export class Attributor extends EventEmitter<AttributorEvents> {
     const kernel = this.fromKernel(record.query, record.firstSeen, record.syn);
     if (!kernel) return false;
     if (record.query.protocol === 'UDP') {
-      record.kernelAt = this.kernelAtOf(record.query);
+      record.kernelAt = kernel.at;
       this.kernelUdp.add(record.id);
     }
     this.counts.fromKernel++;
-    if (kernel.exited) this.counts.fromKernelExited++;
-    this.setLabel(record, kernel);
+    if (kernel.label.exited) this.counts.fromKernelExited++;
+    this.setLabel(record, kernel.label);
     return true;
   }
 
@@ -300,10 +297,6 @@ export class Attributor extends EventEmitter<AttributorEvents> {
 
   /** UDP flows labelled from the kernel's record, re-asked on revalidation (bounded by the tracked flows). */
   private readonly kernelUdp = new Set<number>();
-
-  private kernelAtOf(query: OwnerQuery): number | undefined {
-    return this.connections?.ownerOf(query)?.at;
-  }
 
   /**
    * A UDP 5-tuple lives on after its socket closes (no FIN), so another program may send on it: a
@@ -335,12 +328,15 @@ export class Attributor extends EventEmitter<AttributorEvents> {
     }
   }
 
-  /** The kernel's record of who made this connection, when there is one that is this flow's (recordFits). */
+  /**
+   * The kernel's record of who made this connection, when there is one that is this flow's
+   * (recordFits): its label, and when it was written.
+   */
   private fromKernel(
     query: OwnerQuery,
     firstSeen: number,
     syn: Syn | undefined,
-  ): (Label & { status: 'known' }) | undefined {
+  ): { label: Label & { status: 'known' }; at: number } | undefined {
     let hit: ReturnType<ConnectionOwnerSource['ownerOf']>;
     try {
       hit = this.connections?.ownerOf(query);
@@ -351,7 +347,10 @@ export class Attributor extends EventEmitter<AttributorEvents> {
       return undefined;
     }
     if (!hit || !recordFits(hit, query, firstSeen, syn, this.udpRecordAgeMs)) return undefined;
-    return { status: 'known', process: hit.process, source: 'ebpf', ...(hit.exited && { exited: true }) };
+    return {
+      label: { status: 'known', process: hit.process, source: 'ebpf', ...(hit.exited && { exited: true }) },
+      at: hit.at,
+    };
   }
 
   /**
