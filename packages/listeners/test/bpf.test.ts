@@ -6,23 +6,13 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import * as api from '../src/index';
-import { Btf } from '../src/platform/linux/bpf/btf';
+import { Btf, btfBlob } from '../src/platform/linux/bpf/btf';
 import { program, TaskFiles } from '../src/platform/linux/bpf/task-files';
 import { startConnected } from './helpers';
 
 /** A BTF blob laid out as Documentation/bpf/btf.rst describes it, from the types given. */
-function btfBlob(types: Buffer[], strings: string[]): Buffer {
-  const str = Buffer.from(`\0${strings.join('\0')}\0`, 'latin1');
-  const typeSection = Buffer.concat(types);
-  const header = Buffer.alloc(24);
-  header.writeUInt16LE(0xeb9f, 0);
-  header[2] = 1; // version
-  header.writeUInt32LE(24, 4); // hdr_len
-  header.writeUInt32LE(0, 8); // type_off
-  header.writeUInt32LE(typeSection.length, 12);
-  header.writeUInt32LE(typeSection.length, 16); // str_off
-  header.writeUInt32LE(str.length, 20);
-  return Buffer.concat([header, typeSection, str]);
+function blobOf(types: Buffer[], strings: string[]): Buffer {
+  return btfBlob(Buffer.concat(types), Buffer.from(`\0${strings.join('\0')}\0`, 'latin1'));
 }
 /** Offset of `name` in the string section built from `strings`. */
 const nameOff = (strings: string[], name: string) =>
@@ -65,7 +55,7 @@ describe('BTF reader', () => {
   const s = (name: string) => nameOff(strings, name);
   // 1: int; 2: anonymous union { int pid; int tgid; } (size 4); 3: struct task_struct { int state @0;
   // union @64 bits }; 4: FUNC bpf_iter_task_file; 5: struct file with a bitfield `flags` and f_inode @ 16.
-  const blob = btfBlob(
+  const blob = blobOf(
     [
       type(s('int'), 1, 0, 4, [32]),
       type(0, 5, 2, 4, [s('pid'), 1, 0, s('tgid'), 1, 0]),

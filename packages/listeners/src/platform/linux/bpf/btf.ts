@@ -5,6 +5,24 @@
  */
 
 const MAGIC = 0xeb9f;
+const HEADER_SIZE = 24;
+
+/**
+ * A BTF blob to load (BPF_BTF_LOAD) or read: the header (magic, version 1, hdr_len, then the type
+ * and string sections' offsets and lengths), the type records, the string section (which starts
+ * with the empty name, a NUL).
+ */
+export function btfBlob(types: Buffer, strings: Buffer): Buffer {
+  const header = Buffer.alloc(HEADER_SIZE);
+  header.writeUInt16LE(MAGIC, 0);
+  header[2] = 1; // version
+  header.writeUInt32LE(HEADER_SIZE, 4); // hdr_len
+  header.writeUInt32LE(0, 8); // type_off
+  header.writeUInt32LE(types.length, 12);
+  header.writeUInt32LE(types.length, 16); // str_off
+  header.writeUInt32LE(strings.length, 20);
+  return Buffer.concat([header, types, strings]);
+}
 
 // BTF_KIND_* (the kinds this reader looks at, or must skip the extra words of).
 const KIND_INT = 1;

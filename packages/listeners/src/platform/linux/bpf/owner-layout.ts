@@ -140,25 +140,21 @@ export function mappedTest(from: number, notMapped: string): Line[] {
   ];
 }
 
-/** `r0 = lookup(map, stack at key)`. */
-export function lookup(mapFd: number, key: number): Line[] {
+/** `helper(map, stack at key)`: a lookup (r0 = the value or 0) or a delete. */
+function keyed(helper: number, mapFd: number, key: number): Line[] {
   return [
     ...loadMap(1, mapFd),
     insn(MOV64_REG, 2, 10, 0, 0),
     insn(ADD64_IMM, 2, 0, 0, key),
-    insn(Op.CALL, 0, 0, 0, Helper.MAP_LOOKUP_ELEM),
+    insn(Op.CALL, 0, 0, 0, helper),
   ];
 }
 
+/** `r0 = lookup(map, stack at key)`. */
+export const lookup = (mapFd: number, key: number) => keyed(Helper.MAP_LOOKUP_ELEM, mapFd, key);
+
 /** Deletes the entry keyed by the stack at `key`. */
-export function remove(mapFd: number, key: number): Line[] {
-  return [
-    ...loadMap(1, mapFd),
-    insn(MOV64_REG, 2, 10, 0, 0),
-    insn(ADD64_IMM, 2, 0, 0, key),
-    insn(Op.CALL, 0, 0, 0, Helper.MAP_DELETE_ELEM),
-  ];
-}
+export const remove = (mapFd: number, key: number) => keyed(Helper.MAP_DELETE_ELEM, mapFd, key);
 
 /** Writes the stack at `value` under the stack at `key` (BPF_ANY: a newer record replaces the older). */
 export function update(mapFd: number, key: number, value: number): Line[] {

@@ -3,6 +3,7 @@ import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import koffi from 'koffi';
 import { libc } from '../ffi';
+import { btfBlob } from './btf';
 
 /**
  * A socket-local storage map (BPF_MAP_TYPE_SK_STORAGE): 16 bytes kept with each socket that a
@@ -40,15 +41,7 @@ function storageBtf(): Buffer {
   types.writeUInt32LE(1, 28);
   types.writeUInt32LE(1, 32);
   types.writeUInt32LE(STORAGE.SIZE / 4, 36);
-  const header = Buffer.alloc(24);
-  header.writeUInt16LE(0xeb9f, 0); // magic
-  header[2] = 1; // version
-  header.writeUInt32LE(24, 4); // hdr_len
-  header.writeUInt32LE(0, 8); // type_off
-  header.writeUInt32LE(types.length, 12);
-  header.writeUInt32LE(types.length, 16); // str_off
-  header.writeUInt32LE(strings.length, 20);
-  return Buffer.concat([header, types, strings]);
+  return btfBlob(types, strings);
 }
 
 /** Creates the map; returns its fd, or throws saying why. */

@@ -137,21 +137,31 @@ function keyFromSocket(o: Offsets, p: string): Line[] {
 const REWRITE_NS = 1_000_000_000;
 
 /**
+ * The record under the key on the stack, if any (else to `missing`): r8 the record, r9 its age in
+ * ns, r1 its holder, r0 the current process (tgid), for the caller to compare.
+ */
+function existingRecord(mapFd: number, missing: string): Line[] {
+  return [
+    ...lookup(mapFd, K),
+    jump(Op.JEQ_IMM, 0, 0, missing),
+    insn(MOV64_REG, 8, 0, 0, 0),
+    insn(Op.CALL, 0, 0, 0, Helper.KTIME_GET_NS),
+    insn(LDX_DW, 1, 8, VALUE.WRITTEN, 0),
+    insn(Op.SUB64_REG, 0, 1, 0, 0),
+    insn(MOV64_REG, 9, 0, 0, 0),
+    insn(Op.CALL, 0, 0, 0, Helper.GET_CURRENT_PID_TGID),
+    insn(RSH64_IMM, 0, 0, 0, 32),
+    insn(LDX_W, 1, 8, VALUE.TGID, 0),
+  ];
+}
+
+/**
  * For a connected UDP socket: skip the rest when the map already says this process, written less
  * than a second ago (a lookup costs a fraction of an update); else go on to `fill`.
  */
 function unlessFresh(mapFd: number, fill: string): Line[] {
   return [
-    ...lookup(mapFd, K),
-    jump(Op.JEQ_IMM, 0, 0, fill),
-    insn(MOV64_REG, 8, 0, 0, 0), // the existing value
-    insn(Op.CALL, 0, 0, 0, Helper.KTIME_GET_NS),
-    insn(LDX_DW, 1, 8, VALUE.WRITTEN, 0),
-    insn(Op.SUB64_REG, 0, 1, 0, 0),
-    insn(MOV64_REG, 9, 0, 0, 0), // its age, ns
-    insn(Op.CALL, 0, 0, 0, Helper.GET_CURRENT_PID_TGID),
-    insn(RSH64_IMM, 0, 0, 0, 32),
-    insn(LDX_W, 1, 8, VALUE.TGID, 0),
+    ...existingRecord(mapFd, fill),
     { ...insn(Op.JNE_REG, 1, 0, 0, 0), to: fill },
     jump(Op.JLT_IMM, 9, REWRITE_NS, 'mark'),
     label(fill),
@@ -166,18 +176,9 @@ function unlessFresh(mapFd: number, fill: string): Line[] {
  */
 function unlessFreshSocket(mapFd: number): Line[] {
   return [
-    ...lookup(mapFd, K),
-    jump(Op.JEQ_IMM, 0, 0, 'sfill'),
-    insn(MOV64_REG, 8, 0, 0, 0), // the existing value
-    insn(LDX_W, 1, 8, VALUE.SHARED, 0),
-    insn(STX_W, 10, 1, V + VALUE.SHARED, 0),
-    insn(Op.CALL, 0, 0, 0, Helper.KTIME_GET_NS),
-    insn(LDX_DW, 1, 8, VALUE.WRITTEN, 0),
-    insn(Op.SUB64_REG, 0, 1, 0, 0),
-    insn(MOV64_REG, 9, 0, 0, 0), // its age, ns
-    insn(Op.CALL, 0, 0, 0, Helper.GET_CURRENT_PID_TGID),
-    insn(RSH64_IMM, 0, 0, 0, 32),
-    insn(LDX_W, 1, 8, VALUE.TGID, 0),
+    ...existingRecord(mapFd, 'sfill'),
+    insn(LDX_W, 2, 8, VALUE.SHARED, 0),
+    insn(STX_W, 10, 2, V + VALUE.SHARED, 0),
     { ...insn(Op.JEQ_REG, 1, 0, 0, 0), to: 'ssame' },
     jump(Op.JLT_IMM, 9, REWRITE_NS, 'sshared'),
     jump(Op.JA, 0, 0, 'sfill'),
