@@ -61,6 +61,13 @@ function runFixture(name, args) {
   };
 }
 
+/** The row's clients: `count` single-datagram UDP exchanges, or TCP connections living `lifetime` ms, 8 at a time. */
+function runClients(serverPort, lifetime, count, protocol) {
+  return protocol === 'udp'
+    ? runFixture('udp-exchanges.mjs', [serverPort, count])
+    : runFixture('tcp-clients.mjs', [serverPort, count, lifetime, 8]);
+}
+
 /** `ss -tnpH` for one local port, as a Node tool shelling out would do: the pid, or undefined. */
 function ssOwner(port) {
   return new Promise((resolve) => {
@@ -92,10 +99,7 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
     if (who === 'ss') answers.set(f.local.port, ssOwner(f.local.port));
   });
   monitor.attributor.on('label', (id, label) => answers.set(portOf.get(id), label));
-  const clients =
-    protocol === 'udp'
-      ? runFixture('udp-exchanges.mjs', [serverPort, count])
-      : runFixture('tcp-clients.mjs', [serverPort, count, lifetime, 8]);
+  const clients = runClients(serverPort, lifetime, count, protocol);
   const { pid, ports } = await clients.done;
   const ends = [
     ...ports.map((p) => [p, pid]),
@@ -144,10 +148,7 @@ async function captureAlone(serverPort, lifetime, count, protocol) {
     seen.add(d.srcPort);
     delays.push(performance.timeOrigin + performance.now() - (p.seconds * 1000 + p.nanoseconds / 1e6));
   });
-  const clients =
-    protocol === 'udp'
-      ? runFixture('udp-exchanges.mjs', [serverPort, count])
-      : runFixture('tcp-clients.mjs', [serverPort, count, lifetime, 8]);
+  const clients = runClients(serverPort, lifetime, count, protocol);
   await clients.done;
   await new Promise((r) => setTimeout(r, 100));
   capture.close();
