@@ -1,4 +1,5 @@
 // The library side of the live benchmark: LiveCapture + decode + flow table on lo, no file.
+//   node live-child.mjs FILTER [immediate]
 // Prints "ready" once capturing; on SIGINT drains what the kernel holds, prints JSON and exits.
 import { DecodedPacket, decodePacket, FlowTable, LiveCapture } from '../dist/index.js';
 
@@ -7,6 +8,7 @@ const capture = LiveCapture.open({
   filter: process.argv[2] ?? 'udp dst port 9',
   snapLength: 128,
   bufferSize: 64 << 20,
+  immediate: process.argv[3] === 'immediate',
 });
 const decoded = new DecodedPacket();
 const flows = new FlowTable({ localAddresses: ['127.0.0.1'] });

@@ -81,15 +81,16 @@ export function vethPair(tag: string, subnet = '10.213.0') {
  * What every capture backend must do, with real packets on this machine. Each backend's test file
  * calls this, then adds what only that backend does.
  */
-export function describeCaptureBackend(backend: BackendKind, tag: string): void {
-  describe.runIf(linux && isRoot)(`${backend}: live capture on loopback (real packets)`, () => {
+export function describeCaptureBackend(backend: BackendKind, tag: string, extra: OpenOptions = {}): void {
+  const mode = extra.immediate ? ' in immediate mode' : '';
+  describe.runIf(linux && isRoot)(`${backend}${mode}: live capture on loopback (real packets)`, () => {
     it('sees every datagram and the whole TCP exchange, with sizes and flags as sent', async () => {
       const {
         packets,
         result: ports,
         stats,
         backend: used,
-      } = await captureDuring({ device: 'lo', filter: 'udp or tcp', backend }, () =>
+      } = await captureDuring({ device: 'lo', filter: 'udp or tcp', backend, ...extra }, () =>
         makeLoopbackTraffic({ udpDatagrams: 200, udpSize: 500, tcpBytes: 300_000 }),
       );
       expect(used).toBe(backend);
@@ -149,7 +150,7 @@ export function describeCaptureBackend(backend: BackendKind, tag: string): void 
       const receiver = createSocket('udp4');
       await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
       const port = receiver.address().port;
-      const capture = LiveCapture.open({ device: 'lo', filter: `udp dst port ${port}`, backend });
+      const capture = LiveCapture.open({ device: 'lo', filter: `udp dst port ${port}`, backend, ...extra });
       let seen = 0;
       capture.on('packet', () => seen++);
       // Sent by another process while this one is blocked: every datagram waits in the kernel.
@@ -170,7 +171,7 @@ export function describeCaptureBackend(backend: BackendKind, tag: string): void 
 
     it('cuts packets at the snap length, says so, and keeps the length on the wire', async () => {
       const { packets, result: ports } = await captureDuring(
-        { device: 'lo', filter: 'udp', snapLength: 100, backend },
+        { device: 'lo', filter: 'udp', snapLength: 100, backend, ...extra },
         () => makeLoopbackTraffic({ udpDatagrams: 3, udpSize: 1000 }),
       );
       const ours = packets.filter((x) => decodePacket(x.data, x.linkType).dstPort === ports.udpPort);
@@ -184,7 +185,7 @@ export function describeCaptureBackend(backend: BackendKind, tag: string): void 
 
     it('captures on several devices at once, each packet tagged with its device; `any` in cooked form', async () => {
       const { packets, result: ports } = await captureDuring(
-        { device: ['lo', 'any'], filter: 'udp', backend },
+        { device: ['lo', 'any'], filter: 'udp', backend, ...extra },
         () => makeLoopbackTraffic({ udpDatagrams: 5, udpSize: 10 }),
       );
       const ours = packets.filter((x) => decodePacket(x.data, x.linkType).dstPort === ports.udpPort);
@@ -198,7 +199,7 @@ export function describeCaptureBackend(backend: BackendKind, tag: string): void 
     });
 
     it('is async-iterable; breaking out closes the capture', async () => {
-      const capture = LiveCapture.open({ device: 'lo', filter: 'udp', backend });
+      const capture = LiveCapture.open({ device: 'lo', filter: 'udp', backend, ...extra });
       const traffic = makeLoopbackTraffic({ udpDatagrams: 20, udpSize: 10 });
       const seen: LivePacket[] = [];
       for await (const packet of capture) {
@@ -213,19 +214,19 @@ export function describeCaptureBackend(backend: BackendKind, tag: string): void 
     });
 
     it('errors say what went wrong: no such device, bad filter, bad options', () => {
-      expect(() => LiveCapture.open({ device: 'nosuch0', backend })).toThrow(
+      expect(() => LiveCapture.open({ device: 'nosuch0', backend, ...extra })).toThrow(
         expect.objectContaining({ code: 'E_NO_DEVICE', message: expect.stringContaining('lo') }),
       );
-      expect(() => LiveCapture.open({ device: 'lo', filter: 'tcp port (((', backend })).toThrow(
+      expect(() => LiveCapture.open({ device: 'lo', filter: 'tcp port (((', backend, ...extra })).toThrow(
         expect.objectContaining({ code: 'E_BAD_FILTER', message: expect.stringContaining('syntax error') }),
       );
-      expect(() => LiveCapture.open({ device: 'lo', snapLength: 10, backend })).toThrow(
+      expect(() => LiveCapture.open({ device: 'lo', snapLength: 10, backend, ...extra })).toThrow(
         expect.objectContaining({ code: 'E_INVALID_ARGUMENT' }),
       );
     });
   });
 
-  describe.runIf(linux && isRoot && hasTool('setpriv'))(`${backend}: without capture rights`, () => {
+  describe.runIf(linux && isRoot && hasTool('setpriv'))(`${backend}${mode}: without capture rights`, () => {
     it('E_PERMISSION tells how to get them', () => {
       const out = execFileSync(
         'setpriv',
@@ -236,7 +237,7 @@ export function describeCaptureBackend(backend: BackendKind, tag: string): void 
           '--inh-caps=-all',
           process.execPath,
           fixture('open-capture.mjs'),
-          JSON.stringify({ device: 'lo', backend }),
+          JSON.stringify({ device: 'lo', backend, ...extra }),
         ],
         // Only PATH: the test runner's NODE_OPTIONS point at files the nobody user may not read.
         { encoding: 'utf8', env: { PATH: process.env.PATH } },
@@ -252,7 +253,7 @@ export function describeCaptureBackend(backend: BackendKind, tag: string): void 
    * capture runs in one namespace and sees exactly the datagrams it sends to the other.
    */
   describe.runIf(linux && isRoot && hasTool('ip'))(
-    `${backend}: live capture across a veth pair between namespaces`,
+    `${backend}${mode}: live capture across a veth pair between namespaces`,
     () => {
       const pair = vethPair(tag);
       beforeAll(() => pair.create());
@@ -265,6 +266,7 @@ export function describeCaptureBackend(backend: BackendKind, tag: string): void 
           count: 500,
           size: 1200,
           backend,
+          ...extra,
         });
         expect(result.error).toBeUndefined();
         expect(result.drained).toBe(true);

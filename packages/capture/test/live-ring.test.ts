@@ -1,15 +1,19 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecodedPacket, decodePacket, LiveCapture } from '../src/index';
-import { describeCaptureBackend, vethPair } from './conformance';
+import { describeCaptureBackend, fixture, vethPair } from './conformance';
 import { hasTool, isRoot } from './tools';
 
 const linux = process.platform === 'linux';
 const tag = `nwr${process.pid % 10000}`;
 
-// Our own TPACKET_V3 ring: what every backend does, then what only the ring does.
+// Our own TPACKET_V3 ring, and its TPACKET_V2 frames for immediate delivery: what every backend
+// does, then what only the ring does.
 describeCaptureBackend('ring', tag);
+describeCaptureBackend('ring', `nwi${process.pid % 10000}`, { immediate: true });
 
 /** Sends `count` datagrams of `size` bytes to 127.0.0.1:port from another process, as fast as it can. */
 function sendFromAnotherProcess(port: number, count: number, size: number): void {
@@ -98,6 +102,71 @@ describe.runIf(linux && isRoot)('ring backend on loopback', () => {
     receiver.close();
   });
 
+  it('in immediate mode, hands each packet over at once, not at the block timeout', async () => {
+    const receiver = await boundReceiver();
+    const port = receiver.address().port;
+    const capture = LiveCapture.open({
+      device: 'lo',
+      filter: `udp dst port ${port}`,
+      backend: 'ring',
+      immediate: true,
+      blockTimeoutMs: 1000, // what a TPACKET_V3 ring would hold a lone packet for
+    });
+    const sentAt = performance.now();
+    const seen = new Promise<number>((resolve) =>
+      capture.once('packet', () => resolve(performance.now() - sentAt)),
+    );
+    const sender = createSocket('udp4');
+    sender.send(Buffer.alloc(8), port, '127.0.0.1', () => sender.close());
+    expect(await seen).toBeLessThan(500);
+    capture.close();
+    receiver.close();
+  });
+
+  it('in immediate mode, counts every packet it could not keep, with a stalled reader', async () => {
+    const receiver = await boundReceiver();
+    const port = receiver.address().port;
+    // 8 blocks of 64 KiB in frames of 2048 + 128 bytes: 240 frames, and 20,000 datagrams while the reader is blocked.
+    const capture = LiveCapture.open({
+      device: 'lo',
+      filter: `udp dst port ${port}`,
+      backend: 'ring',
+      immediate: true,
+      snapLength: 2048,
+      bufferSize: 512 * 1024,
+    });
+    let delivered = 0;
+    capture.on('packet', () => delivered++);
+    sendFromAnotherProcess(port, 20_000, 32);
+    expect(await capture.drain(5000)).toBe(true);
+    const stats = capture.stats();
+    capture.close();
+    receiver.close();
+    const lo = stats.devices.lo!;
+    expect(lo.delivered).toBe(240);
+    expect(delivered).toBe(240);
+    expect(lo.delivered + lo.kernelDropped!).toBe(20_000);
+    expect(lo.received).toBe(20_000);
+    expect(lo.freezes).toBe(0); // V2 has no blocks to freeze
+  });
+
+  it('waits in the event loop on the main thread, and in poll(2) on a pool thread in a worker', async () => {
+    const capture = LiveCapture.open({ device: 'lo', filter: 'udp dst port 9', backend: 'ring' });
+    expect(capture.stats().waiting).toBe('event-loop');
+    capture.close();
+    const receiver = await boundReceiver();
+    const port = receiver.address().port;
+    const child = spawn(process.execPath, [fixture('capture-in-worker.mjs'), String(port), '50'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    expect(JSON.parse((await lines.next()).value)).toEqual({ ready: true });
+    sendFromAnotherProcess(port, 50, 16);
+    expect(JSON.parse((await lines.next()).value)).toEqual({ delivered: 50, waiting: 'thread', dropped: 0 });
+    await once(child, 'exit');
+    receiver.close();
+  });
+
   it('falls back to libpcap when the kernel filter cannot see what the filter tests, and says why', () => {
     const capture = LiveCapture.open({ device: 'lo', filter: 'vlan or udp' });
     expect(capture.backendKind).toBe('cap');
@@ -128,25 +197,29 @@ describe.runIf(linux && isRoot && hasTool('ip'))('ring backend between namespace
   beforeAll(() => pair.create());
   afterAll(() => pair.remove());
 
-  it('puts VLAN tags the kernel stripped back into the frame', () => {
-    // A frame tagged VLAN 100 sent from B: A's kernel takes the tag out on receipt (skb_vlan_untag)
-    // and hands it to the capture in tp_vlan_tci; the ring must put it back where it was.
-    const udp = ['0009', '0009', '000c', '0000', '61626364']; // ports 9 -> 9, length 12, no checksum
-    const ipv4 = ['4500', '0020', '0000', '4000', '4011', '0000', '0ad50402', '0ad50401'];
-    const frame = ['ffffffffffff', '020000000002', '8100', '0064', '0800', ...ipv4, ...udp].join('');
-    const result = pair.runInA('capture-udp.mjs', {
-      device: pair.deviceA,
-      count: 20,
-      backend: 'ring',
-      filter: '',
-      inject: { ns: pair.nsB, device: pair.deviceB, frame },
-    });
-    expect(result.error).toBeUndefined();
-    expect(result.vlans).toEqual({ 100: 20 });
-    const flow = result.flows.find((f: { remote: { port: number } }) => f.remote.port === 9);
-    // Each frame as sent: Ethernet 14 + tag 4 + IPv4 20 + UDP 8 + 4 bytes of payload.
-    expect(flow).toMatchObject({ packetsIn: 20, bytesIn: 20 * (14 + 4 + 20 + 8 + 4) });
-  });
+  it.each([false, true])(
+    'puts VLAN tags the kernel stripped back into the frame (immediate: %s)',
+    (immediate) => {
+      // A frame tagged VLAN 100 sent from B: A's kernel takes the tag out on receipt (skb_vlan_untag)
+      // and hands it to the capture in tp_vlan_tci; the ring must put it back where it was.
+      const udp = ['0009', '0009', '000c', '0000', '61626364']; // ports 9 -> 9, length 12, no checksum
+      const ipv4 = ['4500', '0020', '0000', '4000', '4011', '0000', '0ad50402', '0ad50401'];
+      const frame = ['ffffffffffff', '020000000002', '8100', '0064', '0800', ...ipv4, ...udp].join('');
+      const result = pair.runInA('capture-udp.mjs', {
+        device: pair.deviceA,
+        count: 20,
+        backend: 'ring',
+        filter: '',
+        inject: { ns: pair.nsB, device: pair.deviceB, frame },
+        immediate,
+      });
+      expect(result.error).toBeUndefined();
+      expect(result.vlans).toEqual({ 100: 20 });
+      const flow = result.flows.find((f: { remote: { port: number } }) => f.remote.port === 9);
+      // Each frame as sent: Ethernet 14 + tag 4 + IPv4 20 + UDP 8 + 4 bytes of payload.
+      expect(flow).toMatchObject({ packetsIn: 20, bytesIn: 20 * (14 + 4 + 20 + 8 + 4) });
+    },
+  );
 
   it('promiscuous mode only when asked', () => {
     const args = { device: pair.deviceA, peer: pair.addressB, count: 1, size: 10, backend: 'ring' };
@@ -168,24 +241,32 @@ describe.runIf(linux && isRoot && hasTool('ip'))('ring backend between namespace
 });
 
 describe('ring frames decode as the decoders expect (any device, cooked)', () => {
-  it.runIf(linux && isRoot)('SLL2 headers carry the interface index and packet type', async () => {
-    const receiver = await boundReceiver();
-    const port = receiver.address().port;
-    const capture = LiveCapture.open({ device: 'any', filter: `udp dst port ${port}`, backend: 'ring' });
-    const frames: Uint8Array[] = [];
-    capture.on('packet', (p) => frames.push(p.data.slice()));
-    sendFromAnotherProcess(port, 3, 20);
-    await capture.drain();
-    capture.close();
-    receiver.close();
-    expect(frames).toHaveLength(3);
-    const view = new DataView(frames[0]!.buffer);
-    expect(view.getUint16(0)).toBe(0x0800); // protocol
-    expect(view.getUint32(4)).toBe(
-      Number(execFileSync('cat', ['/sys/class/net/lo/ifindex'], { encoding: 'utf8' })),
-    );
-    expect(view.getUint16(8)).toBe(772); // ARPHRD_LOOPBACK
-    const p = decodePacket(frames[0]!, 276, new DecodedPacket());
-    expect(p).toMatchObject({ error: undefined, dstPort: port, payloadLength: 20, linuxPacketType: 0 });
-  });
+  it.runIf(linux && isRoot).each([false, true])(
+    'SLL2 headers carry the interface index and packet type (immediate: %s)',
+    async (immediate) => {
+      const receiver = await boundReceiver();
+      const port = receiver.address().port;
+      const capture = LiveCapture.open({
+        device: 'any',
+        filter: `udp dst port ${port}`,
+        backend: 'ring',
+        immediate,
+      });
+      const frames: Uint8Array[] = [];
+      capture.on('packet', (p) => frames.push(p.data.slice()));
+      sendFromAnotherProcess(port, 3, 20);
+      await capture.drain();
+      capture.close();
+      receiver.close();
+      expect(frames).toHaveLength(3);
+      const view = new DataView(frames[0]!.buffer);
+      expect(view.getUint16(0)).toBe(0x0800); // protocol
+      expect(view.getUint32(4)).toBe(
+        Number(execFileSync('cat', ['/sys/class/net/lo/ifindex'], { encoding: 'utf8' })),
+      );
+      expect(view.getUint16(8)).toBe(772); // ARPHRD_LOOPBACK
+      const p = decodePacket(frames[0]!, 276, new DecodedPacket());
+      expect(p).toMatchObject({ error: undefined, dstPort: port, payloadLength: 20, linuxPacketType: 0 });
+    },
+  );
 });

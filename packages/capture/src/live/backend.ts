@@ -28,6 +28,8 @@ export interface BackendOptions {
   snapLength: number;
   bufferSize: number;
   blockTimeoutMs: number;
+  /** Hand each packet over as soon as the kernel has it (the ring's TPACKET_V2 frames; cap ignores it). */
+  immediate: boolean;
   promiscuous: boolean;
 }
 
@@ -38,6 +40,8 @@ export interface BackendOptions {
 export interface CaptureBackend {
   readonly kind: BackendKind;
   readonly devices: readonly string[];
+  /** How it waits for packets (ring: the event loop's own poller, or poll(2) on a pool thread). */
+  readonly waiting?: 'event-loop' | 'thread';
   linkTypeOf(device: string): number | undefined;
   /** Packets delivered from the device so far. */
   delivered(device: string): number;

@@ -32,6 +32,14 @@ export interface LiveCaptureOptions {
    * over (tp_retire_blk_tov, default 2 ms). Lower is sooner, higher is fewer wake-ups at low rates.
    */
   blockTimeoutMs?: number;
+  /**
+   * Ring backend: deliver each packet as soon as the kernel has it, as libpcap's immediate mode
+   * does (a TPACKET_V2 ring: one frame of snapLength + 128 bytes per packet, and the reader woken
+   * for each). Sooner (tens of microseconds instead of up to blockTimeoutMs) at the cost of a
+   * wake-up per packet at low rates and fewer small packets held by bufferSize; for monitors
+   * that act on a connection's first packet. Default false.
+   */
+  immediate?: boolean;
 }
 
 export type { LivePacket } from './packet';
@@ -56,6 +64,13 @@ export interface CaptureStats {
   backend: BackendKind;
   /** On Linux with the `cap` backend under `auto`: why the ring was not used. */
   fallbackReason?: string;
+  /**
+   * Ring backend: how it waits for packets. `event-loop` (on the main thread): the sockets are
+   * watched by the event loop's own poller, so a packet wakes the thread that reads it;
+   * `thread` (worker threads, or a Node that does not export libuv): poll(2) on one thread of
+   * libuv's pool, one more wake-up per wait.
+   */
+  waiting?: 'event-loop' | 'thread';
   /** Sums over the devices (kernelDropped counts only devices whose OS says). */
   delivered: number;
   kernelDropped: number;
@@ -171,6 +186,7 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
     return {
       backend: this.backend.kind,
       ...(this.fallbackReason !== undefined && { fallbackReason: this.fallbackReason }),
+      ...(this.backend.waiting !== undefined && { waiting: this.backend.waiting }),
       delivered,
       kernelDropped,
       netwhoDropped,
@@ -290,6 +306,7 @@ function resolveOptions(options: LiveCaptureOptions): BackendOptions {
     snapLength,
     bufferSize,
     blockTimeoutMs,
+    immediate: options.immediate ?? false,
     promiscuous: options.promiscuous ?? false,
   };
 }

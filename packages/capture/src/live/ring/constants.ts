@@ -20,6 +20,7 @@ export const PACKET_RX_RING = 5;
 export const PACKET_STATISTICS = 6;
 export const PACKET_VERSION = 10;
 export const PACKET_IGNORE_OUTGOING = 23;
+export const TPACKET_V2 = 1;
 export const TPACKET_V3 = 2;
 
 /** tp_status and block_status bits. */

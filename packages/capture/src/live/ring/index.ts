@@ -3,9 +3,9 @@ import { CaptureError } from '../../errors';
 import type { BackendHooks, BackendOptions, CaptureBackend, KernelCounters } from '../backend';
 import { ReusedPacket } from '../packet';
 import * as C from './constants';
-import { LITTLE_ENDIAN, nativeBuffer, ringLibc } from './ffi';
+import { ringLibc } from './ffi';
 import { RingDevice } from './ring-device';
-import { PollFd } from './structs';
+import { type FdWaiter, fdWaiter } from './waiter';
 
 /** Blocks walked per device before the event loop gets a turn (timers, I/O, the listeners' own work). */
 const BLOCKS_PER_TURN = 64;
@@ -13,10 +13,11 @@ const BLOCKS_PER_TURN = 64;
 const DOWN_CHECK_MS = 500;
 
 /**
- * The Linux engine: one TPACKET_V3 ring per device, walked in place on the main thread. While
- * blocks are ready it walks them turn after turn of the event loop; when none is, one poll(2) on a
- * worker thread (koffi's async call) waits for any device's next block, or for close() through an
- * eventfd. So there is no native call per packet, and none per block while traffic keeps up.
+ * The Linux engine: one ring per device (TPACKET_V3 blocks, or V2 frames for immediate delivery),
+ * walked in place on the thread that opened it, whenever its socket is readable: watched by the
+ * event loop's own poller (a uv_poll_t per socket) on the main thread, else by poll(2) on a pool
+ * thread (waiter.ts). So there is no native call per packet, and none per block while traffic
+ * keeps up (libuv's one epoll_wait per turn of the loop is all).
  */
 export class RingBackend implements CaptureBackend {
   readonly kind = 'ring' as const;
@@ -26,10 +27,9 @@ export class RingBackend implements CaptureBackend {
   private active: RingDevice[];
   private readonly down = new Set<RingDevice>();
   private readonly packet = new ReusedPacket();
-  private readonly pollFds: { ptr: unknown; buf: Buffer };
-  private readonly wakeFd: number;
-  private polling = false;
-  private scheduled = false;
+  private readonly waiter: FdWaiter;
+  /** While a device is down: checks whether it came back or went away. */
+  private downTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   private constructor(
@@ -39,13 +39,16 @@ export class RingBackend implements CaptureBackend {
     this.open = devices;
     this.active = [...devices];
     this.devices = devices.map((d) => d.name);
-    this.pollFds = nativeBuffer(PollFd.SIZE * (devices.length + 1));
-    this.wakeFd = ringLibc().eventfd(0, C.EFD_FLAGS);
-    if (this.wakeFd < 0) {
+    try {
+      this.waiter = fdWaiter();
+    } catch (error) {
       for (const d of devices) d.close();
-      throw new CaptureError('E_RING', `eventfd failed: ${ringLibc().strerror(ringLibc().errno())}`);
+      throw new CaptureError('E_RING', (error as Error).message);
     }
-    this.schedule();
+    this.waiter.watch(
+      devices.map((d) => d.fd),
+      (failed) => this.onReadable(failed),
+    );
   }
 
   /** Opens a ring on every device; on any failure closes those already open and throws. */
@@ -60,6 +63,7 @@ export class RingBackend implements CaptureBackend {
             snapLength: options.snapLength,
             ringSize: options.bufferSize,
             blockTimeoutMs: options.blockTimeoutMs,
+            immediate: options.immediate,
             promiscuous: options.promiscuous,
           }),
         );
@@ -102,61 +106,18 @@ export class RingBackend implements CaptureBackend {
     return this.open.reduce((sum, d) => sum + d.corruptBlocks, 0);
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.closed) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.turn();
-    });
-  }
-
-  /** One turn: walk what is ready, then either come back next turn or wait in poll(2). */
-  private turn(): void {
-    if (this.closed || this.polling) return;
-    let walked = false;
+  /**
+   * A socket is readable (or failed): walk what every device has ready, up to BLOCKS_PER_TURN
+   * blocks each; what is left keeps its socket readable, so the waiter calls again next turn of
+   * the event loop, after timers and other I/O had theirs.
+   */
+  private onReadable(failed: number[]): void {
+    if (this.closed) return;
+    for (const d of this.active) if (failed.includes(d.fd)) this.onSocketError(d);
     for (const d of this.active) {
       if (this.closed) return;
-      if (!d.ready) continue;
-      d.walk(this.packet, this.hooks.deliver, BLOCKS_PER_TURN);
-      walked = true;
+      if (d.ready) d.walk(this.packet, this.hooks.deliver, BLOCKS_PER_TURN);
     }
-    if (this.closed) return;
-    if (walked) this.schedule();
-    else this.wait();
-  }
-
-  private wait(): void {
-    const buf = this.pollFds.buf;
-    const count = this.active.length + 1;
-    const put16 = (value: number, at: number) =>
-      LITTLE_ENDIAN ? buf.writeInt16LE(value, at) : buf.writeInt16BE(value, at);
-    const put32 = (value: number, at: number) =>
-      LITTLE_ENDIAN ? buf.writeInt32LE(value, at) : buf.writeInt32BE(value, at);
-    const fds = [...this.active.map((d) => d.fd), this.wakeFd];
-    fds.forEach((fd, i) => {
-      put32(fd, i * PollFd.SIZE + PollFd.FD);
-      put16(C.POLLIN, i * PollFd.SIZE + PollFd.EVENTS);
-      put16(0, i * PollFd.SIZE + PollFd.REVENTS);
-    });
-    this.polling = true;
-    const timeout = this.down.size > 0 ? DOWN_CHECK_MS : -1;
-    ringLibc().poll.async(this.pollFds.ptr, count, timeout, () => {
-      this.polling = false;
-      if (this.closed) {
-        ringLibc().close(this.wakeFd);
-        return;
-      }
-      const polled = this.active.slice(0, count - 1);
-      polled.forEach((d, i) => {
-        const revents = LITTLE_ENDIAN
-          ? buf.readInt16LE(i * PollFd.SIZE + PollFd.REVENTS)
-          : buf.readInt16BE(i * PollFd.SIZE + PollFd.REVENTS);
-        if (revents & (C.POLLERR | C.POLLHUP | C.POLLNVAL)) this.onSocketError(d);
-      });
-      if (this.down.size > 0) this.checkDown();
-      this.turn();
-    });
   }
 
   /** The socket reported an error: the device went down (ENETDOWN), and may be on its way out. */
@@ -171,6 +132,7 @@ export class RingBackend implements CaptureBackend {
       return;
     }
     this.down.add(d);
+    this.downTimer ??= setInterval(() => this.checkDown(), DOWN_CHECK_MS);
     this.hooks.deviceError(
       d.name,
       new CaptureError('E_DEVICE_DOWN', `${d.name} went down; its capture resumes if it comes back up`),
@@ -188,11 +150,16 @@ export class RingBackend implements CaptureBackend {
         this.remove(d, new CaptureError('E_DEVICE_GONE', `${d.name} was removed; its capture ended`));
       } else if (isUp(d.name)) this.down.delete(d);
     }
+    if (this.down.size === 0) {
+      clearInterval(this.downTimer);
+      this.downTimer = undefined;
+    }
   }
 
   private remove(d: RingDevice, error: CaptureError): void {
     d.walk(this.packet, this.hooks.deliver, Number.POSITIVE_INFINITY); // what it captured before
     this.active = this.active.filter((x) => x !== d);
+    this.waiter.forget(d.fd);
     d.close();
     this.hooks.deviceError(d.name, error, true);
   }
@@ -200,14 +167,14 @@ export class RingBackend implements CaptureBackend {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.downTimer);
+    this.waiter.close(); // before the sockets close: libuv must not poll a closed fd
     for (const d of this.open) d.close();
-    const libc = ringLibc();
-    if (this.polling) {
-      const one = Buffer.alloc(8);
-      if (LITTLE_ENDIAN) one.writeBigUInt64LE(1n);
-      else one.writeBigUInt64BE(1n);
-      libc.write(this.wakeFd, one, 8); // the poll returns; its callback closes the eventfd
-    } else libc.close(this.wakeFd);
+  }
+
+  /** How the engine waits for blocks: the event loop's own poller, or poll(2) on a worker thread. */
+  get waiting(): FdWaiter['kind'] {
+    return this.waiter.kind;
   }
 }
 

@@ -7,7 +7,8 @@ import { compileFilter } from '../filter/program';
 import type { ReusedPacket } from '../packet';
 import * as C from './constants';
 import { freeNative, LITTLE_ENDIAN, mapFailed, nativeBuffer, putPointer, ringLibc, viewOf } from './ffi';
-import { PacketMreq, Req3, SockFprog, StatsV3 } from './structs';
+import { type FrameCursor, frameReady, walkFrames } from './frames';
+import { PacketMreq, Req2, Req3, SockFprog, StatsV3 } from './structs';
 import {
   blockPackets,
   blockReady,
@@ -27,6 +28,8 @@ export interface RingDeviceOptions {
   ringSize: number;
   /** How long the kernel fills a block before handing it over anyway (tp_retire_blk_tov), in ms. */
   blockTimeoutMs: number;
+  /** A TPACKET_V2 ring of fixed frames instead, which hands each packet over at once (frames.ts). */
+  immediate: boolean;
   promiscuous: boolean;
 }
 
@@ -48,6 +51,9 @@ const MIN_BLOCKS = 8;
  * One AF_PACKET socket with a TPACKET_V3 receive ring, mapped once and read in place
  * (Documentation/networking/packet_mmap.rst). The kernel packs frames into blocks and hands a block
  * over when it is full or `blockTimeoutMs` after its first packet; we walk it and give it back.
+ * With `immediate`, a TPACKET_V2 ring instead: one frame of fixed size per packet, each handed over
+ * (and the reader woken) as soon as it is written, at the cost of a wake-up per packet at low rates
+ * and room for fewer small packets.
  */
 export class RingDevice {
   readonly counters: RingCounters = { received: 0, dropped: 0, freezes: 0 };
@@ -56,6 +62,8 @@ export class RingDevice {
   /** Blocks whose frame offsets were inconsistent (never seen from a sound kernel): counted, not walked. */
   corruptBlocks = 0;
   private cursor = 0;
+  /** The reader's place in a V2 ring (undefined for V3). */
+  private readonly frames: FrameCursor | undefined;
   private closed = false;
   private readonly statsValue = Buffer.alloc(StatsV3.SIZE);
   private readonly statsLength = Buffer.alloc(4);
@@ -68,7 +76,9 @@ export class RingDevice {
     private readonly mapping: unknown,
     private readonly mappingSize: number,
     private ring: RingMemory,
-  ) {}
+  ) {
+    this.frames = ring.frameSize > 0 ? { index: 0, delivered: 0, corrupt: 0 } : undefined;
+  }
 
   get linkType(): number {
     return this.shape.linkType;
@@ -114,7 +124,8 @@ export class RingDevice {
     let mapping: unknown;
     let mappingSize = 0;
     try {
-      setInt(fd, C.SOL_PACKET, C.PACKET_VERSION, C.TPACKET_V3, 'PACKET_VERSION');
+      const version = options.immediate ? C.TPACKET_V2 : C.TPACKET_V3;
+      setInt(fd, C.SOL_PACKET, C.PACKET_VERSION, version, 'PACKET_VERSION');
       if (ifindex !== 0 && ifindex === loopbackIndex) {
         // Loopback packets pass the socket leaving and arriving: keep one (Linux 4.20+, else the filter does).
         if (libc.setsockopt(fd, C.SOL_PACKET, C.PACKET_IGNORE_OUTGOING, intValue(1), 4) !== 0) {
@@ -123,17 +134,8 @@ export class RingDevice {
       }
       attachFilter(fd, kernelProgram);
 
-      const blockSize = blockSizeFor(options.snapLength);
-      const blockCount = Math.max(MIN_BLOCKS, Math.floor(options.ringSize / blockSize));
-      const req = Buffer.alloc(Req3.SIZE);
-      const put = (offset: number, value: number) =>
-        LITTLE_ENDIAN ? req.writeUInt32LE(value, offset) : req.writeUInt32BE(value, offset);
-      put(Req3.BLOCK_SIZE, blockSize);
-      put(Req3.BLOCK_NR, blockCount);
-      put(Req3.FRAME_SIZE, FRAME_SIZE);
-      put(Req3.FRAME_NR, (blockSize / FRAME_SIZE) * blockCount);
-      put(Req3.RETIRE_BLK_TOV, options.blockTimeoutMs);
-      if (libc.setsockopt(fd, C.SOL_PACKET, C.PACKET_RX_RING, req, Req3.SIZE) !== 0) {
+      const { request, blockSize, blockCount, frameSize } = ringRequest(options);
+      if (libc.setsockopt(fd, C.SOL_PACKET, C.PACKET_RX_RING, request, request.length) !== 0) {
         const errno = libc.errno();
         throw new CaptureError(
           'E_RING',
@@ -165,7 +167,7 @@ export class RingDevice {
           throw socketError(libc.errno(), options.name, 'promiscuous mode');
         }
       }
-      const ring = ringMemory(viewOf(mapping, mappingSize), blockSize, blockCount);
+      const ring = ringMemory(viewOf(mapping, mappingSize), blockSize, blockCount, frameSize);
       return new RingDevice(options.name, fd, ifindex, shape, mapping, mappingSize, ring);
     } catch (error) {
       if (mapping && !mapFailed(mapping)) libc.munmap(mapping, mappingSize);
@@ -176,7 +178,8 @@ export class RingDevice {
 
   /** Whether a retired block waits to be walked. */
   get ready(): boolean {
-    return !this.closed && blockReady(this.ring, this.cursor);
+    if (this.closed) return false;
+    return this.frames ? frameReady(this.ring, this.frames.index) : blockReady(this.ring, this.cursor);
   }
 
   /**
@@ -185,6 +188,7 @@ export class RingDevice {
    */
   get holdsUnread(): boolean {
     if (this.closed) return false;
+    if (this.frames) return frameReady(this.ring, this.frames.index);
     return blockReady(this.ring, this.cursor) || blockPackets(this.ring, this.cursor) > 0;
   }
 
@@ -193,8 +197,9 @@ export class RingDevice {
    * Each block goes back to the kernel as soon as its last packet was delivered.
    */
   walk(packet: ReusedPacket, deliver: (packet: ReusedPacket) => void, maxBlocks: number): number {
-    let delivered = 0;
     packet.device = this.name;
+    if (this.frames) return this.walkFrames(packet, deliver, maxBlocks * this.ring.framesPerBlock);
+    let delivered = 0;
     for (let n = 0; n < maxBlocks && !this.closed && blockReady(this.ring, this.cursor); n++) {
       let walked = -1;
       try {
@@ -213,9 +218,22 @@ export class RingDevice {
     return delivered;
   }
 
+  private walkFrames(packet: ReusedPacket, deliver: (packet: ReusedPacket) => void, max: number): number {
+    const at = this.frames!;
+    const before = at.delivered;
+    try {
+      if (!this.closed) walkFrames(this.ring, at, this.shape, packet, deliver, max);
+    } finally {
+      this.delivered += at.delivered - before;
+      this.corruptBlocks = at.corrupt;
+    }
+    return at.delivered - before;
+  }
+
   /** Adds the kernel's counters since the last read; false if the socket is closed. */
   readCounters(): boolean {
     if (this.closed) return false;
+    this.statsValue.fill(0); // V2's struct tpacket_stats has no freeze count: the kernel writes 8 bytes
     this.statsLength.writeUInt32LE(StatsV3.SIZE);
     if (!LITTLE_ENDIAN) this.statsLength.writeUInt32BE(StatsV3.SIZE);
     const libc = ringLibc();
@@ -273,11 +291,35 @@ const placeholders = new FinalizationRegistry<{ mapping: unknown; size: number }
   ringLibc().munmap(mapping, size);
 });
 
-/** A power-of-two block that holds the largest frame: headers, room for a VLAN tag and cooked header, the snap length. */
-function blockSizeFor(snapLength: number): number {
-  let size = 64 * KiB;
-  while (size < snapLength + 256) size *= 2;
-  return size;
+/**
+ * setsockopt(PACKET_RX_RING)'s argument. V3: power-of-two blocks that hold the largest frame
+ * (headers, room for a VLAN tag and cooked header, the snap length), frames packed in them. V2:
+ * frames of one size, the headers (tpacket2_hdr, sockaddr_ll, the kernel's 16 bytes of room in
+ * front of the data and its alignment: under 128 bytes) plus the snap length, 16-byte aligned
+ * (TPACKET_ALIGNMENT), as many as fit in each block.
+ */
+function ringRequest(options: RingDeviceOptions) {
+  const put = (req: Buffer, offset: number, value: number) =>
+    LITTLE_ENDIAN ? req.writeUInt32LE(value, offset) : req.writeUInt32BE(value, offset);
+  const frameSize = options.immediate ? (options.snapLength + 128 + 15) & ~15 : 0;
+  let blockSize = 64 * KiB;
+  while (blockSize < Math.max(frameSize, options.snapLength + 256)) blockSize *= 2;
+  const blockCount = Math.max(MIN_BLOCKS, Math.floor(options.ringSize / blockSize));
+  if (options.immediate) {
+    const request = Buffer.alloc(Req2.SIZE);
+    put(request, Req2.BLOCK_SIZE, blockSize);
+    put(request, Req2.BLOCK_NR, blockCount);
+    put(request, Req2.FRAME_SIZE, frameSize);
+    put(request, Req2.FRAME_NR, Math.floor(blockSize / frameSize) * blockCount);
+    return { request, blockSize, blockCount, frameSize };
+  }
+  const request = Buffer.alloc(Req3.SIZE);
+  put(request, Req3.BLOCK_SIZE, blockSize);
+  put(request, Req3.BLOCK_NR, blockCount);
+  put(request, Req3.FRAME_SIZE, FRAME_SIZE);
+  put(request, Req3.FRAME_NR, (blockSize / FRAME_SIZE) * blockCount);
+  put(request, Req3.RETIRE_BLK_TOV, options.blockTimeoutMs);
+  return { request, blockSize, blockCount, frameSize };
 }
 
 /**
