@@ -425,6 +425,39 @@ describe('accepted connections: the kernel records them after their SYN, at the 
     expect(a.stats()).toMatchObject({ fromKernel: 1, fromKernelLater: 1, kernelWaiting: 0 });
   });
 
+  it('a packet of a waiting flow asks again at once, at most every 50 µs, and never for a flow not waiting', async () => {
+    const clock = new FakeClock();
+    let asked = 0;
+    let hit: ReturnType<NonNullable<AttributorOptions['connections']>['ownerOf']>;
+    const connections = {
+      ownerOf: () => {
+        asked++;
+        return hit;
+      },
+    };
+    const { a } = setUp({ connections }, clock);
+    const f = accepted(8090);
+    a.flowStarted(f);
+    expect(asked).toBe(1);
+    a.flowActivity(f.id);
+    a.flowActivity(f.id); // the same instant: not asked again
+    expect(asked).toBe(2);
+    await clock.advance(0.06);
+    hit = { process: CURL, exited: false, at: clock.now(), hook: 'accept', syn: SYN }; // the server read
+    a.flowActivity(f.id);
+    expect(a.labelOf(f.id)).toEqual({ status: 'known', process: CURL, source: 'ebpf' });
+    expect(a.stats()).toMatchObject({ fromKernelLater: 1, fromKernelOnActivity: 1 });
+    a.flowActivity(f.id); // labelled: nothing more to ask
+    const outgoing = flow(8091, { firstSeen: 0 }); // not accepted here: never waits
+    a.flowStarted(outgoing);
+    const before = asked;
+    a.flowActivity(outgoing.id);
+    a.flowActivity(12345); // unknown flow
+    expect(asked).toBe(before);
+    await clock.advance(1000);
+    expect(a.stats()).toMatchObject({ kernelWaiting: 0, fromKernel: 1 });
+  });
+
   it('a record under another SYN number is an earlier connection of the 4-tuple: after 14 ms the table answers', async () => {
     const clock = new FakeClock();
     const older = { process: CURL, exited: true, at: -5, hook: 'accept', syn: SYN + 1 };

@@ -9,7 +9,7 @@
 // 2. Warm lookups: a new flow on a known port (cache + one readlink), p50/p99.
 // 3. Pipeline throughput: a capture file replayed through decode + flows + attribution with a
 //    prepared socket table, against decode + flows alone.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -46,9 +46,10 @@ function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** Runs a fixture, resolves with its last JSON line when it exits. */
+/** Runs a fixture (a Node script, or a program given by path), resolves with its last JSON line when it exits. */
 function runFixture(name, args) {
-  const child = spawn(process.execPath, [join(FIXTURES, name), ...args.map(String)], {
+  const argv = name.endsWith('.mjs') ? [process.execPath, join(FIXTURES, name)] : [name];
+  const child = spawn(argv[0], [...argv.slice(1), ...args.map(String)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -57,15 +58,33 @@ function runFixture(name, args) {
   return {
     child,
     first: once(lines, 'line').then(([l]) => JSON.parse(l)),
+    next: () => once(lines, 'line').then(([l]) => JSON.parse(l)),
     done: once(child, 'exit').then(() => last),
   };
 }
 
-/** The row's clients: `count` single-datagram UDP exchanges, or TCP connections living `lifetime` ms, 8 at a time. */
+/** bench/tcp-sequential.c, built with the system's C compiler into `dir`. */
+function buildSequentialClient(dir) {
+  const out = join(dir, 'netwho-tcp-sequential');
+  const r = spawnSync('cc', ['-O2', '-o', out, join(import.meta.dirname, 'tcp-sequential.c')], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`cannot build the C client: ${r.stderr}`);
+  return out;
+}
+let sequentialClient;
+
+/**
+ * The row's clients: `count` single-datagram UDP exchanges; TCP connections living `lifetime` ms
+ * from Node, 8 at a time; or (`tcp-c`) from a small C client, one after another, as the issue saw.
+ */
 function runClients(serverPort, lifetime, count, protocol) {
-  return protocol === 'udp'
-    ? runFixture('udp-exchanges.mjs', [serverPort, count])
-    : runFixture('tcp-clients.mjs', [serverPort, count, lifetime, 8]);
+  if (protocol === 'udp') return runFixture('udp-exchanges.mjs', [serverPort, count]);
+  if (protocol === 'tcp-c') {
+    sequentialClient ??= buildSequentialClient(tmpdir());
+    return runFixture(sequentialClient, [serverPort, count, Math.round(lifetime * 1000)]);
+  }
+  return runFixture('tcp-clients.mjs', [serverPort, count, lifetime, 8]);
 }
 
 /** `ss -tnpH` for one local port, as a Node tool shelling out would do: the pid, or undefined. */
@@ -86,9 +105,12 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
   const serverPort = server.port;
   const monitor = CaptureMonitor.open({
     device: 'lo',
-    filter: `${protocol} dst port ${serverPort}`,
+    filter: `${protocol === 'udp' ? 'udp' : 'tcp'} dst port ${serverPort}`,
     ...(who !== 'ebpf' && { connections: false }),
   });
+  if (server.accepts) await server.accepts(); // forget the earlier passes' connections
+  const firstSeen = new Map(); // monitor id of an end -> its flow's first packet (ms)
+  const latency = { client: [], server: [] };
   const answers = new Map(); // local port -> Promise<pid | undefined> or label
   const portOf = new Map();
   if (who === 'ss') monitor.attributor.close(); // the capture alone; ss answers
@@ -96,9 +118,16 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
   monitor.table.prependListener('flow', (f) => {
     portOf.set(f.id, f.local.port);
     portOf.set(-f.id - 1, `server end of ${f.local.port}`); // the monitor's id for the other end
+    firstSeen.set(f.id, f.firstSeen).set(-f.id - 1, f.firstSeen);
     if (who === 'ss') answers.set(f.local.port, ssOwner(f.local.port));
   });
-  monitor.attributor.on('label', (id, label) => answers.set(portOf.get(id), label));
+  monitor.attributor.on('label', (id, label, previous) => {
+    answers.set(portOf.get(id), label);
+    if (label.status === 'known' && previous.status === 'pending' && firstSeen.has(id)) {
+      const ms = performance.timeOrigin + performance.now() - firstSeen.get(id);
+      latency[id >= 0 ? 'client' : 'server'].push(ms);
+    }
+  });
   const clients = runClients(serverPort, lifetime, count, protocol);
   const { pid, ports } = await clients.done;
   const ends = [
@@ -111,6 +140,17 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
   }
   const stats = monitor.attributor.stats();
   monitor.close();
+  // When the server accepted each connection, after its first packet: no owner can be known before.
+  let accepted = [];
+  if (server.accepts && who === 'ebpf') {
+    const times = await server.accepts();
+    const firstByPort = new Map(
+      [...firstSeen].filter(([id]) => id >= 0).map(([id, t]) => [portOf.get(id), t]),
+    );
+    accepted = Object.entries(times)
+      .filter(([port]) => firstByPort.has(Number(port)))
+      .map(([port, t]) => t - firstByPort.get(Number(port)));
+  }
   let right = 0;
   let wrong = 0;
   for (const [end, expected] of ends) {
@@ -126,6 +166,9 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
     p99: stats.labelLatency.p99,
     waitP99: stats.labelWait.p99,
     ebpfReason: monitor.ebpfReason,
+    client: latency.client,
+    server: latency.server,
+    accepted,
   };
 }
 
@@ -136,8 +179,9 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
 async function captureAlone(serverPort, lifetime, count, protocol) {
   const capture = LiveCapture.open({
     device: 'lo',
-    filter: `${protocol} dst port ${serverPort}`,
+    filter: `${protocol === 'udp' ? 'udp' : 'tcp'} dst port ${serverPort}`,
     snapLength: 2048,
+    immediate: true,
   });
   const seen = new Set();
   const delays = [];
@@ -167,6 +211,11 @@ async function udpEcho() {
 async function lifetimes() {
   const server = runFixture('tcp-server.mjs', []);
   const { port } = await server.first;
+  const accepts = async () => {
+    const answer = server.next();
+    server.child.stdin.write('accepts\n');
+    return (await answer).accepts;
+  };
   const echo = await udpEcho();
   const rows = [];
   for (const [lifetime, count, protocol] of [
@@ -175,16 +224,20 @@ async function lifetimes() {
     [10, 500, 'tcp'],
     [1, 1000, 'tcp'],
     [0.1, 1000, 'tcp'],
+    [1, 1000, 'tcp-c'],
+    [0.1, 1000, 'tcp-c'],
     [0, 300, 'udp'],
   ]) {
     const target =
-      protocol === 'udp' ? { port: echo.address().port, pid: process.pid } : { port, pid: server.child.pid };
+      protocol === 'udp'
+        ? { port: echo.address().port, pid: process.pid }
+        : { port, pid: server.child.pid, accepts };
     rows.push({
       lifetime,
       protocol,
       ebpf: await pass(target, lifetime, count, 'ebpf', protocol),
       table: await pass(target, lifetime, count, 'socket-table', protocol),
-      ss: protocol === 'tcp' ? await pass(target, lifetime, count, 'ss', protocol) : undefined,
+      ss: protocol !== 'udp' ? await pass(target, lifetime, count, 'ss', protocol) : undefined,
       alone: await captureAlone(target.port, lifetime, count, protocol),
     });
   }
@@ -192,7 +245,7 @@ async function lifetimes() {
   echo.close();
   const reason = rows[0].ebpf.ebpfReason;
   console.log(
-    '\n1. Attribution per connection lifetime (loopback, 8 parallel connections per client process)',
+    '\n1. Attribution per connection lifetime (loopback; Node clients 8 connections at a time, or a C client one after another)',
   );
   if (reason) console.log(`   eBPF is off here (${reason}): the eBPF column is the socket table too`);
   console.log(
@@ -204,12 +257,27 @@ async function lifetimes() {
   console.log(
     'connections              | netwho eBPF + socket table: ends, attributed, wrong, label p50 / p99 (own) | socket table only | ss -p per new flow | capture alone p50 / p99',
   );
+  const what = (protocol, lifetime) =>
+    protocol === 'udp'
+      ? '1-datagram UDP exchanges'
+      : `TCP ${lifetime} ms${protocol === 'tcp-c' ? ', C, 1 by 1' : ''}`.padEnd(24);
   for (const { lifetime, protocol, ebpf, table, ss, alone } of rows) {
-    const what = protocol === 'udp' ? '1-datagram UDP exchanges' : `TCP living ${lifetime} ms`.padEnd(24);
     const cell = (r) =>
       `${pct(r.right, r.connections).padStart(6)}, ${r.wrong}, ${fmt(r.p50)} / ${fmt(r.p99)} (${fmt(r.waitP99)})`;
     console.log(
-      `${what} | ${String(ebpf.connections).padStart(5)}: ${cell(ebpf)} | ${cell(table)} | ${ss ? `${pct(ss.right, ss.connections).padStart(6)}, ${ss.wrong}` : '-'} | ${fmt(alone.p50)} / ${fmt(alone.p99)}`,
+      `${what(protocol, lifetime)} | ${String(ebpf.connections).padStart(5)}: ${cell(ebpf)} | ${cell(table)} | ${ss ? `${pct(ss.right, ss.connections).padStart(6)}, ${ss.wrong}` : '-'} | ${fmt(alone.p50)} / ${fmt(alone.p99)}`,
+    );
+  }
+  console.log(
+    '\n   label latency from the first packet by end (eBPF + socket table), and when the server accepted (nothing owns an accepted socket before):',
+  );
+  console.log(
+    'connections              | client ends p50 / p99 | server ends p50 / p99 | server accepted p50 / p99 | capture alone p50 / p99',
+  );
+  const pair = (values) => `${fmt(percentile(values, 50))} / ${fmt(percentile(values, 99))}`.padEnd(21);
+  for (const { lifetime, protocol, ebpf, alone } of rows) {
+    console.log(
+      `${what(protocol, lifetime)} | ${pair(ebpf.client)} | ${pair(ebpf.server)} | ${(ebpf.accepted.length ? pair(ebpf.accepted) : '-').padEnd(25)} | ${fmt(alone.p50)} / ${fmt(alone.p99)}`,
     );
   }
   return rows;

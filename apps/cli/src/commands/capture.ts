@@ -121,6 +121,8 @@ export function registerCapture(program: Command): void {
         bufferSize: (options.bufferSize ?? 65536) * 1024,
         promiscuous: options.promiscuous === true,
         ebpf: options.ebpf !== false,
+        // A file wants throughput, as tcpdump's default does: packets in the ring's blocks.
+        immediate: false,
         // No reverse DNS: its queries would land in the capture.
         names: namesFrom({ ...options, dns: false }),
       });

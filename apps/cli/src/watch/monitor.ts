@@ -31,6 +31,8 @@ export function openMonitor(options: {
   names?: NamesOptions;
   /** false (--no-ebpf): owners from the socket table only, no kernel programs loaded. */
   ebpf?: boolean;
+  /** Each packet handed over at once (the monitor's default) or in the ring's blocks (false: less CPU). */
+  immediate?: boolean;
 }): MonitorChoice {
   const names = options.names;
   if (options.capture === 'never') {
@@ -48,6 +50,7 @@ export function openMonitor(options: {
       ...(options.snapLength !== undefined && { snapLength: options.snapLength }),
       ...(options.bufferSize !== undefined && { bufferSize: options.bufferSize }),
       ...(options.promiscuous !== undefined && { promiscuous: options.promiscuous }),
+      ...(options.immediate !== undefined && { immediate: options.immediate }),
       ...(names && { names }),
       ...(options.ebpf === false && { connections: false as const }),
     });
