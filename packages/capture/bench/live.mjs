@@ -131,7 +131,7 @@ async function library(sender, rate, immediate = false) {
   };
 }
 
-async function cli(sender, rate, dir, { ebpf = true, inject = true, beforeStop } = {}) {
+async function cli(sender, rate, dir, { ebpf = true, inject = true, beforeStop, filter = FILTER } = {}) {
   const file = join(dir, 'netwho.pcapng');
   // The CLI says nothing when it starts; a second is more than it needs to open the capture.
   const r = await runTool(
@@ -149,7 +149,7 @@ async function cli(sender, rate, dir, { ebpf = true, inject = true, beforeStop }
       file,
       '--json',
       ...(ebpf ? [] : ['--no-ebpf']),
-      ...FILTER.split(' '),
+      ...filter.split(' '),
     ],
     sender,
     rate,
@@ -187,7 +187,9 @@ function programTime() {
   return { ns, runs };
 }
 
-const RATES = process.env.RATES ? process.env.RATES.split(",").map(Number) : [10_000, 100_000, 200_000, 300_000, 400_000, 500_000, 0];
+const RATES = process.env.RATES
+  ? process.env.RATES.split(',').map(Number)
+  : [10_000, 100_000, 200_000, 300_000, 400_000, 500_000, 0];
 
 export async function liveBenchmark() {
   const dir = mkdtempSync(join(tmpdir(), 'netwho-live-bench-'));
@@ -200,6 +202,7 @@ export async function liveBenchmark() {
       ['tcpdump --immediate-mode -w', (rate) => tcpdump(sender, rate, dir, true)],
       ['LiveCapture immediate + decode', (rate) => library(sender, rate, true)],
       ['netwho capture -w (attributed)', (rate) => cli(sender, rate, dir)],
+      ['netwho capture -w --no-ebpf', (rate) => cli(sender, rate, dir, { ebpf: false })],
     ];
     const best = new Map(tools.map(([name]) => [name, 0]));
     const atMax = new Map();
@@ -224,8 +227,12 @@ export async function liveBenchmark() {
     }
     console.log('\n  highest rate with zero loss (packets in the 1 s run):');
     for (const [name, value] of best) {
-      // Immediate delivery against tcpdump's immediate mode, the rest against plain tcpdump.
-      const against = name.includes('immediate') ? 'tcpdump --immediate-mode -w' : 'tcpdump -w';
+      // Immediate delivery against tcpdump's immediate mode, eBPF on against off, the rest against plain tcpdump.
+      const against = name.includes('immediate')
+        ? 'tcpdump --immediate-mode -w'
+        : name === 'netwho capture -w (attributed)'
+          ? 'netwho capture -w --no-ebpf'
+          : 'tcpdump -w';
       const base = best.get(against);
       const ratio = name.startsWith('tcpdump') || !base ? '' : `  ${(value / base).toFixed(2)}x ${against}`;
       console.log(`    ${name.padEnd(32)} ${String(value).padStart(8)}/s${ratio}`);
@@ -243,14 +250,18 @@ export async function liveBenchmark() {
  * sender's task. Their cost shows in what the sender manages to send and we capture; their own
  * time comes from the kernel's BPF statistics.
  */
-export async function ebpfCostBenchmark(runs = 5) {
+export async function ebpfCostBenchmark(runs = 9) {
   const dir = mkdtempSync(join(tmpdir(), 'netwho-ebpf-bench-'));
   const stats = spawnSync('sysctl', ['-n', 'kernel.bpf_stats_enabled'], { encoding: 'utf8' }).stdout?.trim();
-  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.floor(q * (values.length - 1))];
+  const median = (values) => quantile(values, 0.5);
+  /** The median and, in brackets, the middle half of the runs (first to third quartile). */
+  const spread = (values, digits = 0) =>
+    `${median(values).toFixed(digits)} [${quantile(values, 0.25).toFixed(digits)}-${quantile(values, 0.75).toFixed(digits)}]`;
   try {
     const sender = buildSender(dir);
     console.log(
-      `\neBPF owners on and off: netwho capture -w at full speed for 1 s, ${runs} runs each, turn about (medians):`,
+      `\neBPF owners on and off: netwho capture -w at full speed for 1 s, ${runs} runs each, turn about (medians [quartiles]):`,
     );
     for (const [what, inject] of [
       ['injected frames (a packet socket: the programs return at once)', true],
@@ -268,9 +279,10 @@ export async function ebpfCostBenchmark(runs = 5) {
       const row = (name, rs) => {
         const lossless = rs.filter((r) => r.captured === r.sent && r.dropped === 0).length;
         const perPacket = median(rs.map((r) => (r.cpu / r.captured) * 1e6));
-        const senderPerPacket = median(rs.map((r) => (r.senderCpu / r.sent) * 1e9));
+        const senderNs = rs.map((r) => (r.senderCpu / r.sent) * 1e9);
+        const senderPerPacket = median(senderNs);
         console.log(
-          `    ${name.padEnd(12)} sent ${String(median(rs.map((r) => r.sent))).padStart(8)}/s  captured ${String(median(rs.map((r) => r.captured))).padStart(8)}/s  lossless ${lossless}/${rs.length}  CPU/packet ${perPacket.toFixed(2)} us, sender's ${senderPerPacket.toFixed(0)} ns`,
+          `    ${name.padEnd(12)} captured ${spread(rs.map((r) => r.captured))}/s (sent as many: ${lossless}/${rs.length} runs)  capture's CPU/packet ${perPacket.toFixed(2)} us  sender's CPU/datagram ${spread(senderNs)} ns`,
         );
         return { captured: median(rs.map((r) => r.captured)), sender: senderPerPacket };
       };
@@ -292,6 +304,20 @@ export async function ebpfCostBenchmark(runs = 5) {
         }
       }
     }
+    // What the programs cost the traffic alone: the same sender through a UDP socket while netwho
+    // capture runs with a filter that matches none of it (its programs loaded, or not), so the
+    // capture's own work does not share the machine with the sender.
+    const idle = { on: [], off: [] };
+    for (let i = 0; i < runs; i++) {
+      for (const ebpf of i % 2 === 0 ? [true, false] : [false, true]) {
+        const r = await cli(sender, 0, dir, { ebpf, inject: false, filter: 'udp dst port 1' });
+        idle[ebpf ? 'on' : 'off'].push((r.senderCpu / r.sent) * 1e9);
+      }
+    }
+    const change = ((median(idle.on) - median(idle.off)) / median(idle.off)) * 100;
+    console.log(
+      `  the sender alone (capture idle, its filter matching none of it): CPU/datagram ${spread(idle.on)} ns with the programs, ${spread(idle.off)} ns without: ${change.toFixed(1)}%`,
+    );
   } finally {
     spawnSync('sysctl', ['-q', `kernel.bpf_stats_enabled=${stats || '0'}`]);
     rmSync(dir, { recursive: true, force: true });
