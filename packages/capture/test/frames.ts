@@ -129,6 +129,13 @@ export function udp(
   return [...u16(srcPort), ...u16(dstPort), ...u16(length), 0, 0, ...payload];
 }
 
+/** An Ethernet/IPv4/UDP frame 10.0.0.1:1234 -> 10.0.0.2:53 with `payload` zero bytes, as a ring holds one. */
+export function udpFrame(payload: number): Uint8Array {
+  return new Uint8Array(
+    ethernet(0x0800, ipv4(17, '10.0.0.1', '10.0.0.2', udp(1234, 53, new Array(payload).fill(0)))),
+  );
+}
+
 /** ICMP echo request (RFC 792): type 8, code 0, checksum, identifier, sequence. */
 export function icmpEcho(type = 8): number[] {
   return [type, 0, 0, 0, 0, 1, 0, 1];

@@ -22,6 +22,30 @@ function sendFromAnotherProcess(port: number, count: number, size: number): void
   execFileSync(process.execPath, ['-e', send]);
 }
 
+/**
+ * The smallest ring (512 KiB) on a reader that is blocked (execFileSync) while another process
+ * sends 20,000 datagrams of 32 bytes; what it delivered and counted once drained.
+ */
+async function stalledCapture(options: { immediate?: boolean; snapLength?: number }) {
+  const receiver = await boundReceiver();
+  const port = receiver.address().port;
+  const capture = LiveCapture.open({
+    device: 'lo',
+    filter: `udp dst port ${port}`,
+    backend: 'ring',
+    bufferSize: 512 * 1024,
+    ...options,
+  });
+  let delivered = 0;
+  capture.on('packet', () => delivered++);
+  sendFromAnotherProcess(port, 20_000, 32);
+  expect(await capture.drain(5000)).toBe(true);
+  const stats = capture.stats();
+  capture.close();
+  receiver.close();
+  return { stats, delivered };
+}
+
 async function boundReceiver() {
   const receiver = createSocket('udp4');
   await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
@@ -55,23 +79,9 @@ describe.runIf(linux && isRoot)('ring backend on loopback', () => {
   });
 
   it('counts every packet it could not keep: delivered + dropped by the kernel = sent, with a stalled reader', async () => {
-    const receiver = await boundReceiver();
-    const port = receiver.address().port;
     // The smallest ring (8 blocks of 64 KiB, about 2,500 small packets) and a reader that is blocked
     // (execFileSync) while another process sends 20,000 datagrams: most must be dropped, and counted.
-    const capture = LiveCapture.open({
-      device: 'lo',
-      filter: `udp dst port ${port}`,
-      backend: 'ring',
-      bufferSize: 512 * 1024,
-    });
-    let delivered = 0;
-    capture.on('packet', () => delivered++);
-    sendFromAnotherProcess(port, 20_000, 32);
-    expect(await capture.drain(5000)).toBe(true);
-    const stats = capture.stats();
-    capture.close();
-    receiver.close();
+    const { stats, delivered } = await stalledCapture({});
     const lo = stats.devices.lo!;
     expect(lo.kernelDropped).toBeGreaterThan(0);
     expect(lo.freezes).toBeGreaterThan(0);
@@ -124,24 +134,8 @@ describe.runIf(linux && isRoot)('ring backend on loopback', () => {
   });
 
   it('in immediate mode, counts every packet it could not keep, with a stalled reader', async () => {
-    const receiver = await boundReceiver();
-    const port = receiver.address().port;
     // 8 blocks of 64 KiB in frames of 2048 + 128 bytes: 240 frames, and 20,000 datagrams while the reader is blocked.
-    const capture = LiveCapture.open({
-      device: 'lo',
-      filter: `udp dst port ${port}`,
-      backend: 'ring',
-      immediate: true,
-      snapLength: 2048,
-      bufferSize: 512 * 1024,
-    });
-    let delivered = 0;
-    capture.on('packet', () => delivered++);
-    sendFromAnotherProcess(port, 20_000, 32);
-    expect(await capture.drain(5000)).toBe(true);
-    const stats = capture.stats();
-    capture.close();
-    receiver.close();
+    const { stats, delivered } = await stalledCapture({ immediate: true, snapLength: 2048 });
     const lo = stats.devices.lo!;
     expect(lo.delivered).toBe(240);
     expect(delivered).toBe(240);

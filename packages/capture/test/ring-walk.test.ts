@@ -8,25 +8,9 @@ import { ReusedPacket } from '../src/live/packet';
 import { TP_STATUS_USER, TP_STATUS_VLAN_VALID } from '../src/live/ring/constants';
 import { Block, Frame, SockaddrLl } from '../src/live/ring/structs';
 import { blockReady, ringMemory, walkBlock } from '../src/live/ring/walk';
+import { udpFrame } from './frames';
 
 const BLOCK = 4096;
-
-/** An Ethernet/IPv4/UDP frame: 14 + 20 + 8 + payload bytes (addresses and ports made up). */
-function udpFrame(payload: number): Uint8Array {
-  const f = new Uint8Array(42 + payload);
-  const v = new DataView(f.buffer);
-  f.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2], 0);
-  v.setUint16(12, 0x0800);
-  f[14] = 0x45;
-  v.setUint16(16, 28 + payload);
-  f[22] = 64;
-  f[23] = 17;
-  f.set([10, 0, 0, 1, 10, 0, 0, 2], 26);
-  v.setUint16(34, 1234);
-  v.setUint16(36, 53);
-  v.setUint16(38, 8 + payload);
-  return f;
-}
 
 /**
  * One retired block laid out as the kernel writes it (<linux/if_packet.h>: tpacket_block_desc, then

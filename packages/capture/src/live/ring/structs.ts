@@ -92,15 +92,15 @@ export interface FrameLayout {
 }
 
 export const V3_LAYOUT: FrameLayout = {
-  STATUS: 20,
-  LEN: 16,
-  SNAPLEN: 12,
-  MAC: 24,
-  SEC: 4,
-  NSEC: 8,
-  VLAN_TCI: endianness() === 'LE' ? 32 : 34,
-  VLAN_TPID: 36,
-  SOCKADDR: 48,
+  STATUS: Frame.STATUS,
+  LEN: Frame.LEN,
+  SNAPLEN: Frame.SNAPLEN,
+  MAC: Frame.MAC,
+  SEC: Frame.SEC,
+  NSEC: Frame.NSEC,
+  VLAN_TCI: Frame.VLAN_TCI + (endianness() === 'LE' ? 0 : 2),
+  VLAN_TPID: Frame.VLAN_TPID,
+  SOCKADDR: Frame.SOCKADDR,
 };
 
 export const V2_LAYOUT: FrameLayout = Frame2;
