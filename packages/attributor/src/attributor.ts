@@ -29,6 +29,7 @@ import { type Clock, systemClock } from './util/clock';
 import { portKey, protocolOf } from './util/endpoints';
 import { LatencyWindow } from './util/latency';
 import { LruMap } from './util/lru';
+import { inSlices, soon } from './util/slices';
 
 export interface AttributorOptions {
   /** Retry delays and how long answers hold. See AttributionPolicy. */
@@ -129,8 +130,9 @@ interface FlowRecord {
   syn: Syn | undefined;
   /** A UDP flow labelled from the kernel's record: its time, checked again on each revalidation (the port may change hands). */
   kernelAt?: number;
-  /** An accepted flow waiting for the kernel's record (KernelWaits): when flowActivity last asked. */
+  /** An accepted flow waiting for the kernel's record (KernelWaits) since. */
   waitingSince?: number;
+  /** When flowActivity last asked for it. */
   activityAskedAt?: number;
 }
 
@@ -140,8 +142,12 @@ interface AttributorEvents {
 }
 
 const PENDING: Label = { status: 'pending' };
-/** flowActivity asks the kernel for a waiting flow at most this often (ms). */
+/** flowActivity asks the kernel for a waiting flow at most this often (ms); a packet sooner is asked for later in the turn. */
 const ACTIVITY_ASK_MS = 0.05;
+/** Revalidation's checks per slice (inSlices): each a read of /proc or of the kernel's map. */
+const REVALIDATE_SLICE = 64;
+/** Kernel-labelled UDP flows checked per revalidation at most; the rest wait their turn. */
+const KERNEL_CHECKS_PER_ROUND = 4096;
 const SWEEP_MS = 5_000;
 
 /**
@@ -191,6 +197,9 @@ export class Attributor extends EventEmitter<AttributorEvents> {
   private readonly udpRecordAgeMs: number;
   private readonly describe: ((process: Process) => Process) | undefined;
   private readonly kernelWaits: KernelWaits;
+  /** Waiting flows whose packet came within ACTIVITY_ASK_MS of the last question: asked once this turn's packets are handled. */
+  private readonly activityLater = new Set<number>();
+  private cancelActivityLater: (() => void) | undefined;
   /** The last error a socket-table read threw (the flows it served are retried). */
   lastError: unknown;
 
@@ -309,33 +318,47 @@ export class Attributor extends EventEmitter<AttributorEvents> {
   private readonly kernelUdp = new Set<number>();
 
   /**
-   * A UDP 5-tuple lives on after its socket closes (no FIN), so another program may send on it: a
-   * newer kernel record naming another process moves the flow to it.
+   * The kernel-labelled UDP flows to check in this revalidation: at most KERNEL_CHECKS_PER_ROUND,
+   * those checked longest ago first (each one taken goes to the back of the set).
    */
-  private revalidateKernel(): void {
-    let checked = 0;
+  private kernelChecks(): number[] {
+    const ids: number[] = [];
     for (const id of this.kernelUdp) {
-      const record = this.flows.peek(id);
-      if (!record || record.label.status !== 'known' || record.label.source !== 'ebpf') {
-        this.kernelUdp.delete(id);
-        continue;
-      }
-      if (++checked > 4096) break; // a bound per tick; the rest wait for the next one
-      let hit: ReturnType<ConnectionOwnerSource['ownerOf']>;
-      try {
-        hit = this.connections?.ownerOf(record.query);
-      } catch {
-        continue;
-      }
-      if (!hit || hit.at === record.kernelAt || hit.process.pid === record.label.process.pid) continue;
-      record.kernelAt = hit.at;
-      this.setLabel(record, {
-        status: 'known',
-        process: hit.process,
-        source: 'ebpf',
-        ...(hit.exited && { exited: true }),
-      });
+      if (ids.length >= KERNEL_CHECKS_PER_ROUND) break;
+      ids.push(id);
     }
+    for (const id of ids) {
+      this.kernelUdp.delete(id);
+      this.kernelUdp.add(id);
+    }
+    return ids;
+  }
+
+  /**
+   * A UDP 5-tuple lives on after its socket closes (no FIN), so another program may send on it: a
+   * newer kernel record naming another process moves the flow to it. True when the map was read.
+   */
+  private revalidateKernel(id: number): boolean {
+    const record = this.flows.peek(id);
+    if (record?.label.status !== 'known' || record.label.source !== 'ebpf') {
+      this.kernelUdp.delete(id);
+      return false;
+    }
+    let hit: ReturnType<ConnectionOwnerSource['ownerOf']>;
+    try {
+      hit = this.connections?.ownerOf(record.query);
+    } catch {
+      return true;
+    }
+    if (!hit || hit.at === record.kernelAt || hit.process.pid === record.label.process.pid) return true;
+    record.kernelAt = hit.at;
+    this.setLabel(record, {
+      status: 'known',
+      process: hit.process,
+      source: 'ebpf',
+      ...(hit.exited && { exited: true }),
+    });
+    return true;
   }
 
   /**
@@ -368,19 +391,41 @@ export class Attributor extends EventEmitter<AttributorEvents> {
    * of its owner is asked again now rather than at its next timed question (up to a millisecond
    * later): a packet after the handshake usually follows the server's first read or write (its
    * answer, or the client's acknowledgement of it), which is when the record is written. At most
-   * every 50 µs per flow (one map lookup each); nothing is done while no flow waits.
+   * every 50 µs per flow (one map lookup each): a packet sooner than that is not dropped but asked
+   * for once when the packets at hand are handled (Clock.soon), since it may be the one that
+   * follows the record. Nothing is done while no flow waits.
    */
   flowActivity(flowId: number): void {
     if (this.kernelWaits.waiting === 0 || this.closed) return;
     const record = this.flows.peek(flowId);
     if (record?.waitingSince === undefined || record.label.status !== 'pending') return;
     const now = this.clock.now();
-    if (record.activityAskedAt !== undefined && now - record.activityAskedAt < ACTIVITY_ASK_MS) return;
+    if (record.activityAskedAt !== undefined && now - record.activityAskedAt < ACTIVITY_ASK_MS) {
+      this.activityLater.add(flowId); // bounded: only waiting flows (KernelWaits' capacity)
+      this.cancelActivityLater ??= soon(this.clock, () => this.askActivityLater());
+      return;
+    }
+    this.askOnActivity(record, now);
+  }
+
+  private askOnActivity(record: FlowRecord, now: number): void {
     record.activityAskedAt = now;
     if (this.labelFromKernel(record)) {
       this.counts.fromKernelLater++;
       this.counts.fromKernelOnActivity++;
     }
+  }
+
+  /** The flows flowActivity put off: each asked once, however recently it was asked. */
+  private askActivityLater(): void {
+    this.cancelActivityLater = undefined;
+    const now = this.clock.now();
+    for (const id of this.activityLater) {
+      const record = this.flows.peek(id);
+      if (record?.waitingSince !== undefined && record.label.status === 'pending')
+        this.askOnActivity(record, now);
+    }
+    this.activityLater.clear();
   }
 
   /**
@@ -434,6 +479,8 @@ export class Attributor extends EventEmitter<AttributorEvents> {
   close(): void {
     this.closed = true;
     this.kernelWaits.close();
+    this.cancelActivityLater?.();
+    this.activityLater.clear();
     this.cancelSweep();
     this.cancelRevalidate();
     this.batchTimer?.();
@@ -622,23 +669,52 @@ export class Attributor extends EventEmitter<AttributorEvents> {
    * closed, perhaps the port bound again by another program) is looked up again, and its flows move
    * to the new owner when the answer comes.
    */
+  /**
+   * Checks that each known port's socket is still its owner's, and each kernel-labelled UDP flow's
+   * record still the newest; in slices (inSlices), since each check is a read of /proc or of the
+   * kernel's map and thousands of them at once would hold packets back for tens of milliseconds.
+   */
   private revalidate(): void {
     if (this.closed) return;
-    if (this.connections) this.revalidateKernel();
-    for (const [key, ids] of this.flowsByKey) {
-      const entry = this.entries.peek(key);
-      if (entry?.state !== 'known' || this.verify(entry.owner!)) continue;
-      const first = this.flows.peek(ids.values().next().value as number);
-      if (!first) continue;
-      entry.state = 'stale';
-      this.admit(
-        entry,
-        key,
-        first,
-        admitFlow(entry, first.query, this.clock.now(), () => false),
+    const kernel = this.connections ? this.kernelChecks() : [];
+    const next = () => {
+      this.cancelRevalidate = this.clock.setTimer(() => this.revalidate(), this.policy.revalidateEvery);
+    };
+    const ports = () => {
+      const keys = [...this.flowsByKey.keys()];
+      this.cancelRevalidate = inSlices(
+        this.clock,
+        keys,
+        REVALIDATE_SLICE,
+        (key) => this.revalidatePort(key),
+        next,
       );
-    }
-    this.cancelRevalidate = this.clock.setTimer(() => this.revalidate(), this.policy.revalidateEvery);
+    };
+    this.cancelRevalidate = inSlices(
+      this.clock,
+      kernel,
+      REVALIDATE_SLICE,
+      (id) => this.revalidateKernel(id),
+      ports,
+    );
+  }
+
+  /** A port known from the socket table whose socket is no longer its owner's is looked up again. True when checked. */
+  private revalidatePort(key: number): boolean {
+    const ids = this.flowsByKey.get(key);
+    const entry = this.entries.peek(key);
+    if (!ids || entry?.state !== 'known') return false;
+    if (this.verify(entry.owner!)) return true;
+    const first = this.flows.peek(ids.values().next().value as number);
+    if (!first) return true;
+    entry.state = 'stale';
+    this.admit(
+      entry,
+      key,
+      first,
+      admitFlow(entry, first.query, this.clock.now(), () => false),
+    );
+    return true;
   }
 
   /** Forgets entries no flow uses any more once their answer has run out. */

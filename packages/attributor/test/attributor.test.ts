@@ -391,6 +391,40 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
     });
   });
 
+  it('revalidation reads the map in slices between which packets are handled, and every flow takes its turn', async () => {
+    const clock = new FakeClock();
+    const later: (() => void)[] = []; // Clock.soon, run by hand: each call is one slice
+    const manual = Object.assign(clock, { soon: (fn: () => void) => (later.push(fn), () => {}) });
+    const asked = new Map<number, number>(); // local port -> map reads
+    const connections = {
+      ownerOf: (q: { local: { port: number } }) => {
+        asked.set(q.local.port, (asked.get(q.local.port) ?? 0) + 1);
+        return record(clock.now());
+      },
+    };
+    const { a } = setUp({ connections }, manual);
+    const flows = 5000; // more than a round's 4096 checks
+    for (let port = 10_000; port < 10_000 + flows; port++) {
+      a.flowStarted(flow(port, { firstSeen: clock.now(), protocol: 17 }));
+    }
+    asked.clear();
+    const reads = () => [...asked.values()].reduce((sum, n) => sum + n, 0);
+    await clock.advance(1000); // the revalidation timer: its first slice only
+    expect(reads()).toBe(64);
+    let most = 64;
+    while (later.length > 0) {
+      const before = reads();
+      later.shift()!();
+      most = Math.max(most, reads() - before);
+    }
+    expect(reads()).toBe(4096);
+    expect(most).toBe(64);
+    await clock.advance(1000);
+    while (later.length > 0) later.shift()!();
+    expect(asked.size).toBe(flows); // the 904 left out of the first round went first in the second
+    expect(Math.max(...asked.values())).toBe(2);
+  });
+
   it('UDP: a send recorded long before the flow is not this flow’s', async () => {
     const clock = new FakeClock();
     const { source, a } = setUp({ connections: { ownerOf: () => record(clock.now() - 60_000) } }, clock);
@@ -440,8 +474,11 @@ describe('accepted connections: the kernel records them after their SYN, at the 
     a.flowStarted(f);
     expect(asked).toBe(1);
     a.flowActivity(f.id);
-    a.flowActivity(f.id); // the same instant: not asked again
+    a.flowActivity(f.id); // the same instant: not asked again now...
+    a.flowActivity(f.id);
     expect(asked).toBe(2);
+    await clock.advance(0); // ...but once when the packets at hand are handled
+    expect(asked).toBe(3);
     await clock.advance(0.06);
     hit = { process: CURL, exited: false, at: clock.now(), hook: 'accept', syn: SYN }; // the server read
     a.flowActivity(f.id);
@@ -456,6 +493,22 @@ describe('accepted connections: the kernel records them after their SYN, at the 
     expect(asked).toBe(before);
     await clock.advance(1000);
     expect(a.stats()).toMatchObject({ kernelWaiting: 0, fromKernel: 1 });
+  });
+
+  it('a packet right after a question is not lost: the record it follows is found in the same turn, not 1 ms later', async () => {
+    const clock = new FakeClock();
+    let hit: ReturnType<NonNullable<AttributorOptions['connections']>['ownerOf']>;
+    const { a } = setUp({ connections: { ownerOf: () => hit } }, clock);
+    const f = accepted(8092);
+    a.flowStarted(f);
+    a.flowActivity(f.id); // the handshake's last packet: no record yet
+    await clock.advance(0.02);
+    hit = { process: CURL, exited: false, at: clock.now(), hook: 'accept', syn: SYN }; // the server read
+    a.flowActivity(f.id); // its answer, 20 µs after the last question
+    expect(a.labelOf(f.id)).toEqual({ status: 'pending' });
+    await clock.advance(0);
+    expect(a.labelOf(f.id)).toEqual({ status: 'known', process: CURL, source: 'ebpf' });
+    expect(a.stats()).toMatchObject({ fromKernelOnActivity: 1 });
   });
 
   it('a record under another SYN number is an earlier connection of the 4-tuple: after 14 ms the table answers', async () => {

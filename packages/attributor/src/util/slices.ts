@@ -1,0 +1,31 @@
+import type { Clock } from './clock';
+
+/** Runs `fn` once the work at hand is done: Clock.soon, or a timer of 0 ms for a clock without it. */
+export function soon(clock: Clock, fn: () => void): () => void {
+  return clock.soon ? clock.soon(fn) : clock.setTimer(fn, 0);
+}
+
+/**
+ * Runs `check` over `items` a slice at a time, handing the event loop back between slices (soon)
+ * so that packets waiting are handled, then calls `done`. A check that did real work (a read of
+ * the kernel's map, of /proc) returns true and counts one; one that only skipped counts 1/16.
+ * Returns a cancel function, good until `done` runs.
+ */
+export function inSlices<T>(
+  clock: Clock,
+  items: readonly T[],
+  size: number,
+  check: (item: T) => boolean,
+  done: () => void,
+): () => void {
+  let at = 0;
+  let cancel: (() => void) | undefined;
+  const slice = () => {
+    cancel = undefined;
+    for (let cost = 0; at < items.length && cost < size; ) cost += check(items[at++]!) ? 1 : 1 / 16;
+    if (at < items.length) cancel = soon(clock, slice);
+    else done();
+  };
+  slice();
+  return () => cancel?.();
+}
