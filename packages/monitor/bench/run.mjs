@@ -5,7 +5,8 @@
 //    ends of each connection (client and server), with eBPF and the socket table, the socket table
 //    alone, and in the same run the approach Node tools take today (shell out to `ss -p` for each
 //    new connection); then the same connections captured by LiveCapture alone, the floor under
-//    the label latency.
+//    the label latency. Clients and servers are Node processes, or small C programs built by the
+//    bench (tcp-sequential.c, udp-sequential.c, echo-server.c) that make and answer exchanges at once.
 // 2. Warm lookups: a new flow on a known port (cache + one readlink), p50/p99.
 // 3. Pipeline throughput: a capture file replayed through decode + flows + attribution with a
 //    prepared socket table, against decode + flows alone.
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     packets: { type: 'string', default: '500000' },
     flows: { type: 'string', default: '10000' },
     'no-live': { type: 'boolean', default: false },
+    only: { type: 'string' }, // rows of section 1 whose clients are these: tcp, tcp-c, udp or udp-c
   },
 });
 const FIXTURES = join(import.meta.dirname, '..', 'test', 'fixtures');
@@ -63,25 +65,34 @@ function runFixture(name, args) {
   };
 }
 
-/** bench/tcp-sequential.c, built with the system's C compiler into `dir`. */
-function buildSequentialClient(dir) {
-  const out = join(dir, 'netwho-tcp-sequential');
-  const r = spawnSync('cc', ['-O2', '-o', out, join(import.meta.dirname, 'tcp-sequential.c')], {
+/** bench/NAME.c, built with the system's C compiler into the temporary directory; its path. */
+function buildC(name) {
+  const out = join(tmpdir(), `netwho-${name}-${process.pid}`);
+  const r = spawnSync('cc', ['-O2', '-o', out, join(import.meta.dirname, `${name}.c`)], {
     encoding: 'utf8',
   });
-  if (r.status !== 0) throw new Error(`cannot build the C client: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`cannot build bench/${name}.c: ${r.stderr}`);
+  process.on('exit', () => rmSync(out, { force: true }));
   return out;
 }
 let sequentialClient;
 
+const isUdp = (protocol) => protocol.startsWith('udp');
+
 /**
- * The row's clients: `count` single-datagram UDP exchanges; TCP connections living `lifetime` ms
- * from Node, 8 at a time; or (`tcp-c`) from a small C client, one after another, as the issue saw.
+ * The row's clients: `count` single-datagram UDP exchanges, from Node or (`udp-c`) a small C
+ * client pausing `lifetime` ms after each; TCP connections living `lifetime` ms from Node, 8 at a time; or (`tcp-c`) from a small
+ * C client, one after another, as the issue saw.
  */
+let udpClient;
 function runClients(serverPort, lifetime, count, protocol) {
   if (protocol === 'udp') return runFixture('udp-exchanges.mjs', [serverPort, count]);
+  if (protocol === 'udp-c') {
+    udpClient ??= buildC('udp-sequential');
+    return runFixture(udpClient, [serverPort, count, Math.round(lifetime * 1000)]);
+  }
   if (protocol === 'tcp-c') {
-    sequentialClient ??= buildSequentialClient(tmpdir());
+    sequentialClient ??= buildC('tcp-sequential');
     return runFixture(sequentialClient, [serverPort, count, Math.round(lifetime * 1000)]);
   }
   return runFixture('tcp-clients.mjs', [serverPort, count, lifetime, 8]);
@@ -105,7 +116,7 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
   const serverPort = server.port;
   const monitor = CaptureMonitor.open({
     device: 'lo',
-    filter: `${protocol === 'udp' ? 'udp' : 'tcp'} dst port ${serverPort}`,
+    filter: `${isUdp(protocol) ? 'udp' : 'tcp'} dst port ${serverPort}`,
     ...(who !== 'ebpf' && { connections: false }),
   });
   if (server.accepts) await server.accepts(); // forget the earlier passes' connections
@@ -113,6 +124,7 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
   const latency = { client: [], server: [] };
   const answers = new Map(); // local port -> Promise<pid | undefined> or label
   const portOf = new Map();
+  const serverLabelled = new Map(); // client port -> when the server end of its connection was labelled (ms)
   if (who === 'ss') monitor.attributor.close(); // the capture alone; ss answers
   // First: an eBPF label is set while the flow event is being handled.
   monitor.table.prependListener('flow', (f) => {
@@ -124,8 +136,9 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
   monitor.attributor.on('label', (id, label, previous) => {
     answers.set(portOf.get(id), label);
     if (label.status === 'known' && previous.status === 'pending' && firstSeen.has(id)) {
-      const ms = performance.timeOrigin + performance.now() - firstSeen.get(id);
-      latency[id >= 0 ? 'client' : 'server'].push(ms);
+      const now = performance.timeOrigin + performance.now();
+      latency[id >= 0 ? 'client' : 'server'].push(now - firstSeen.get(id));
+      if (id < 0) serverLabelled.set(portOf.get(-id - 1), now);
     }
   });
   const clients = runClients(serverPort, lifetime, count, protocol);
@@ -140,16 +153,19 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
   }
   const stats = monitor.attributor.stats();
   monitor.close();
-  // When the server accepted each connection, after its first packet: no owner can be known before.
+  // When the server accepted each connection, after its first packet: no owner can be known
+  // before. And how long after that its server end was labelled: netwho's own part.
   let accepted = [];
+  let afterAccept = [];
   if (server.accepts && who === 'ebpf') {
-    const times = await server.accepts();
+    const times = Object.entries(await server.accepts()).map(([port, t]) => [Number(port), t]);
     const firstByPort = new Map(
       [...firstSeen].filter(([id]) => id >= 0).map(([id, t]) => [portOf.get(id), t]),
     );
-    accepted = Object.entries(times)
-      .filter(([port]) => firstByPort.has(Number(port)))
-      .map(([port, t]) => t - firstByPort.get(Number(port)));
+    accepted = times.filter(([port]) => firstByPort.has(port)).map(([port, t]) => t - firstByPort.get(port));
+    afterAccept = times
+      .filter(([port]) => serverLabelled.has(port))
+      .map(([port, t]) => serverLabelled.get(port) - t);
   }
   let right = 0;
   let wrong = 0;
@@ -169,6 +185,7 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
     client: latency.client,
     server: latency.server,
     accepted,
+    afterAccept,
   };
 }
 
@@ -179,7 +196,7 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
 async function captureAlone(serverPort, lifetime, count, protocol) {
   const capture = LiveCapture.open({
     device: 'lo',
-    filter: `${protocol === 'udp' ? 'udp' : 'tcp'} dst port ${serverPort}`,
+    filter: `${isUdp(protocol) ? 'udp' : 'tcp'} dst port ${serverPort}`,
     snapLength: 2048,
     immediate: true,
   });
@@ -208,17 +225,23 @@ async function udpEcho() {
   return socket;
 }
 
-async function lifetimes() {
-  const server = runFixture('tcp-server.mjs', []);
+/** A TCP server (the Node fixture, or bench/echo-server.c) and how to ask it when it accepted. */
+async function tcpServer(kind) {
+  const server = runFixture(kind === 'c' ? buildC('echo-server') : 'tcp-server.mjs', []);
   const { port } = await server.first;
   const accepts = async () => {
     const answer = server.next();
     server.child.stdin.write('accepts\n');
     return (await answer).accepts;
   };
+  return { port, pid: server.child.pid, accepts, close: () => server.child.stdin.end() };
+}
+
+async function lifetimes() {
+  const servers = { node: await tcpServer('node'), c: await tcpServer('c') };
   const echo = await udpEcho();
   const rows = [];
-  for (const [lifetime, count, protocol] of [
+  for (const [lifetime, count, protocol, serverKind = 'node'] of [
     [1000, 40, 'tcp'],
     [100, 200, 'tcp'],
     [10, 500, 'tcp'],
@@ -226,26 +249,37 @@ async function lifetimes() {
     [0.1, 1000, 'tcp'],
     [1, 1000, 'tcp-c'],
     [0.1, 1000, 'tcp-c'],
+    [1, 1000, 'tcp-c', 'c'],
+    [0.1, 1000, 'tcp-c', 'c'],
     [0, 300, 'udp'],
-  ]) {
+    [0.1, 1000, 'udp-c', 'c'], // 0.1 ms between exchanges
+    [0, 10000, 'udp-c', 'c'], // a burst: one exchange after another, as fast as the client goes
+  ].filter(([, , protocol]) => values.only === undefined || values.only === protocol)) {
     const target =
       protocol === 'udp'
         ? { port: echo.address().port, pid: process.pid }
-        : { port, pid: server.child.pid, accepts };
+        : protocol === 'udp-c'
+          ? { port: servers.c.port, pid: servers.c.pid } // echo-server.c answers UDP on its port too
+          : servers[serverKind];
     rows.push({
       lifetime,
       protocol,
+      serverKind,
       ebpf: await pass(target, lifetime, count, 'ebpf', protocol),
       table: await pass(target, lifetime, count, 'socket-table', protocol),
-      ss: protocol !== 'udp' ? await pass(target, lifetime, count, 'ss', protocol) : undefined,
+      ss: !isUdp(protocol) ? await pass(target, lifetime, count, 'ss', protocol) : undefined,
       alone: await captureAlone(target.port, lifetime, count, protocol),
     });
   }
-  server.child.stdin.end();
+  servers.node.close();
+  servers.c.close();
   echo.close();
   const reason = rows[0].ebpf.ebpfReason;
   console.log(
-    '\n1. Attribution per connection lifetime (loopback; Node clients 8 connections at a time, or a C client one after another)',
+    '\n1. Attribution per connection lifetime (loopback; Node clients 8 connections at a time to a Node server, or a C client',
+  );
+  console.log(
+    '   one after another ("C 1 by 1") to the Node server or ("C to C") to a C server that answers at once)',
   );
   if (reason) console.log(`   eBPF is off here (${reason}): the eBPF column is the socket table too`);
   console.log(
@@ -257,27 +291,34 @@ async function lifetimes() {
   console.log(
     'connections              | netwho eBPF + socket table: ends, attributed, wrong, label p50 / p99 (own) | socket table only | ss -p per new flow | capture alone p50 / p99',
   );
-  const what = (protocol, lifetime) =>
-    protocol === 'udp'
-      ? '1-datagram UDP exchanges'
-      : `TCP ${lifetime} ms${protocol === 'tcp-c' ? ', C, 1 by 1' : ''}`.padEnd(24);
-  for (const { lifetime, protocol, ebpf, table, ss, alone } of rows) {
+  // "C 1 by 1": the C client, one after another, to the Node server; "C to C": to the C server too.
+  const what = ({ protocol, lifetime, serverKind }) => {
+    const who = protocol.endsWith('-c') ? (serverKind === 'c' ? ', C to C' : ', C 1 by 1') : '';
+    if (isUdp(protocol))
+      return `UDP 1 datagram${who}${protocol === 'udp-c' && lifetime === 0 ? ', burst' : ''}`.padEnd(24);
+    return `TCP ${lifetime} ms${who}`.padEnd(24);
+  };
+  for (const row of rows) {
+    const { ebpf, table, ss, alone } = row;
     const cell = (r) =>
       `${pct(r.right, r.connections).padStart(6)}, ${r.wrong}, ${fmt(r.p50)} / ${fmt(r.p99)} (${fmt(r.waitP99)})`;
     console.log(
-      `${what(protocol, lifetime)} | ${String(ebpf.connections).padStart(5)}: ${cell(ebpf)} | ${cell(table)} | ${ss ? `${pct(ss.right, ss.connections).padStart(6)}, ${ss.wrong}` : '-'} | ${fmt(alone.p50)} / ${fmt(alone.p99)}`,
+      `${what(row)} | ${String(ebpf.connections).padStart(5)}: ${cell(ebpf)} | ${cell(table)} | ${ss ? `${pct(ss.right, ss.connections).padStart(6)}, ${ss.wrong}` : '-'} | ${fmt(alone.p50)} / ${fmt(alone.p99)}`,
     );
   }
   console.log(
-    '\n   label latency from the first packet by end (eBPF + socket table), and when the server accepted (nothing owns an accepted socket before):',
+    '\n   label latency from the first packet by end (eBPF + socket table); when the server accepted (nothing owns an accepted',
   );
+  console.log('   socket before), and how long after its accept each server end was labelled:');
   console.log(
-    'connections              | client ends p50 / p99 | server ends p50 / p99 | server accepted p50 / p99 | capture alone p50 / p99',
+    'connections              | client ends p50 / p99 | server ends p50 / p99 | server accepted p50 / p99 | labelled after accept p50 / p99 | capture alone p50 / p99',
   );
   const pair = (values) => `${fmt(percentile(values, 50))} / ${fmt(percentile(values, 99))}`.padEnd(21);
-  for (const { lifetime, protocol, ebpf, alone } of rows) {
+  const optional = (values, width) => (values.length ? pair(values) : '-').padEnd(width);
+  for (const row of rows) {
+    const { ebpf, alone } = row;
     console.log(
-      `${what(protocol, lifetime)} | ${pair(ebpf.client)} | ${pair(ebpf.server)} | ${(ebpf.accepted.length ? pair(ebpf.accepted) : '-').padEnd(25)} | ${fmt(alone.p50)} / ${fmt(alone.p99)}`,
+      `${what(row)} | ${pair(ebpf.client)} | ${pair(ebpf.server)} | ${optional(ebpf.accepted, 25)} | ${optional(ebpf.afterAccept, 31)} | ${fmt(alone.p50)} / ${fmt(alone.p99)}`,
     );
   }
   return rows;
