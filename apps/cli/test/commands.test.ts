@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -292,6 +293,35 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
       expect(netwho(['read', file]).stdout).toContain(`netwho-traffic (${traffic.pid})`);
     },
   );
+
+  it('capture -w - -U --immediate-mode: a packet reaches the reader while the capture runs, not at its end', async () => {
+    const receiver = createSocket('udp4');
+    await new Promise<void>((resolve) => receiver.bind(0, '127.0.0.1', resolve));
+    const port = receiver.address().port;
+    const child = spawn(
+      process.execPath,
+      [BIN, 'capture', '-i', 'lo', '-w', '-', '-U', '--immediate-mode', 'udp', 'dst', 'port', String(port)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = Buffer.alloc(0);
+    child.stdout!.on('data', (d: Buffer) => (out = Buffer.concat([out, d])));
+    const sender = createSocket('udp4');
+    const marker = Buffer.from('netwho-packet-buffered-marker');
+    // The capture says nothing when it is ready: send until the datagram comes out of the pipe.
+    for (const end = Date.now() + 15_000; Date.now() < end && !out.includes(marker); ) {
+      sender.send(marker, port, '127.0.0.1');
+      await sleep(100);
+    }
+    const whileRunning = out.includes(marker);
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    const [code] = await exited;
+    sender.close();
+    receiver.close();
+    expect(whileRunning).toBe(true);
+    expect(code).toBe(0);
+    expect(out.readUInt32LE(0)).toBe(0x0a0d0d0a); // a pcapng Section Header Block first
+  });
 
   it.runIf(hasTool('tshark') && hasTool('capinfos'))(
     'capture -w - streams pcapng to standard output, ends with its counts, and writes them as ISBs',

@@ -32,6 +32,14 @@ export function registerCapture(program: Command): void {
         integer('--buffer-size', 64),
       )
       .option('--promiscuous', 'also capture packets to other hosts (off by default)')
+      .option(
+        '--immediate-mode',
+        'hand each packet over as the kernel has it, not in blocks of up to 2 ms (more CPU; for live readers)',
+      )
+      .option(
+        '-U, --packet-buffered',
+        'write each packet out as soon as it is written (by the end of its batch), not 1 MiB at a time',
+      )
       .option('--no-ebpf', 'do not load the eBPF owner programs: owners from the socket table only')
       .option('--json', 'print the summary at the end as JSON (on stderr when writing to standard output)')
       .argument('[filter...]', 'BPF filter, e.g. tcp port 443'),
@@ -50,6 +58,7 @@ export function registerCapture(program: Command): void {
         'Examples:',
         '  sudo netwho capture -i eth0 -w out.pcapng -c 1000 tcp port 443',
         '  sudo netwho capture -i any -w - udp port 53 | tshark -r - -T fields -e frame.comment',
+        '  sudo netwho capture -i any -w - -U --immediate-mode | wireshark -k -i -',
       ].join('\n'),
     )
     .action(async (filterWords: string[], options) => {
@@ -65,6 +74,22 @@ export function registerCapture(program: Command): void {
       let labelled = 0;
       let outputClosed = false;
       const comments = new Map<number, FlowComment>();
+      // -U: what was written goes out once the packets at hand are handled (one write for a batch).
+      let flushing = false;
+      const flushSoon = () => {
+        if (flushing) return;
+        flushing = true;
+        setImmediate(() => {
+          flushing = false;
+          if (outputClosed || !writer) return;
+          try {
+            writer.flush();
+          } catch (error) {
+            if (error instanceof CaptureError && error.code === 'E_OUTPUT_CLOSED') outputClosed = true;
+            else throw error;
+          }
+        });
+      };
 
       // A flow's labels: its local end's, and its remote end's when that is a program here too.
       const labelOf = (flowId: number): Ends =>
@@ -105,6 +130,7 @@ export function registerCapture(program: Command): void {
         }
         written++;
         if (known) labelled++;
+        if (options.packetBuffered) flushSoon();
       };
       const onPacket = (p: LivePacket, flowId: number, outgoing: boolean) => {
         if (seen >= limit) return;
@@ -122,7 +148,7 @@ export function registerCapture(program: Command): void {
         promiscuous: options.promiscuous === true,
         ebpf: options.ebpf !== false,
         // A file wants throughput, as tcpdump's default does: packets in the ring's blocks.
-        immediate: false,
+        immediate: options.immediateMode === true,
         // No reverse DNS: its queries would land in the capture.
         names: namesFrom({ ...options, dns: false }),
       });
