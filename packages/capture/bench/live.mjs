@@ -250,7 +250,7 @@ export async function liveBenchmark() {
  * sender's task. Their cost shows in what the sender manages to send and we capture; their own
  * time comes from the kernel's BPF statistics.
  */
-export async function ebpfCostBenchmark(runs = 9) {
+export async function ebpfCostBenchmark(runs = 9, idleRuns = 15) {
   const dir = mkdtempSync(join(tmpdir(), 'netwho-ebpf-bench-'));
   const stats = spawnSync('sysctl', ['-n', 'kernel.bpf_stats_enabled'], { encoding: 'utf8' }).stdout?.trim();
   const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.floor(q * (values.length - 1))];
@@ -307,8 +307,9 @@ export async function ebpfCostBenchmark(runs = 9) {
     // What the programs cost the traffic alone: the same sender through a UDP socket while netwho
     // capture runs with a filter that matches none of it (its programs loaded, or not), so the
     // capture's own work does not share the machine with the sender.
+    // The cleanest of the three measures (least noise), so more runs.
     const idle = { on: [], off: [] };
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; i < idleRuns; i++) {
       for (const ebpf of i % 2 === 0 ? [true, false] : [false, true]) {
         const r = await cli(sender, 0, dir, { ebpf, inject: false, filter: 'udp dst port 1' });
         idle[ebpf ? 'on' : 'off'].push((r.senderCpu / r.sent) * 1e9);
@@ -316,7 +317,7 @@ export async function ebpfCostBenchmark(runs = 9) {
     }
     const change = ((median(idle.on) - median(idle.off)) / median(idle.off)) * 100;
     console.log(
-      `  the sender alone (capture idle, its filter matching none of it): CPU/datagram ${spread(idle.on)} ns with the programs, ${spread(idle.off)} ns without: ${change.toFixed(1)}%`,
+      `  the sender alone (capture idle, its filter matching none of it), ${idleRuns} runs each: CPU/datagram ${spread(idle.on)} ns with the programs, ${spread(idle.off)} ns without: ${change.toFixed(1)}%`,
     );
   } finally {
     spawnSync('sysctl', ['-q', `kernel.bpf_stats_enabled=${stats || '0'}`]);
