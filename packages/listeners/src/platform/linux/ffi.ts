@@ -77,9 +77,7 @@ export function libc(): LibC {
     pthread_sigmask: lib.func('int pthread_sigmask(int how, const void *set, void *old)'),
     bpf: (cmd: number, attr: Buffer) => {
       const nr = SYS_BPF[process.arch];
-      return nr === undefined
-        ? -1
-        : Number(bpfSyscall(nr, cmd, attr, attr.length));
+      return nr === undefined ? -1 : Number(bpfSyscall(nr, cmd, attr, attr.length));
     },
     errno: () => koffi.errno(),
   } as LibC;
