@@ -667,12 +667,9 @@ export class Attributor extends EventEmitter<AttributorEvents> {
   /**
    * Verifies the owner of every known port that still has flows; one that fails (the socket was
    * closed, perhaps the port bound again by another program) is looked up again, and its flows move
-   * to the new owner when the answer comes.
-   */
-  /**
-   * Checks that each known port's socket is still its owner's, and each kernel-labelled UDP flow's
-   * record still the newest; in slices (inSlices), since each check is a read of /proc or of the
-   * kernel's map and thousands of them at once would hold packets back for tens of milliseconds.
+   * to the new owner when the answer comes. Kernel-labelled UDP flows are asked again first. In
+   * slices (inSlices): each check is a read of /proc or of the kernel's map, and thousands of them
+   * at once would hold packets back for tens of milliseconds.
    */
   private revalidate(): void {
     if (this.closed) return;

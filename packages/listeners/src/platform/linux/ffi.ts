@@ -57,7 +57,7 @@ export function libc(): LibC {
   // syscall(2) is variadic, but glibc's is assembly that only moves registers (no va_list), and
   // integer and pointer arguments go in the same registers either way on x86-64 and arm64 Linux:
   // a fixed prototype for bpf's three arguments spares koffi's per-call variadic typing (0.39 ->
-  // 0.25 µs a call; a flow's owner can take six map lookups).
+  // 0.25 µs a call; a UDP flow's owner can take seven map lookups).
   const bpfSyscall = lib.func('long syscall(long number, int cmd, void *attr, unsigned int size)');
   bound = {
     socket: lib.func('int socket(int domain, int type, int protocol)'),
