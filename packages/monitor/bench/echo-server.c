@@ -1,8 +1,8 @@
 /*
- * A small C server for the bench's short exchanges, the counterpart of tcp-sequential.c and
- * udp-sequential.c: on one port of 127.0.0.1 it accepts TCP connections as soon as poll(2) says
- * one waits, echoes what each connection sends and closes it when the peer does, and echoes each
- * UDP datagram to its sender. The bench's Node server accepts from an event loop shared with
+ * A small C server for the bench's short exchanges, the counterpart of sequential-client.c: on
+ * one port of 127.0.0.1 it accepts TCP connections as soon as poll(2) says one waits, echoes what
+ * each connection sends and closes it when the peer does, and echoes each UDP datagram to its
+ * sender. The bench's Node server accepts from an event loop shared with
  * everything else it does; this one shows the label latency when the server is prompt.
  *   echo-server
  * Prints {"pid":P,"port":N} once listening. Runs until stdin closes; a line "accepts" on stdin

@@ -6,7 +6,7 @@
 //    alone, and in the same run the approach Node tools take today (shell out to `ss -p` for each
 //    new connection); then the same connections captured by LiveCapture alone, the floor under
 //    the label latency. Clients and servers are Node processes, or small C programs built by the
-//    bench (tcp-sequential.c, udp-sequential.c, echo-server.c) that make and answer exchanges at once.
+//    bench (sequential-client.c, echo-server.c) that make and answer exchanges at once.
 // 2. Warm lookups: a new flow on a known port (cache + one readlink), p50/p99.
 // 3. Pipeline throughput: a capture file replayed through decode + flows + attribution with a
 //    prepared socket table, against decode + flows alone.
@@ -80,20 +80,16 @@ let sequentialClient;
 const isUdp = (protocol) => protocol.startsWith('udp');
 
 /**
- * The row's clients: `count` single-datagram UDP exchanges, from Node or (`udp-c`) a small C
- * client pausing `lifetime` ms after each; TCP connections living `lifetime` ms from Node, 8 at a time; or (`tcp-c`) from a small
- * C client, one after another, as the issue saw.
+ * The row's clients: `count` single-datagram UDP exchanges from Node; TCP connections living
+ * `lifetime` ms from Node, 8 at a time; or (`tcp-c`, `udp-c`) from a small C client, one after
+ * another, as the issue saw (a UDP exchange is followed by a pause of `lifetime` ms).
  */
-let udpClient;
 function runClients(serverPort, lifetime, count, protocol) {
   if (protocol === 'udp') return runFixture('udp-exchanges.mjs', [serverPort, count]);
-  if (protocol === 'udp-c') {
-    udpClient ??= buildC('udp-sequential');
-    return runFixture(udpClient, [serverPort, count, Math.round(lifetime * 1000)]);
-  }
-  if (protocol === 'tcp-c') {
-    sequentialClient ??= buildC('tcp-sequential');
-    return runFixture(sequentialClient, [serverPort, count, Math.round(lifetime * 1000)]);
+  if (protocol.endsWith('-c')) {
+    sequentialClient ??= buildC('sequential-client');
+    const kind = protocol.slice(0, 3); // tcp or udp
+    return runFixture(sequentialClient, [kind, serverPort, count, Math.round(lifetime * 1000)]);
   }
   return runFixture('tcp-clients.mjs', [serverPort, count, lifetime, 8]);
 }
