@@ -673,26 +673,26 @@ export class Attributor extends EventEmitter<AttributorEvents> {
    */
   private revalidate(): void {
     if (this.closed) return;
+    const slices = <T>(items: T[], check: (item: T) => boolean, then: () => void) => {
+      let finished = false; // at once, when there was little to check: `then` holds the cancel now
+      const cancel = inSlices(this.clock, items, REVALIDATE_SLICE, check, () => {
+        finished = true;
+        then();
+      });
+      if (!finished) this.cancelRevalidate = cancel;
+    };
     const kernel = this.connections ? this.kernelChecks() : [];
-    const next = () => {
-      this.cancelRevalidate = this.clock.setTimer(() => this.revalidate(), this.policy.revalidateEvery);
-    };
-    const ports = () => {
-      const keys = [...this.flowsByKey.keys()];
-      this.cancelRevalidate = inSlices(
-        this.clock,
-        keys,
-        REVALIDATE_SLICE,
-        (key) => this.revalidatePort(key),
-        next,
-      );
-    };
-    this.cancelRevalidate = inSlices(
-      this.clock,
+    slices(
       kernel,
-      REVALIDATE_SLICE,
       (id) => this.revalidateKernel(id),
-      ports,
+      () =>
+        slices(
+          [...this.flowsByKey.keys()],
+          (key) => this.revalidatePort(key),
+          () => {
+            this.cancelRevalidate = this.clock.setTimer(() => this.revalidate(), this.policy.revalidateEvery);
+          },
+        ),
     );
   }
 
