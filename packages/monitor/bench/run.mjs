@@ -1,40 +1,26 @@
 // Benchmark of the live pipeline's attribution (@netwho/attributor inside CaptureMonitor). Run
 // with `pnpm bench` (after `pnpm build`, as root for capture and eBPF).
-//   node bench/run.mjs [--packets 500000] [--flows 10000] [--no-live]
-// 1. Attribution per connection lifetime on loopback: real client processes, a live capture, both
+//   node bench/run.mjs [--only tcp|tcp-c|udp|udp-c]
+// Attribution per connection lifetime on loopback: real client processes, a live capture, both
 //    ends of each connection (client and server), with eBPF and the socket table, the socket table
 //    alone, and in the same run the approach Node tools take today (shell out to `ss -p` for each
 //    new connection); then the same connections captured by LiveCapture alone, the floor under
 //    the label latency. Clients and servers are Node processes, or small C programs built by the
 //    bench (sequential-client.c, echo-server.c) that make and answer exchanges at once.
-// 2. Warm lookups: a new flow on a known port (cache + one readlink), p50/p99.
-// 3. Pipeline throughput: a capture file replayed through decode + flows + attribution with a
-//    prepared socket table, against decode + flows alone.
+// The attributor's own hot paths (lookups, replay throughput) are in its bench.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { Attributor, systemOwners } from '@netwho/attributor';
-import {
-  DecodedPacket,
-  decodePacket,
-  FlowTable,
-  LiveCapture,
-  PcapWriter,
-  parseCaptureFile,
-} from '@netwho/capture';
+import { DecodedPacket, decodePacket, LiveCapture } from '@netwho/capture';
 import { CaptureMonitor } from '../dist/index.js';
 
 const { values } = parseArgs({
   options: {
-    packets: { type: 'string', default: '500000' },
-    flows: { type: 'string', default: '10000' },
-    'no-live': { type: 'boolean', default: false },
-    only: { type: 'string' }, // rows of section 1 whose clients are these: tcp, tcp-c, udp or udp-c
+    only: { type: 'string' }, // rows whose clients are these: tcp, tcp-c, udp or udp-c
   },
 });
 const FIXTURES = join(import.meta.dirname, '..', 'test', 'fixtures');
@@ -320,133 +306,9 @@ async function lifetimes() {
   return rows;
 }
 
-async function warmLookups() {
-  const server = createServer();
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address();
-  const attributor = new Attributor(systemOwners());
-  let id = 1;
-  const start = (remotePort) =>
-    attributor.flowStarted({
-      id: id++,
-      protocol: 6,
-      local: { address: '127.0.0.1', port },
-      remote: { address: '127.0.0.1', port: remotePort },
-    });
-  start(1);
-  await new Promise((r) => setTimeout(r, 50));
-  const times = [];
-  for (let i = 0; i < 20000; i++) {
-    const t = performance.now();
-    const label = start(1024 + (i % 60000));
-    times.push(performance.now() - t);
-    if (label.status !== 'known') throw new Error('warm lookup missed the cache');
-    attributor.flowEnded(id - 1);
-  }
-  attributor.close();
-  server.close();
-  console.log('\n2. Warm lookups (new flow on a known port: cache + one readlink), 20,000 flows');
-  console.log(`p50 ${fmt(percentile(times, 50))}, p99 ${fmt(percentile(times, 99))} (target: p99 <= 0.2 ms)`);
-}
-
-/** A file of `packets` Ethernet/IPv4 TCP packets over `flows` flows, local side 10.0.0.1. */
-function generate(file, packets, flows) {
-  const writer = new PcapWriter(file, { linkType: 1 });
-  const frame = Buffer.alloc(200);
-  frame.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0], 0);
-  for (let i = 0; i < packets; i++) {
-    const flow = (i * 7919) % flows;
-    const out = i % 3 !== 0;
-    const ipLength = 40 + ((i * 31) % 120);
-    frame.set([0x45, 0, ipLength >> 8, ipLength & 255, 0, 0, 0x40, 0, 64, 6, 0, 0], 14);
-    const local = [10, 0, 0, 1];
-    const remote = [1 + (flow % 223), (flow >> 8) & 255, (flow * 13) & 255, flow & 255];
-    frame.set(out ? local : remote, 26);
-    frame.set(out ? remote : local, 30);
-    const localPort = 20000 + (flow % 40000);
-    frame.writeUInt16BE(out ? localPort : 443, 34);
-    frame.writeUInt16BE(out ? 443 : localPort, 36);
-    frame[46] = 0x50;
-    frame[47] = i < flows ? 0x02 : 0x10;
-    writer.writePacket({
-      data: frame.subarray(0, 14 + ipLength),
-      seconds: 1_700_000_000 + Math.floor(i / 1e6),
-      nanoseconds: (i % 1e6) * 1000,
-    });
-  }
-  writer.close();
-}
-
-async function replay(file, withAttribution) {
-  const table = new FlowTable({ maxFlows: 65536, localAddresses: ['10.0.0.1'] });
-  const process_ = { pid: 4242, name: 'prepared', path: '/usr/bin/prepared' };
-  // The prepared socket table: every local port belongs to one process; answers come from memory.
-  const source = {
-    async lookup(queries) {
-      return queries.map((q) => ({
-        owner: { process: process_, inode: q.local.port, fd: 3, localAddress: '0.0.0.0' },
-      }));
-    },
-    verify: () => true,
-  };
-  // A replay brings new flows far faster than live traffic: a deep queue and big batches.
-  const attributor = withAttribution
-    ? new Attributor(source, { maxFlows: 65536, maxPending: 65536, maxBatch: 8192 })
-    : undefined;
-  if (attributor) {
-    table.on('flow', (f) => attributor.flowStarted(f));
-    table.on('end', (f) => attributor.flowEnded(f.id));
-  }
-  const p = new DecodedPacket();
-  const start = performance.now();
-  let n = 0;
-  // The file is read in chunks; lookups run between them.
-  await parseCaptureFile(file, (r) => {
-    decodePacket(r.buffer, r.linkType, p, r.offset, r.offset + r.capturedLength);
-    table.add(p, r.seconds * 1000 + r.nanoseconds / 1e6, r.originalLength);
-    n++;
-  });
-  while (attributor && attributor.stats().pending > 0) await new Promise((resolve) => setTimeout(resolve, 1));
-  const ms = performance.now() - start;
-  const stats = attributor?.stats();
-  attributor?.close();
-  return { ms, n, stats };
-}
-
-async function throughput() {
-  const packets = Number(values.packets);
-  const flows = Number(values.flows);
-  const file = join(tmpdir(), `netwho-attributor-bench-${process.pid}.pcap`);
-  generate(file, packets, flows);
-  try {
-    const runs = { base: [], full: [] };
-    let stats;
-    for (let i = 0; i < 3; i++) {
-      runs.base.push((await replay(file, false)).ms);
-      const full = await replay(file, true);
-      runs.full.push(full.ms);
-      stats = full.stats;
-    }
-    const base = Math.min(...runs.base);
-    const full = Math.min(...runs.full);
-    console.log(
-      `\n3. Pipeline replay: ${packets.toLocaleString()} packets, ${flows.toLocaleString()} flows (best of 3)`,
-    );
-    console.log(
-      `read + decode + flows:               ${base.toFixed(0)} ms (${(((packets / base) * 1000) / 1e6).toFixed(2)} M packets/s)`,
-    );
-    console.log(
-      `read + decode + flows + attribution: ${full.toFixed(0)} ms (${(((packets / full) * 1000) / 1e6).toFixed(2)} M packets/s), ${stats.attributed} of ${stats.flows} flows attributed, ${stats.lookups} table reads`,
-    );
-  } finally {
-    rmSync(file, { force: true });
-  }
-}
-
-if (!values['no-live']) {
-  if (process.getuid?.() !== 0) console.log('1. skipped: live capture needs root (or run with --no-live)');
-  else await lifetimes();
-}
-await warmLookups();
-await throughput();
+if (process.getuid?.() !== 0) console.log('skipped: live capture needs root');
+else await lifetimes();
+console.log(
+  '\nThe attributor alone (first and warm lookups, replay throughput): pnpm --filter @netwho/attributor bench',
+);
 process.exit(0);
