@@ -1,7 +1,8 @@
-export { Attributor, type AttributorOptions, type AttributorStats, type LatencySummary } from './attributor';
+export { Attributor } from './attributor';
 export { attributeFlows, type FlowEvents } from './link-flow-table';
 export { type AttributionPolicy, defaultPolicy } from './machine/policy';
 export type { PortState } from './machine/port-machine';
+export type { AttributorOptions } from './options';
 export { type KernelHit, recordFits } from './sources/kernel-records';
 export { answerFor } from './sources/match';
 export {
@@ -11,6 +12,7 @@ export {
   type TrafficSample,
 } from './sources/socket-traffic';
 export { systemOwners } from './sources/system-owners';
+export type { AttributorStats, LatencySummary } from './stats';
 export type {
   ConnectionOwnerSource,
   Endpoint,

@@ -1,0 +1,206 @@
+import type { FlowRecord } from '../flow-record';
+import type { ConnectionOwnerSource, Label } from '../types';
+import type { Clock } from '../util/clock';
+import { soon } from '../util/slices';
+import { type KernelHit, KernelWaits, recordFits, SOCKET_TABLE_AFTER_STEP } from './kernel-records';
+
+/** activity() asks the kernel for a waiting flow at most this often (ms); a packet sooner is asked for later in the turn. */
+const ACTIVITY_ASK_MS = 0.05;
+/** Kernel-labelled UDP flows checked per revalidation at most; the rest wait their turn. */
+const CHECKS_PER_ROUND = 4096;
+
+/** The label a kernel record gives: `exited` when its program had gone (the name is then its comm). */
+const labelOf = (hit: KernelHit): Label => ({
+  status: 'known',
+  process: hit.process,
+  source: 'ebpf',
+  ...(hit.exited && { exited: true }),
+});
+
+/** What KernelLabels needs of the attributor it works for. */
+export interface KernelLabelsHost {
+  /** A tracked flow, or undefined once it is forgotten. */
+  flow(id: number): FlowRecord | undefined;
+  setLabel(record: FlowRecord, label: Label): void;
+  /** Hands a flow the kernel has not recorded (yet) to the socket table. */
+  toSocketTable(record: FlowRecord): void;
+  /** The kernel's source threw: counted by the host; the socket table answers instead. */
+  failed(error: unknown): void;
+}
+
+/**
+ * The eBPF path of attribution: flows labelled from the kernel's records of who made each
+ * connection (one map lookup per new flow), checked to be the flow's own (recordFits). An accepted
+ * flow whose record comes at its server's first send or receive is asked again (KernelWaits, and
+ * on its next packets); a UDP flow so labelled is asked again on each revalidation, since its
+ * 5-tuple outlives the socket and may pass to another program.
+ */
+export class KernelLabels {
+  readonly counts = { fromKernel: 0, fromKernelExited: 0, fromKernelLater: 0, fromKernelOnActivity: 0 };
+  private readonly waits: KernelWaits;
+  /** UDP flows labelled from the kernel's record, re-asked on revalidation (bounded by the tracked flows). */
+  private readonly udp = new Set<number>();
+  /** Waiting flows whose packet came within ACTIVITY_ASK_MS of the last question: asked once this turn's packets are handled. */
+  private readonly activityLater = new Set<number>();
+  private cancelActivityLater: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly source: ConnectionOwnerSource,
+    private readonly host: KernelLabelsHost,
+    private readonly clock: Clock,
+    /** How old (ms before the flow's first packet) a record of a UDP send may be. */
+    private readonly udpRecordAgeMs: number,
+  ) {
+    this.waits = new KernelWaits(clock, (id, step) => this.askAgain(id, step));
+  }
+
+  /** Accepted flows waiting for their record now, and those not waited for (the list was full). */
+  get waiting(): number {
+    return this.waits.waiting;
+  }
+  get waitsDropped(): number {
+    return this.waits.dropped;
+  }
+
+  /**
+   * A new flow: true when it is labelled from its record, or waits for one (accepted here: the
+   * kernel records it at its first send or receive, usually within a millisecond, and the socket
+   * table, a read of every socket and of their owners, waits for that). False: the socket table's.
+   */
+  start(record: FlowRecord): boolean {
+    if (this.label(record)) return true;
+    if (!record.syn || record.syn.fromLocal || !this.waits.add(record.id)) return false;
+    record.waitingSince = record.startedAt;
+    return true;
+  }
+
+  /**
+   * More packets of flow `flowId` were seen. A flow still waiting for its record is asked again now
+   * rather than at its next timed question (up to a millisecond later): a packet after the
+   * handshake usually follows the server's first read or write (its answer, or the client's
+   * acknowledgement of it), which is when the record is written. At most every 50 µs per flow (one
+   * map lookup each): a packet sooner than that is not dropped but asked for once when the packets
+   * at hand are handled (Clock.soon), since it may be the one that follows the record. Nothing is
+   * done while no flow waits.
+   */
+  activity(flowId: number): void {
+    if (this.waits.waiting === 0 || this.closed) return;
+    const record = this.host.flow(flowId);
+    if (record?.waitingSince === undefined || record.label.status !== 'pending') return;
+    const now = this.clock.now();
+    if (record.activityAskedAt !== undefined && now - record.activityAskedAt < ACTIVITY_ASK_MS) {
+      this.activityLater.add(flowId); // bounded: only waiting flows (KernelWaits' capacity)
+      this.cancelActivityLater ??= soon(this.clock, () => this.askActivityLater());
+      return;
+    }
+    this.askOnActivity(record, now);
+  }
+
+  /**
+   * The UDP flows to check in this revalidation: at most CHECKS_PER_ROUND, those checked longest
+   * ago first (each one taken goes to the back of the set).
+   */
+  checks(): number[] {
+    const ids: number[] = [];
+    for (const id of this.udp) {
+      if (ids.length >= CHECKS_PER_ROUND) break;
+      ids.push(id);
+    }
+    for (const id of ids) {
+      this.udp.delete(id);
+      this.udp.add(id);
+    }
+    return ids;
+  }
+
+  /**
+   * A UDP 5-tuple lives on after its socket closes (no FIN), so another program may send on it: a
+   * newer kernel record naming another process moves the flow to it. True when the map was read.
+   */
+  revalidate(id: number): boolean {
+    const record = this.host.flow(id);
+    if (record?.label.status !== 'known' || record.label.source !== 'ebpf') {
+      this.udp.delete(id);
+      return false;
+    }
+    let hit: KernelHit | undefined;
+    try {
+      hit = this.source.ownerOf(record.query);
+    } catch {
+      return true;
+    }
+    if (!hit || hit.at === record.kernelAt || hit.process.pid === record.label.process.pid) return true;
+    record.kernelAt = hit.at;
+    this.host.setLabel(record, labelOf(hit));
+    return true;
+  }
+
+  /** Flow `id` is no longer tracked. */
+  forget(id: number): void {
+    this.udp.delete(id);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.waits.close();
+    this.cancelActivityLater?.();
+    this.activityLater.clear();
+  }
+
+  /** Labels `record` from the kernel's record when there is one that is its own; false otherwise. */
+  private label(record: FlowRecord): boolean {
+    let hit: KernelHit | undefined;
+    try {
+      hit = this.source.ownerOf(record.query);
+    } catch (error) {
+      // A failing source never stops the pipeline: the socket table answers instead.
+      this.host.failed(error);
+      return false;
+    }
+    if (!hit || !recordFits(hit, record.query, record.firstSeen, record.syn, this.udpRecordAgeMs))
+      return false;
+    if (record.query.protocol === 'UDP') {
+      record.kernelAt = hit.at;
+      this.udp.add(record.id);
+    }
+    this.counts.fromKernel++;
+    if (hit.exited) this.counts.fromKernelExited++;
+    this.host.setLabel(record, labelOf(hit));
+    return true;
+  }
+
+  /** A waiting flow asked again (KernelWaits): true once it needs no more asking. */
+  private askAgain(id: number, step: number): boolean {
+    const record = this.host.flow(id);
+    if (!record || this.closed) return true;
+    if (record.label.status === 'known') return true;
+    if (this.label(record)) {
+      this.counts.fromKernelLater++;
+      return true;
+    }
+    if (step === SOCKET_TABLE_AFTER_STEP && record.label.status === 'pending')
+      this.host.toSocketTable(record);
+    return false;
+  }
+
+  private askOnActivity(record: FlowRecord, now: number): void {
+    record.activityAskedAt = now;
+    if (this.label(record)) {
+      this.counts.fromKernelLater++;
+      this.counts.fromKernelOnActivity++;
+    }
+  }
+
+  /** The flows activity() put off: each asked once, however recently it was asked. */
+  private askActivityLater(): void {
+    this.cancelActivityLater = undefined;
+    const now = this.clock.now();
+    for (const id of this.activityLater) {
+      const record = this.host.flow(id);
+      if (record?.waitingSince !== undefined && record.label.status === 'pending')
+        this.askOnActivity(record, now);
+    }
+    this.activityLater.clear();
+  }
+}
