@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIPv6 } from '../src/address';
+import { addressBytes, formatIPv6 } from '../src/address';
 import { localPortFilter } from '../src/platform/linux/bytecode';
 import { isExiting } from '../src/platform/linux/fd-walk';
 import { parseProcNet } from '../src/platform/linux/proc-net';
@@ -157,6 +157,24 @@ describe('sock_diag decoding', () => {
     expect(req.readUInt32LE(20)).toBe(0xffe); // TCP states ESTABLISHED..CLOSING
     expect(req.readUInt16LE(72)).toBe(20); // nla_len
     expect(req.readUInt16LE(74)).toBe(1); // INET_DIAG_REQ_BYTECODE
+  });
+});
+
+describe('address text to bytes (the eBPF map key)', () => {
+  it('parses IPv4, v4-mapped IPv6 as IPv4, and IPv6 in its text forms, back to what formatIPv6 writes', () => {
+    expect([...addressBytes('10.0.0.255', 4)!]).toEqual([10, 0, 0, 255]);
+    expect([...addressBytes('::ffff:127.0.0.1', 4)!]).toEqual([127, 0, 0, 1]);
+    for (const text of ['::', '::1', 'fe80::1:2', '2001:db8::', '2001:db8:0:1:2:3:4:5']) {
+      expect(formatIPv6(addressBytes(text, 6)!, 0)).toBe(text);
+    }
+    expect(formatIPv6(addressBytes('2001:DB8:0:0:0:0:0:1', 6)!, 0)).toBe('2001:db8::1');
+  });
+
+  it('refuses what does not parse instead of guessing', () => {
+    for (const text of ['10.0.0', '10.0.0.256', 'a.b.c.d', '']) expect(addressBytes(text, 4)).toBeUndefined();
+    for (const text of ['1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7:8::', '12zz::1', '1:2', '']) {
+      expect(addressBytes(text, 6)).toBeUndefined();
+    }
   });
 });
 

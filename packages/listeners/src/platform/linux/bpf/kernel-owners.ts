@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, readlinkSync } from 'node:fs';
 import koffi from 'koffi';
-import { cString, libc } from '../ffi';
+import { addressBytes, isV4Mapped } from '../../../address';
+import { libc } from '../ffi';
+import { attachRawTracepoint, linkToCgroup, load, missingCapabilities } from './attach';
 import { bindProgram, releaseProgram } from './bound-programs';
 import { Btf } from './btf';
-import { loadProgram } from './load';
+import { cgroupRoot } from './cgroup-root';
 import { KIND_SOCKET } from './owner-layout';
 import { connectProgram, Hook, KEY, type Offsets, socketIoProgram, VALUE } from './owner-programs';
 import { createSocketStorage, ticksPerSecond } from './sk-storage';
@@ -14,8 +14,6 @@ import type { SocketStorage } from './socket-io-program';
 // bpf(2) commands, map and program types, attach types (include/uapi/linux/bpf.h).
 const BPF_MAP_CREATE = 0;
 const BPF_MAP_LOOKUP_ELEM = 1;
-const BPF_RAW_TRACEPOINT_OPEN = 17;
-const BPF_LINK_CREATE = 28;
 const BPF_MAP_TYPE_LRU_HASH = 9;
 const BPF_PROG_TYPE_CGROUP_SOCK = 9;
 const BPF_PROG_TYPE_SOCK_OPS = 13;
@@ -239,7 +237,7 @@ export class KernelOwners {
   lookup(key: KernelOwnerKey): KernelOwnerRecord | undefined {
     if (this.closed) return undefined;
     // Keyed as the kernel keys it: IPv4, or v4-mapped IPv6 taken as IPv4, by the peer's address.
-    const family = !key.remote.address.includes(':') || isMapped(key.remote.address) ? 4 : 6;
+    const family = !key.remote.address.includes(':') || isV4Mapped(key.remote.address) ? 4 : 6;
     const k = this.key;
     k.fill(0);
     k[KEY.PROTOCOL] = key.protocol === 'TCP' ? 6 : 17;
@@ -346,163 +344,11 @@ export function offsetsOf(btf: Btf): Offsets | undefined {
   return values.some((v) => v < 0 || v > 0x7fff) ? undefined : offsets;
 }
 
-/** Loads a program; returns its fd, or throws with the verifier's last lines. */
-function load(type: number, attachType: number, attachBtfId: number, insns: Buffer): number {
-  const loaded = loadProgram({
-    type,
-    attachType,
-    attachBtfId,
-    insns,
-    name: 'netwho_owners',
-    logSize: 256 * 1024,
-  });
-  if ('fd' in loaded) return loaded.fd;
-  const { errno, verifier } = loaded;
-  throw new Error(`the kernel refused the program (errno ${errno})${verifier ? `: ${verifier}` : ''}`);
-}
-
-/**
- * The capabilities the hooks need that this process lacks: CAP_BPF and CAP_PERFMON to load
- * tracing programs and read kernel memory through BTF pointers, CAP_NET_ADMIN to attach to a
- * cgroup (include/uapi/linux/capability.h: 12, 38, 39). Root has them all; a service run as
- * another user gets them from AmbientCapabilities=.
- */
-function missingCapabilities(): string[] {
-  if (process.getuid?.() === 0) return [];
-  let effective = 0n;
-  try {
-    const line = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
-    effective = line ? BigInt(`0x${line[1]}`) : 0n;
-  } catch {
-    // No /proc: as if none.
-  }
-  const needed: [string, bigint][] = [
-    ['CAP_NET_ADMIN', 12n],
-    ['CAP_PERFMON', 38n],
-    ['CAP_BPF', 39n],
-  ];
-  return needed.filter(([, bit]) => (effective & (1n << bit)) === 0n).map(([name]) => name);
-}
-
-/** Attaches a cgroup program to the root cgroup through a link (detached when the link fd closes). */
-function linkToCgroup(prog: number, cgroupFd: number, attachType: number): number {
-  const attr = Buffer.alloc(64);
-  attr.writeUInt32LE(prog, 0);
-  attr.writeUInt32LE(cgroupFd, 4);
-  attr.writeUInt32LE(attachType, 8);
-  const link = bpf(BPF_LINK_CREATE, attr);
-  const errno = koffi.errno();
-  libc().close(prog);
-  if (link < 0) throw new Error(`attaching to the root cgroup was refused (errno ${errno})`);
-  return link;
-}
-
-/** The root of the cgroup v2 hierarchy (every process is in it or below), opened; or why not. */
-function cgroupRoot(): { fd: number; why: string } {
-  let mount: string | undefined;
-  try {
-    for (const line of readFileSync('/proc/self/mountinfo', 'latin1').split('\n')) {
-      const [left, right] = line.split(' - ');
-      if (right?.startsWith('cgroup2 ') && left?.split(' ')[3] === '/') mount = left.split(' ')[4];
-    }
-  } catch {
-    // no /proc
-  }
-  if (!mount) return privateCgroupRoot();
-  const fd = libc().openat(AT_FDCWD, cString(mount), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  return fd < 0 ? { fd: -1, why: `cannot open ${mount} (errno ${koffi.errno()})` } : { fd, why: '' };
-}
-
-/**
- * Where this mount namespace shows no cgroupfs (`ip netns exec` remounts /sys without it): mount
- * cgroup2 on a folder of our own, open its root, and unmount it at once (MNT_DETACH: the open
- * directory keeps the hierarchy, and the links made from it hold the cgroup).
- */
-function privateCgroupRoot(): { fd: number; why: string } {
-  let dir: string;
-  try {
-    dir = mkdtempSync(join(tmpdir(), 'netwho-cgroup2-'));
-  } catch (error) {
-    return {
-      fd: -1,
-      why: `no cgroup v2 hierarchy is mounted, and no folder to mount one (${(error as Error).message})`,
-    };
-  }
-  const c = libc();
-  const target = cString(dir);
-  let fd = -1;
-  let why = '';
-  if (c.mount(cString('cgroup2'), target, cString('cgroup2'), MS_NOSUID | MS_NODEV | MS_NOEXEC, null) !== 0)
-    why = `no cgroup v2 hierarchy is mounted, and mounting one was refused (errno ${koffi.errno()})`;
-  else {
-    fd = c.openat(AT_FDCWD, target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) why = `cannot open the cgroup v2 root mounted on ${dir} (errno ${koffi.errno()})`;
-    c.umount2(target, MNT_DETACH);
-  }
-  try {
-    rmdirSync(dir);
-  } catch {
-    // Still busy: the folder in the temporary directory is all that is left.
-  }
-  return { fd, why };
-}
-const MS_NOSUID = 2;
-const MS_NODEV = 4;
-const MS_NOEXEC = 8;
-const MNT_DETACH = 2;
-const AT_FDCWD = -100;
-const O_RDONLY = 0;
-const O_DIRECTORY = 0o200000;
-const O_CLOEXEC = 0o2000000;
-
-/** Attaches a BTF tracepoint program (its target is in the program); returns the link fd. */
-function attachRawTracepoint(prog: number): number {
-  const open = Buffer.alloc(16);
-  open.writeUInt32LE(prog, 8); // bpf_attr.raw_tracepoint { u64 name (0: the program's own target); u32 prog_fd; }
-  const link = bpf(BPF_RAW_TRACEPOINT_OPEN, open);
-  const errno = koffi.errno();
-  libc().close(prog);
-  if (link < 0) throw new Error(`attach refused (errno ${errno})`);
-  return link;
-}
-function isMapped(address: string): boolean {
-  return address.toLowerCase().startsWith('::ffff:') && address.includes('.');
-}
-
-/** Writes an address in the key's form; false when it cannot be parsed. */
-function writeAddress(into: Buffer, at: number, address: string, family: number): boolean {
-  if (family === 4) {
-    const text = isMapped(address) ? address.slice(7) : address;
-    const parts = text.split('.').map(Number);
-    if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) return false;
-    parts.forEach((p, i) => {
-      into[at + i] = p;
-    });
-    return true;
-  }
-  const bytes = ipv6Bytes(address);
-  if (!bytes) return false;
-  into.set(bytes, at);
-  return true;
-}
-
-function ipv6Bytes(address: string): Uint8Array | undefined {
-  const [head, tail] = address.split('::') as [string, string | undefined];
-  const groups = (s: string | undefined) => (s ? s.split(':') : []);
-  const left = groups(head);
-  const right = groups(tail);
-  if (address.split('::').length > 2) return undefined;
-  const fill = tail === undefined ? 0 : 8 - left.length - right.length;
-  const all = [...left, ...Array(fill).fill('0'), ...right];
-  if (all.length !== 8) return undefined;
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    const v = Number.parseInt(all[i]!, 16);
-    if (!(v >= 0 && v <= 0xffff)) return undefined;
-    out[i * 2] = v >> 8;
-    out[i * 2 + 1] = v & 0xff;
-  }
-  return out;
+/** Writes an address in the key's form (IPv4, v4-mapped taken as IPv4, or IPv6); false when it cannot be parsed. */
+function writeAddress(into: Buffer, at: number, address: string, family: 4 | 6): boolean {
+  const bytes = addressBytes(address, family);
+  if (bytes) into.set(bytes, at);
+  return bytes !== undefined;
 }
 
 /** Whether this process is in the initial PID namespace (the hooks record global pids). */
