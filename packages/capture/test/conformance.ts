@@ -138,8 +138,10 @@ export function describeCaptureBackend(backend: BackendKind, tag: string, extra:
         state: 'up',
       });
       // The kernel counts each loopback packet twice for libpcap, leaving and arriving (libpcap skips
-      // one copy itself); the ring asks the kernel for arriving ones only.
-      expect(stats.devices.lo!.received).toBe(backend === 'ring' ? packets.length : 2 * packets.length);
+      // one copy itself), and under load a few copies more than that (476 for 235 delivered, once in
+      // CI): at least twice; the ring asks the kernel for arriving ones only, exactly.
+      if (backend === 'ring') expect(stats.devices.lo!.received).toBe(packets.length);
+      else expect(stats.devices.lo!.received).toBeGreaterThanOrEqual(2 * packets.length);
       // Timestamps come in order and close to now.
       const times = packets.map((x) => x.seconds * 1e9 + x.nanoseconds);
       expect(times).toEqual([...times].sort((a, b) => a - b));
