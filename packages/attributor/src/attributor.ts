@@ -14,7 +14,7 @@ import {
   serves,
 } from './machine/port-machine';
 import { type AttributorOptions, positive } from './options';
-import { KernelLabels } from './sources/kernel-labels';
+import { KernelLabels, noKernelCounts } from './sources/kernel-labels';
 import { TableLookups } from './sources/table-lookups';
 import { type AttributorStats, summary } from './stats';
 import type {
@@ -228,12 +228,7 @@ export class Attributor extends EventEmitter<AttributorEvents> {
     return {
       ...this.counts,
       ...this.table.counts,
-      ...(this.kernel?.counts ?? {
-        fromKernel: 0,
-        fromKernelExited: 0,
-        fromKernelLater: 0,
-        fromKernelOnActivity: 0,
-      }),
+      ...(this.kernel?.counts ?? noKernelCounts()),
       unknown: { ...this.counts.unknown },
       tracked: this.flows.size,
       pending,
@@ -288,7 +283,7 @@ export class Attributor extends EventEmitter<AttributorEvents> {
 
   /** A socket-table read answered for port `key`. */
   private answered(key: number, entry: PortEntry, answer: OwnerAnswer, now: number): void {
-    if (this.closed || this.entries.peek(key) !== entry || entry.state !== 'looking-up') return; // evicted meanwhile
+    if (this.entries.peek(key) !== entry || entry.state !== 'looking-up') return; // evicted meanwhile
     const state = applyAnswer(entry, answer, now, this.policy);
     if (state === 'retrying') this.scheduleRetry(key, entry, now);
     this.relabel(key, entry);

@@ -87,32 +87,30 @@ export function isV4Mapped(address: string): boolean {
 }
 
 /**
- * The bytes of an address in text: 4 for `family` 4 (a v4-mapped IPv6 address gives its IPv4
- * part), 16 for 6 (RFC 4291 section 2.2 text forms, without an embedded dotted quad); undefined
- * when it does not parse.
+ * Writes the bytes of an address in text at `into[at]`: 4 for `family` 4 (a v4-mapped IPv6
+ * address gives its IPv4 part), 16 for 6 (RFC 4291 section 2.2 text forms, without an embedded
+ * dotted quad). False, with nothing written, when it does not parse.
  */
-export function addressBytes(address: string, family: 4 | 6): Uint8Array | undefined {
+export function writeAddressBytes(into: Uint8Array, at: number, address: string, family: 4 | 6): boolean {
   if (family === 4) {
     const parts = (isV4Mapped(address) ? address.slice(7) : address).split('.').map(Number);
-    if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) return undefined;
-    return Uint8Array.from(parts);
+    if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) return false;
+    into.set(parts, at);
+    return true;
   }
   const halves = address.split('::');
-  if (halves.length > 2) return undefined;
+  if (halves.length > 2) return false;
   const groups = (s: string | undefined) => (s ? s.split(':') : []);
   const left = groups(halves[0]);
   const right = groups(halves[1]);
   const fill = halves.length === 1 ? 0 : 8 - left.length - right.length;
-  if (halves.length === 2 && fill < 1) return undefined; // `::` stands for one group of zeros or more
+  if (halves.length === 2 && fill < 1) return false; // `::` stands for one group of zeros or more
   const all = [...left, ...Array<string>(fill).fill('0'), ...right];
-  if (all.length !== 8) return undefined;
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    const text = all[i]!;
-    const v = /^[0-9a-f]{1,4}$/i.test(text) ? Number.parseInt(text, 16) : -1;
-    if (v < 0) return undefined;
-    out[i * 2] = v >> 8;
-    out[i * 2 + 1] = v & 0xff;
-  }
-  return out;
+  if (all.length !== 8 || all.some((g) => !/^[0-9a-f]{1,4}$/i.test(g))) return false;
+  all.forEach((g, i) => {
+    const v = Number.parseInt(g, 16);
+    into[at + i * 2] = v >> 8;
+    into[at + i * 2 + 1] = v & 0xff;
+  });
+  return true;
 }

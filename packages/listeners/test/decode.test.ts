@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressBytes, formatIPv6 } from '../src/address';
+import { formatIPv6, writeAddressBytes } from '../src/address';
 import { localPortFilter } from '../src/platform/linux/bytecode';
 import { isExiting } from '../src/platform/linux/fd-walk';
 import { parseProcNet } from '../src/platform/linux/proc-net';
@@ -161,6 +161,11 @@ describe('sock_diag decoding', () => {
 });
 
 describe('address text to bytes (the eBPF map key)', () => {
+  const addressBytes = (text: string, family: 4 | 6) => {
+    const into = new Uint8Array(family === 4 ? 4 : 16);
+    return writeAddressBytes(into, 0, text, family) ? into : undefined;
+  };
+
   it('parses IPv4, v4-mapped IPv6 as IPv4, and IPv6 in its text forms, back to what formatIPv6 writes', () => {
     expect([...addressBytes('10.0.0.255', 4)!]).toEqual([10, 0, 0, 255]);
     expect([...addressBytes('::ffff:127.0.0.1', 4)!]).toEqual([127, 0, 0, 1]);

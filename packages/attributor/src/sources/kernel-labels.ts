@@ -17,6 +17,14 @@ const labelOf = (hit: KernelHit): Label => ({
   ...(hit.exited && { exited: true }),
 });
 
+/** KernelLabels' counts before anything is counted (and an attributor's without the kernel's records). */
+export const noKernelCounts = () => ({
+  fromKernel: 0,
+  fromKernelExited: 0,
+  fromKernelLater: 0,
+  fromKernelOnActivity: 0,
+});
+
 /** What KernelLabels needs of the attributor it works for. */
 export interface KernelLabelsHost {
   /** A tracked flow, or undefined once it is forgotten. */
@@ -36,7 +44,7 @@ export interface KernelLabelsHost {
  * 5-tuple outlives the socket and may pass to another program.
  */
 export class KernelLabels {
-  readonly counts = { fromKernel: 0, fromKernelExited: 0, fromKernelLater: 0, fromKernelOnActivity: 0 };
+  readonly counts = noKernelCounts();
   private readonly waits: KernelWaits;
   /** UDP flows labelled from the kernel's record, re-asked on revalidation (bounded by the tracked flows). */
   private readonly udp = new Set<number>();

@@ -1,6 +1,6 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import koffi from 'koffi';
-import { addressBytes, isV4Mapped } from '../../../address';
+import { isV4Mapped, writeAddressBytes } from '../../../address';
 import { libc } from '../ffi';
 import { attachRawTracepoint, linkToCgroup, load, missingCapabilities } from './attach';
 import { bindProgram, releaseProgram } from './bound-programs';
@@ -244,8 +244,8 @@ export class KernelOwners {
     k[KEY.FAMILY] = family;
     k.writeUInt16LE(key.local.port, KEY.LPORT);
     k.writeUInt16LE(key.remote.port, KEY.RPORT);
-    writeAddress(k, KEY.RADDR, key.remote.address, family);
-    const local = writeAddress(k, KEY.LADDR, key.local.address, family);
+    writeAddressBytes(k, KEY.RADDR, key.remote.address, family);
+    const local = writeAddressBytes(k, KEY.LADDR, key.local.address, family);
     if (local && this.read()) return this.record(); // a TCP or connected UDP socket's 4-tuple
     if (key.protocol !== 'UDP') return undefined;
     // An unconnected UDP socket at the flow's local end: by its bind (true while it is open), then
@@ -255,7 +255,7 @@ export class KernelOwners {
     for (const kind of [0, KIND_SOCKET]) {
       k[KEY.KIND] = kind;
       k[KEY.FAMILY] = family;
-      if (local && writeAddress(k, KEY.LADDR, key.local.address, family) && this.read())
+      if (local && writeAddressBytes(k, KEY.LADDR, key.local.address, family) && this.read())
         return this.held(kind);
       k.fill(0, KEY.LADDR, KEY.LADDR + 16);
       if (this.read()) return this.held(kind);
@@ -342,13 +342,6 @@ export function offsetsOf(btf: Btf): Offsets | undefined {
     .filter(([k]) => k !== 'execIdSize')
     .map(([, v]) => v as number);
   return values.some((v) => v < 0 || v > 0x7fff) ? undefined : offsets;
-}
-
-/** Writes an address in the key's form (IPv4, v4-mapped taken as IPv4, or IPv6); false when it cannot be parsed. */
-function writeAddress(into: Buffer, at: number, address: string, family: 4 | 6): boolean {
-  const bytes = addressBytes(address, family);
-  if (bytes) into.set(bytes, at);
-  return bytes !== undefined;
 }
 
 /** Whether this process is in the initial PID namespace (the hooks record global pids). */
