@@ -53,27 +53,31 @@ async function boundReceiver() {
 }
 
 describe.runIf(linux && isRoot)('ring backend on loopback', () => {
-  it('stamps each packet with the kernel’s receive time: within 1 ms of the send, monotonic', async () => {
+  it('stamps each packet with the kernel’s receive time: not before its send, before our read, monotonic', async () => {
     const receiver = await boundReceiver();
     const port = receiver.address().port;
     const capture = LiveCapture.open({ device: 'lo', filter: `udp dst port ${port}`, backend: 'ring' });
     const stamps: number[] = [];
     capture.on('packet', (p) => stamps.push(p.seconds * 1e3 + p.nanoseconds / 1e6));
     const sender = createSocket('udp4');
-    const windows: Array<[number, number]> = [];
+    // Date.now() reads CLOCK_REALTIME, the kernel's stamp clock (performance.timeOrigin is fixed
+    // at start and drifts from it). The stamp is taken in the receive softirq, which a loaded machine
+    // may run in ksoftirqd after the send returned; so the upper bound is the read, held back 300 ms.
+    const sentAt: number[] = [];
     for (let i = 0; i < 50; i++) {
-      const before = performance.timeOrigin + performance.now();
+      sentAt.push(Date.now());
       await new Promise<void>((resolve) => sender.send(Buffer.alloc(16), port, '127.0.0.1', () => resolve()));
-      windows.push([before, performance.timeOrigin + performance.now()]);
     }
+    const heldFrom = Date.now();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
     expect(await capture.drain()).toBe(true);
     capture.close();
     sender.close();
     receiver.close();
     expect(stamps).toHaveLength(50);
     stamps.forEach((t, i) => {
-      expect(t).toBeGreaterThanOrEqual(windows[i]![0] - 1);
-      expect(t).toBeLessThanOrEqual(windows[i]![1] + 1);
+      expect(t).toBeGreaterThanOrEqual(sentAt[i]!); // Date.now() is the stamp's time floored to 1 ms
+      expect(t).toBeLessThan(heldFrom + 300);
     });
     expect(stamps).toEqual([...stamps].sort((a, b) => a - b));
   });
