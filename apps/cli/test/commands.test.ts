@@ -130,6 +130,10 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
     expect(mine.length).toBeGreaterThan(0);
     const last = mine.at(-1)!;
     expect(last).toMatchObject({ name: 'netwho-traffic', mode: 'capture' });
+    // Every program line has the same keys, known or not (a process gone before /proc was read).
+    for (const l of lines.filter((l) => l.type === 'program')) {
+      expect(Object.keys(l)).toEqual(expect.arrayContaining(['unit', 'container', 'pod']));
+    }
     expect(last.bytesOut as number).toBeGreaterThan(100_000);
     expect(last.bytesIn as number).toBeGreaterThan(100_000);
     expect(lines.some((l) => l.type === 'connection' && l.pid === traffic.pid)).toBe(true);

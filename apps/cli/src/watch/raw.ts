@@ -118,14 +118,16 @@ export function remoteFields(c: RemoteEnd) {
   };
 }
 
-/** unit, container and pod of a program, for its JSON line (each null when it does not apply). */
+/**
+ * unit, container and pod of a program, for its JSON line: each null when it does not apply or
+ * is not known (off Linux, a process gone before its cgroup was read), so every line has them.
+ */
 function cgroupFields(info: CgroupInfo | undefined) {
-  if (!info) return {};
   return {
-    unit: info.unit ?? null,
-    container: info.container
+    unit: info?.unit ?? null,
+    container: info?.container
       ? { runtime: info.container.runtime, id: info.container.id, name: info.container.name ?? null }
       : null,
-    pod: info.pod ? { uid: info.pod.uid, qos: info.pod.qos } : null,
+    pod: info?.pod ? { uid: info.pod.uid, qos: info.pod.qos } : null,
   };
 }
