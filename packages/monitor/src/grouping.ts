@@ -22,7 +22,9 @@ export interface ProgramGroup {
   packetsOut: number;
   rateIn: number;
   rateOut: number;
+  /** Connections its members hold now, closing ones included; `openConnections`: those still open. */
   connections: number;
+  openConnections: number;
   /** Member processes active within the grace period (moving bytes or holding a connection). */
   processes: number;
   /** Members past the grace period (exited, or idle): their totals are in the row, they are not counted in `processes`. */
@@ -106,6 +108,7 @@ export function groupPrograms(rows: readonly ProgramRow[], options: GroupingOpti
         rateIn: 0,
         rateOut: 0,
         connections: 0,
+        openConnections: 0,
         processes: 0,
         inactive: 0,
         members: [],
@@ -120,6 +123,7 @@ export function groupPrograms(rows: readonly ProgramRow[], options: GroupingOpti
     g.rateIn += row.rateIn;
     g.rateOut += row.rateOut;
     g.connections += row.connections;
+    g.openConnections += row.openConnections;
     g.members.push(row.key);
     if (active && row.process) g.processes++;
     else if (row.process) g.inactive++;

@@ -38,29 +38,34 @@ export class ProgramTotals {
    */
   rows(live: readonly ConnectionRow[], at: number): ProgramRow[] {
     const out = new Map<string, ProgramRow>();
-    for (const [key, t] of this.banked.entries()) out.set(key, { ...t.row, connections: 0 });
+    for (const [key, t] of this.banked.entries())
+      out.set(key, { ...t.row, connections: 0, openConnections: 0 });
     const add = (
       label: Label,
       bytesIn: number,
       bytesOut: number,
       packetsIn: number,
       packetsOut: number,
+      open: boolean,
       counted = true,
     ) => {
       const key = programKey(label);
       let row = out.get(key);
       if (!row) {
-        row = { ...this.entry(label).row, connections: 0 };
+        row = { ...this.entry(label).row, connections: 0, openConnections: 0 };
         out.set(key, row);
       }
       row.bytesIn += bytesIn;
       row.bytesOut += bytesOut;
       row.packetsIn += packetsIn;
       row.packetsOut += packetsOut;
-      if (counted) row.connections++;
+      if (!counted) return;
+      row.connections++;
+      if (open) row.openConnections++;
     };
     for (const c of live) {
-      add(c.label, c.bytesIn, c.bytesOut, c.packetsIn, c.packetsOut);
+      const open = c.state === 'open';
+      add(c.label, c.bytesIn, c.bytesOut, c.packetsIn, c.packetsOut, open);
       // The remote end, when it is a program here too, counts the same bytes the other way.
       // A program talking to itself holds both ends of one connection: it is counted once.
       if (c.peer)
@@ -70,6 +75,7 @@ export class ProgramTotals {
           c.bytesIn,
           c.packetsOut,
           c.packetsIn,
+          open,
           programKey(c.peer) !== programKey(c.label),
         );
     }
@@ -101,6 +107,7 @@ export class ProgramTotals {
         rateIn: 0,
         rateOut: 0,
         connections: 0,
+        openConnections: 0,
         lastActive: 0,
       };
       if (label.status === 'known') row.process = label.process;

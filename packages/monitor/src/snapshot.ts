@@ -39,6 +39,8 @@ export interface ProgramRow {
   rateOut: number;
   /** Connections it has in the table now (at either end), as the Connections view lists them. */
   connections: number;
+  /** Of those, the ones still open: not closing (no FIN or RST seen yet). */
+  openConnections: number;
   /** When it last moved a byte or held a connection (ms since 1970): what aging out is decided by. */
   lastActive: number;
 }

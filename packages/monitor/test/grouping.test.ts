@@ -20,6 +20,7 @@ function row(
     rateIn: 0,
     rateOut: 0,
     connections: 0,
+    openConnections: 0,
     lastActive,
     ...extra,
   };
@@ -48,6 +49,7 @@ const rows: ProgramRow[] = [
     rateIn: 0,
     rateOut: 0,
     connections: 0,
+    openConnections: 0,
     lastActive: NOW,
   },
 ];

@@ -42,7 +42,13 @@ describe('per-program totals with both ends', () => {
       1,
     );
     const of = (pid: number) => rows.find((r) => r.process?.pid === pid)!;
-    expect(of(10)).toMatchObject({ bytesIn: 4000, bytesOut: 120, connections: 2 });
-    expect(of(20)).toMatchObject({ bytesIn: 120 + 10, bytesOut: 4000 + 10, connections: 3 });
+    // Connection 2 is closing: listed (and counted in connections), not open.
+    expect(of(10)).toMatchObject({ bytesIn: 4000, bytesOut: 120, connections: 2, openConnections: 1 });
+    expect(of(20)).toMatchObject({
+      bytesIn: 120 + 10,
+      bytesOut: 4000 + 10,
+      connections: 3,
+      openConnections: 2,
+    });
   });
 });

@@ -27,7 +27,10 @@ export interface MeteredSnapshot {
     process?: MeteredProcess;
     bytesIn: number;
     bytesOut: number;
+    /** Connections it holds now, closing ones (FIN or RST seen) included. */
     connections: number;
+    /** Of those, the ones still open; `connections` when not given. */
+    openConnections?: number;
   }[];
 }
 
@@ -116,7 +119,7 @@ export class ProcessMetrics {
       s.receive += dIn;
       s.transmit += dOut;
       if (dIn > 0 || dOut > 0 || p.connections > 0) s.lastActive = snapshot.at;
-      connections.set(s, (connections.get(s) ?? 0) + p.connections);
+      connections.set(s, (connections.get(s) ?? 0) + (p.openConnections ?? p.connections));
     }
     for (const s of this.all()) s.connections = connections.get(s) ?? 0;
     this.last = next;

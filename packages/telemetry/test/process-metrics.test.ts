@@ -35,6 +35,16 @@ describe('ProcessMetrics', () => {
     expect(m.size).toBe(1);
   });
 
+  it('gauges the open connections, not those closing, when the snapshot tells them apart', () => {
+    const m = new ProcessMetrics();
+    const a = proc(1, 'curl');
+    m.observe({ at: 0, programs: [{ ...row(a, 100, 10, 3), openConnections: 1 }] });
+    expect(value(m, 'curl')).toMatchObject({ connections: 1 });
+    // Only closing ones left: none open, and the series stays (it still holds connections).
+    m.observe({ at: 1000, programs: [{ ...row(a, 100, 10, 2), openConnections: 0 }] });
+    expect(value(m, 'curl')).toMatchObject({ connections: 0, receive: 100 });
+  });
+
   it('gives each run its own series with withPid', () => {
     const m = new ProcessMetrics({ withPid: true });
     m.observe({ at: 0, programs: [row(proc(1, 'curl'), 1, 1), row(proc(2, 'curl'), 1, 1)] });
