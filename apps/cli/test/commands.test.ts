@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,9 @@ import {
 } from './helpers';
 
 const ESC = '\u001b[';
+const CGROUP_V2 = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((d) =>
+  existsSync(join(d, 'cgroup.procs')),
+);
 
 describe.runIf(process.platform === 'linux')('netwho ports / port / pid against real processes', () => {
   let traffic: Traffic;
@@ -295,6 +298,70 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
       expect(summary.packets).toBe(200);
       expect(summary.flows.some((f) => f.program === 'netwho-traffic' && f.pid === traffic.pid)).toBe(true);
       expect(netwho(['read', file]).stdout).toContain(`netwho-traffic (${traffic.pid})`);
+    },
+  );
+
+  it.runIf(hasTool('tshark') && CGROUP_V2 !== undefined)(
+    'the comments name both ends of a loopback flow and the unit the client runs in; read shows them',
+    async () => {
+      const file = join(dir, 'units.pcapng');
+      const slice = join(CGROUP_V2!, `nwcli${process.pid}.slice`);
+      const group = join(slice, `nwcli${process.pid}-client.service`);
+      mkdirSync(group, { recursive: true });
+      try {
+        const capture = netwhoAsync([
+          'capture',
+          '-i',
+          'lo',
+          '-w',
+          file,
+          '--duration',
+          '3',
+          'tcp',
+          'port',
+          String(traffic.port),
+        ]);
+        await sleep(1000);
+        // A client that joins the group before it runs (the shell moves itself, then becomes node).
+        const connectOnce = `const c=require('net').connect(${traffic.port},'127.0.0.1',()=>c.end('hello'));c.on('data',()=>{});c.on('close',()=>process.exit(0))`;
+        const client = spawn(
+          'sh',
+          ['-c', `echo $$ > ${group}/cgroup.procs && exec ${process.execPath} -e "${connectOnce}"`],
+          {
+            stdio: 'ignore',
+          },
+        );
+        await once(client, 'exit');
+        expect((await capture).code).toBe(0);
+        const unit = `nwcli${process.pid}-client.service`;
+        const fields = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.comment'], {
+          encoding: 'utf8',
+        });
+        const mine = fields.stdout.split('\n').filter((c) => c.startsWith(`pid=${client.pid} `));
+        expect(mine.length).toBeGreaterThan(0);
+        for (const c of mine) {
+          expect(c).toContain(` unit=${unit} `);
+          expect(c).toContain(` peer_pid=${traffic.pid} peer_name=netwho-traffic `);
+        }
+        const summary = JSON.parse(netwho(['read', file, '--json']).stdout) as {
+          flows: Array<Record<string, unknown>>;
+        };
+        expect(summary.flows.find((f) => f.pid === client.pid)).toMatchObject({
+          unit,
+          container: null,
+          pod: null,
+          peerPid: traffic.pid,
+          peerName: 'netwho-traffic',
+        });
+        const table = netwho(['read', file]).stdout;
+        expect(table).toMatch(/PROGRAM\s+PEER\s+UNIT/);
+        expect(table).toMatch(
+          new RegExp(`node \\(${client.pid}\\)\\s+netwho-traffic \\(${traffic.pid}\\)\\s+${unit}`),
+        );
+      } finally {
+        rmdirSync(group);
+        rmdirSync(slice);
+      }
     },
   );
 

@@ -2,6 +2,7 @@ import { CaptureError, FileDescriptorSink, type LivePacket, PcapngWriter } from 
 import type { CaptureMonitor, Label, RemoteEnd } from '@netwho/monitor';
 import type { Command } from 'commander';
 import { type HeldPacket, HeldPackets } from '../capture/held-packets';
+import { type CommentEnd, formatEnd } from '../capture/program-comment';
 import { type CaptureSummary, summaryLines } from '../capture/summary';
 import { CliError, Exit, integer } from '../errors';
 import { addNameOptions, namesFrom } from '../names/options';
@@ -258,7 +259,7 @@ interface Ends {
   peer?: Label | undefined;
 }
 
-type Named = { pid: number; name: string; path?: string };
+type Named = CommentEnd;
 
 interface FlowComment {
   key: string;
@@ -270,14 +271,12 @@ interface FlowComment {
 
 /** How often a flow whose remote end has no name yet asks again (a name comes with its first bytes). */
 const REMOTE_RECHECK_MS = 250;
-const describe = (p: Named, prefix = '') =>
-  `${prefix}pid=${p.pid} ${prefix}name=${p.name} ${prefix}path=${p.path ?? ''}`;
 
 /**
  * The comment naming a flow's programs and its remote end, made once per flow and again when one
- * of them changes (a packet costs no string building): `pid=… name=… path=…` for the local end,
- * `peer_pid=… peer_name=… peer_path=…` for the remote end when it is a program of this machine
- * too, then `remote_name=… remote_name_source=… country=… asn=…` for what is known of the remote end.
+ * of them changes (a packet costs no string building): `pid=… name=… path=…` and where it runs
+ * (program-comment.ts) for the local end, the same with `peer_` for the remote end when it is a
+ * program of this machine too, then `remote_name=… remote_name_source=… country=… asn=…` for what is known of the remote end.
  */
 function commentOf(
   cache: Map<number, FlowComment>,
@@ -296,7 +295,7 @@ function commentOf(
     if (remote !== cached.remote) cached.askedAt = now;
     return cached.text || undefined;
   }
-  const text = [local && describe(local), peer && describe(peer, 'peer_'), remote && remoteText(remote)]
+  const text = [local && formatEnd(local), peer && formatEnd(peer, 'peer_'), remote && remoteText(remote)]
     .filter(Boolean)
     .join(' ');
   if (cache.size > 100_000) cache.clear(); // bounded: a long capture over many flows

@@ -10,8 +10,10 @@ import {
   protocolName,
 } from '@netwho/capture';
 import type { AddressScope, GeoInfo } from '@netwho/geo';
+import { cgroupLabel } from '@netwho/listeners';
 import type { Command } from 'commander';
 import { openBlocklist } from '../alerts/setup';
+import { type CommentEnd, parseProgramComment } from '../capture/program-comment';
 import { CliError, Exit, toCliError } from '../errors';
 import { addNameOptions, openGeo } from '../names/options';
 import { bytes, endpoint } from '../output/format';
@@ -32,6 +34,14 @@ interface FlowSummary {
   /** From the pcapng packet comments netwho capture writes ("pid=... name=... path=..."), if any. */
   program: string | null;
   pid: number | null;
+  path: string | null;
+  /** Where that program ran (Linux): its systemd unit, container and pod, null when none or not said. */
+  unit: string | null;
+  container: { runtime: string; id: string; name: string | null } | null;
+  pod: { uid: string; qos: string } | null;
+  /** The remote end's program, when it was a program of the capturing machine too (loopback, a local container). */
+  peerPid: number | null;
+  peerName: string | null;
   /** The remote end's name: what the program asked for (TLS/QUIC SNI, HTTP Host), else the DNS answer seen for the address. */
   remoteName: string | null;
   remoteNameSource: 'tls-sni' | 'quic-sni' | 'http-host' | 'dns' | null;
@@ -65,7 +75,7 @@ export function registerRead(program: Command): void {
       });
       const ended: Flow[] = [];
       table.on('end', (flow) => ended.push(flow));
-      const programs = new Map<number, { name: string; pid: number }>();
+      const programs = new Map<number, { local?: CommentEnd; peer?: CommentEnd }>();
       const names = new FlowNames();
       const geo = openGeo(options);
       const blocklist = options.blocklist?.length ? openBlocklist(options.blocklist).list : undefined;
@@ -81,9 +91,9 @@ export function registerRead(program: Command): void {
         const time = r.seconds * 1000 + r.nanoseconds / 1e6;
         const id = table.add(p, time, r.originalLength);
         names.add(p, id, table.lastOutgoing, time, table.lastSent);
-        if (id >= 0 && r.comment && !programs.has(id)) {
-          const m = /pid=(\d+) name=(\S+)/.exec(r.comment);
-          if (m) programs.set(id, { pid: Number(m[1]), name: m[2]! });
+        if (id >= 0 && r.comment && !programs.get(id)?.local) {
+          const ends = parseProgramComment(r.comment);
+          if (ends.local || ends.peer) programs.set(id, ends);
         }
       };
       try {
@@ -98,10 +108,14 @@ export function registerRead(program: Command): void {
           `netwho: ${file} is truncated: summary of the ${packets} whole packets before the cut\n`,
         );
       }
+      const units = new Map<FlowSummary, string>(); // the UNIT column: a short name for where each ran
       const flows = [...ended, ...table.flows()]
         .map((f): FlowSummary => {
           const name = names.nameOf(f.id, f.remote.address, f.lastSeen);
-          return {
+          const { local, peer } = programs.get(f.id) ?? {};
+          const cg = local?.cgroup;
+          const unit = cg && cgroupLabel({ path: '', ...cg });
+          const summary: FlowSummary = {
             protocol: protocolName(f.protocol),
             local: f.local,
             remote: f.remote,
@@ -111,13 +125,21 @@ export function registerRead(program: Command): void {
             bytesIn: f.bytesIn,
             firstSeen: new Date(f.firstSeen).toISOString(),
             lastSeen: new Date(f.lastSeen).toISOString(),
-            program: programs.get(f.id)?.name ?? null,
-            pid: programs.get(f.id)?.pid ?? null,
+            program: local?.name ?? null,
+            pid: local?.pid ?? null,
+            path: local?.path ?? null,
+            unit: cg?.unit ?? null,
+            container: cg?.container ? { ...cg.container, name: cg.container.name ?? null } : null,
+            pod: cg?.pod ?? null,
+            peerPid: peer?.pid ?? null,
+            peerName: peer?.name ?? null,
             remoteName: name?.name ?? null,
             remoteNameSource: name?.source ?? null,
             ...(geo && placeFields(geo.lookup(f.remote.address))),
             ...(blocklist && { blocked: blocklist.has(f.remote.address) }),
           };
+          if (unit) units.set(summary, unit);
+          return summary;
         })
         .sort((a, b) => b.bytes - a.bytes)
         .slice(0, options.top ? Number(options.top) : undefined);
@@ -133,6 +155,9 @@ export function registerRead(program: Command): void {
         return;
       }
       print(`${file}: ${format}, ${packets} packets, ${bytes(totalBytes)}, ${flows.length} flows`);
+      // PEER (the program at the other end, when it was ours too) and UNIT only when some flow has one.
+      const withPeer = flows.some((f) => f.peerPid !== null);
+      const withUnit = flows.some((f) => units.has(f));
       const rows = flows.map((f) => [
         f.protocol,
         endpoint(f.local),
@@ -142,9 +167,15 @@ export function registerRead(program: Command): void {
         String(f.packets),
         bytes(f.bytes),
         f.program ? `${f.program} (${f.pid})` : '',
+        ...(withPeer ? [f.peerName ? `${f.peerName} (${f.peerPid})` : ''] : []),
+        ...(withUnit ? [units.get(f) ?? ''] : []),
       ]);
       for (const line of formatTable(
-        ['PROTO', 'FROM', 'TO', 'NAME', 'WHERE', 'PACKETS', 'BYTES', 'PROGRAM'],
+        [
+          ...['PROTO', 'FROM', 'TO', 'NAME', 'WHERE', 'PACKETS', 'BYTES', 'PROGRAM'],
+          ...(withPeer ? ['PEER'] : []),
+          ...(withUnit ? ['UNIT'] : []),
+        ],
         rows,
         {
           style: colors.bold,
