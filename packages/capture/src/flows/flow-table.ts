@@ -1,10 +1,33 @@
 import { EventEmitter } from 'node:events';
-import { addressText } from '../decode/address';
 import { IpProtocol } from '../decode/link-types';
 import type { DecodedPacket } from '../decode/packet';
 import { CaptureError } from '../errors';
 import { type Flow, type FlowEndReason, TcpFlag, TcpSeen } from './flow';
+import { FlowIndex } from './flow-index';
 import { hashKey, KEY_WORDS, writeFlowKey } from './flow-key';
+import {
+  BOTH_LOCAL,
+  BYTES_IN,
+  BYTES_OUT,
+  FIRST_SEEN,
+  GENERATION,
+  HASH,
+  IN_USE,
+  LAST_SEEN,
+  LOCAL_KNOWN,
+  LOCAL_SIDE,
+  NEWER,
+  NONE,
+  NUMBERS_PER_SLOT,
+  OLDER,
+  PACKETS_IN,
+  PACKETS_OUT,
+  readFlow,
+  SYN_SEEN,
+  SYN_SEQ,
+  TCP,
+  WORDS_PER_SLOT,
+} from './flow-slots';
 import { LocalAddresses } from './local-addresses';
 
 export interface FlowTableOptions {
@@ -41,48 +64,6 @@ interface FlowTableEvents {
   end: [flow: Flow, reason: FlowEndReason];
 }
 
-const NONE = -1;
-/** The index's first size (it grows with the flows). */
-const MIN_BUCKETS = 1024;
-
-/**
- * A slot's fields, as indexes into its 128-byte record (two cache lines). The first line holds what
- * finding a flow and ordering it touch, the second the counters a packet adds to: a packet costs
- * two lines of its own flow (and the LRU neighbours' first lines), not one line per field.
- */
-const WORDS_PER_SLOT = 32; // Uint32 / Int32 view
-const NUMBERS_PER_SLOT = 16; // Float64 view
-// Words 0-9: the key (KEY_WORDS).
-/** hashKey of the key (an int32: read it through the Int32 view). */
-const HASH = 10;
-const GENERATION = 11;
-/** LRU list links (read through the Int32 view: a slot or NONE). */
-const NEWER = 12;
-const OLDER = 13;
-/**
- * Bit 0: which endpoint of the key (0 = A, 1 = B) is local; bit 2 (LOCAL_KNOWN): the machine's
- * addresses told; bit 3 (IN_USE): the slot holds a flow.
- */
-const LOCAL_SIDE = 14;
-const LOCAL_KNOWN = 4;
-const IN_USE = 8;
-/** Both addresses are this machine's (loopback, or two of its interfaces): both ends are local programs. */
-const BOTH_LOCAL = 16;
-/** TcpSeen bits. */
-const TCP = 15;
-// Float64 fields, in the second line.
-const BYTES_OUT = 8;
-const BYTES_IN = 9;
-const PACKETS_OUT = 10;
-const PACKETS_IN = 11;
-const FIRST_SEEN = 12;
-const LAST_SEEN = 13;
-// Words 28-29 (the second line's last two Float64 numbers, 14 and 15, unused): the opening SYN.
-/** The sequence number of the SYN (without ACK) that opened the flow. */
-const SYN_SEQ = 28;
-/** Bit 0: the flow was opened by a SYN (SYN_SEQ holds its number); bit 1: the key endpoint that sent it. */
-const SYN_SEEN = 29;
-
 /**
  * Flows keyed by 5-tuple, in one typed-array record per slot: a packet costs a key built in a
  * scratch array, one hash probe and a few numeric updates, with no allocation. Bounded: at most
@@ -108,14 +89,7 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
   private readonly free: Int32Array;
   private freeCount: number;
 
-  /**
-   * Open-addressing index: slot + 1 per bucket, 0 when empty; linear probing, backward-shift
-   * deletion. It starts small and doubles to keep at most half its buckets full, up to maxBuckets:
-   * a small index stays in cache, which is most of what a lookup costs.
-   */
-  private index: Int32Array;
-  private mask: number;
-  private readonly maxBuckets: number;
+  private readonly index: FlowIndex;
 
   private readonly key = new Uint32Array(KEY_WORDS);
   private lastExpiry = 0;
@@ -147,11 +121,7 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     this.free = new Int32Array(n);
     for (let i = 0; i < n; i++) this.free[i] = n - 1 - i;
     this.freeCount = n;
-    let buckets = 2;
-    while (buckets < n * 2) buckets *= 2;
-    this.maxBuckets = buckets;
-    this.index = new Int32Array(Math.min(buckets, MIN_BUCKETS));
-    this.mask = this.index.length - 1;
+    this.index = new FlowIndex(this.words, this.ints, n);
   }
 
   get size(): number {
@@ -177,7 +147,7 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     const key = this.key;
     const sourceSide = writeFlowKey(p, key);
     const hash = hashKey(key);
-    let slot = this.find(hash);
+    let slot = this.index.find(hash, key);
     if (slot !== NONE && protocol === IpProtocol.TCP && this.reopens(slot, p.tcpFlags)) {
       // A new connection on the 5-tuple of one that closed: a flow of its own (its program may differ).
       this.remove(slot, 'closed');
@@ -256,38 +226,6 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     return this.words[slot * WORDS_PER_SLOT + GENERATION]! * this.maxFlows + slot;
   }
 
-  private find(hash: number): number {
-    const words = this.words;
-    const ints = this.ints;
-    const key = this.key;
-    for (let b = hash & this.mask; ; b = (b + 1) & this.mask) {
-      const entry = this.index[b]!;
-      if (entry === 0) return NONE;
-      const slot = entry - 1;
-      const base = slot * WORDS_PER_SLOT;
-      if (ints[base + HASH] !== hash) continue;
-      // Words 0, 1, 2 and 6 are all of an IPv4 key (the others are 0): they are compared first,
-      // and for IPv4 they are enough. (A loop over all ten costs a quarter of a packet's time.)
-      if (
-        words[base] !== key[0] ||
-        words[base + 1] !== key[1] ||
-        words[base + 2] !== key[2] ||
-        words[base + 6] !== key[6]
-      ) {
-        continue;
-      }
-      if (key[0]! >> 8 === 4) return slot;
-      let same = true;
-      for (let w = 3; w < KEY_WORDS; w++) {
-        if (words[base + w] !== key[w]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return slot;
-    }
-  }
-
   private insert(hash: number, p: DecodedPacket, sourceSide: 0 | 1, timeMs: number): number {
     if (this.freeCount === 0) {
       this.remove(this.oldest, 'evicted');
@@ -299,10 +237,7 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     words.set(this.key, base);
     this.ints[base + HASH] = hash;
     words[base + GENERATION]!++;
-    if ((this.counters.flows + 1) * 2 > this.index.length && this.index.length < this.maxBuckets) {
-      this.growIndex();
-    }
-    this.addToIndex(slot, hash);
+    this.index.add(slot, hash, this.counters.flows + 1);
 
     words[base + LOCAL_SIDE] = this.decideLocalSide(p, sourceSide) | IN_USE;
     words[base + TCP] = 0;
@@ -388,79 +323,13 @@ export class FlowTable extends EventEmitter<FlowTableEvents> {
     ints[base + NEWER] = NONE;
     ints[base + OLDER] = NONE;
     this.words[base + LOCAL_SIDE] = 0;
-    this.unindex(slot);
+    this.index.remove(slot);
     this.free[this.freeCount++] = slot;
     this.counters.flows--;
     if (flow) this.emit('end', flow, reason);
   }
 
-  private addToIndex(slot: number, hash: number): void {
-    let b = hash & this.mask;
-    while (this.index[b] !== 0) b = (b + 1) & this.mask;
-    this.index[b] = slot + 1;
-  }
-
-  /** Doubles the index and puts every flow back in it. */
-  private growIndex(): void {
-    const old = this.index;
-    this.index = new Int32Array(old.length * 2);
-    this.mask = this.index.length - 1;
-    for (const entry of old) {
-      if (entry !== 0) this.addToIndex(entry - 1, this.ints[(entry - 1) * WORDS_PER_SLOT + HASH]!);
-    }
-  }
-
-  /** Removes `slot` from the index, shifting later entries of its probe run back (no tombstones). */
-  private unindex(slot: number): void {
-    const index = this.index;
-    const mask = this.mask;
-    const ints = this.ints;
-    let hole = ints[slot * WORDS_PER_SLOT + HASH]! & mask;
-    while (index[hole] !== slot + 1) hole = (hole + 1) & mask;
-    for (let b = (hole + 1) & mask; index[b] !== 0; b = (b + 1) & mask) {
-      const home = ints[(index[b]! - 1) * WORDS_PER_SLOT + HASH]! & mask;
-      // The entry at b may fill the hole unless its home lies cyclically in (hole, b].
-      const stays = hole <= b ? home > hole && home <= b : home > hole || home <= b;
-      if (!stays) {
-        index[hole] = index[b]!;
-        hole = b;
-      }
-    }
-    index[hole] = 0;
-  }
-
   private snapshot(slot: number): Flow {
-    const base = slot * WORDS_PER_SLOT;
-    const words = this.words;
-    const version = (words[base]! >> 8) as 4 | 6;
-    const side = words[base + LOCAL_SIDE]! & 1;
-    const endpoint = (which: number) => {
-      const bytes = new Uint8Array(16);
-      const view = new DataView(bytes.buffer);
-      for (let w = 0; w < 4; w++) view.setUint32(4 * w, words[base + 2 + 4 * which + w]!);
-      const ports = words[base + 1]!;
-      return { address: addressText(bytes, 0, version), port: which === 0 ? ports >>> 16 : ports & 0xffff };
-    };
-    const at = slot * NUMBERS_PER_SLOT;
-    const numbers = this.numbers;
-    return {
-      id: this.idOf(slot),
-      ipVersion: version,
-      protocol: words[base]! & 0xff,
-      local: endpoint(side),
-      remote: endpoint(1 - side),
-      localKnown: (words[base + LOCAL_SIDE]! & LOCAL_KNOWN) !== 0,
-      bothLocal: (words[base + LOCAL_SIDE]! & BOTH_LOCAL) !== 0,
-      bytesOut: numbers[at + BYTES_OUT]!,
-      bytesIn: numbers[at + BYTES_IN]!,
-      packetsOut: numbers[at + PACKETS_OUT]!,
-      packetsIn: numbers[at + PACKETS_IN]!,
-      firstSeen: numbers[at + FIRST_SEEN]!,
-      lastSeen: numbers[at + LAST_SEEN]!,
-      tcp: words[base + TCP]!,
-      ...((words[base + SYN_SEEN]! & 1) !== 0 && {
-        syn: { seq: words[base + SYN_SEQ]!, fromLocal: ((words[base + SYN_SEEN]! >> 1) & 1) === side },
-      }),
-    };
+    return readFlow(this.words, this.numbers, slot, this.idOf(slot));
   }
 }
