@@ -1,13 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+import { openDatabase } from './database';
 import { fromSqlite, HistoryError } from './errors';
 import { IdCache } from './id-cache';
 import { defaultDatabasePath } from './paths';
 import { HOUR, TEN_MINUTES } from './plan';
 import { HistoryQueries } from './query';
-import { migrate, SCHEMA_VERSION, schemaVersion } from './schema';
 import type { ConnectionRecord, IntervalWrite, ProgramId } from './types';
+import { BATCH, CONNECTION_COLUMNS, prepareWriteStatements, type WriteStatements } from './write-statements';
 
 const DAY = 24 * HOUR;
 
@@ -50,8 +49,6 @@ export interface PruneResult {
 }
 
 const PRUNE_EVERY_MS = 60_000;
-const CONNECTION_COLUMNS = 14;
-const BATCH = 100;
 
 /**
  * One history file: a writer (one per file) or a reader (any number, also while the writer runs).
@@ -78,42 +75,7 @@ export class HistoryStore extends HistoryQueries {
 
   static open(options: HistoryStoreOptions = {}): HistoryStore {
     const path = options.path ?? defaultDatabasePath();
-    let db: Database;
-    if (options.readonly && !existsSync(path))
-      throw new HistoryError('E_NOT_FOUND', `${path} does not exist: no history has been recorded there yet`);
-    try {
-      if (!options.readonly) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      db = new BetterSqlite3(path, {
-        readonly: options.readonly ?? false,
-        fileMustExist: options.readonly ?? false,
-      });
-    } catch (error) {
-      throw fromSqlite(error, `cannot open ${path}`);
-    }
-    try {
-      db.pragma('busy_timeout = 5000');
-      if (options.readonly) schemaVersion(db, path);
-      else {
-        // Both must precede the first table: auto_vacuum lets the size cap give space back.
-        if ((db.pragma('user_version', { simple: true }) as number) === 0)
-          db.pragma('auto_vacuum = INCREMENTAL');
-        db.pragma('journal_mode = WAL');
-        db.pragma('synchronous = NORMAL');
-        // Checkpoints run from prune() once a minute rather than inside whichever interval's
-        // write crosses 1,000 pages of WAL.
-        db.pragma('wal_autocheckpoint = 0');
-        migrate(db, path);
-      }
-      if (schemaVersion(db, path) < SCHEMA_VERSION)
-        throw new HistoryError(
-          'E_READONLY',
-          `${path} has an older schema; open it once for writing to upgrade it`,
-        );
-    } catch (error) {
-      db.close();
-      throw fromSqlite(error, `cannot use ${path}`);
-    }
-    return new HistoryStore(db, path, options);
+    return new HistoryStore(openDatabase(path, options.readonly ?? false), path, options);
   }
 
   private constructor(db: Database, path: string, options: HistoryStoreOptions) {
@@ -332,65 +294,7 @@ export class HistoryStore extends HistoryQueries {
   }
 
   private prepareWrites(): WriteStatements {
-    if (this.statements) return this.statements;
-    const db = this.db;
-    const insertConnection = `INSERT INTO connections (start, end, protocol, local, local_port, remote, remote_port,
-      program, peer, bytes_in, bytes_out, packets_in, packets_out, open)`;
-    const row = `(${new Array(CONNECTION_COLUMNS).fill('?').join(', ')})`;
-    const sum = `bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out,
-      packets_in = packets_in + excluded.packets_in, packets_out = packets_out + excluded.packets_out`;
-    this.statements = {
-      program: db.prepare(
-        `INSERT INTO programs (name, path, unit, container, user, first_seen) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (name, path, unit, container, user) DO UPDATE SET first_seen = MIN(first_seen, excluded.first_seen)
-         RETURNING id`,
-      ),
-      sample: db.prepare(
-        `INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (at, program) DO UPDATE SET ${sum}, connections = MAX(connections, excluded.connections),
-           peak_in = MAX(peak_in, excluded.peak_in), peak_out = MAX(peak_out, excluded.peak_out)`,
-      ),
-      hourly: db.prepare(
-        `INSERT INTO hourly VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (at, program) DO UPDATE SET ${sum}, first_at = MIN(first_at, excluded.first_at),
-           last_at = MAX(last_at, excluded.last_at), connections = MAX(connections, excluded.connections),
-           peak_in = MAX(peak_in, excluded.peak_in), peak_out = MAX(peak_out, excluded.peak_out)`,
-      ),
-      minutes: db.prepare(
-        `INSERT INTO minutes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (at, program) DO UPDATE SET ${sum}, first_at = MIN(first_at, excluded.first_at),
-           last_at = MAX(last_at, excluded.last_at), connections = MAX(connections, excluded.connections),
-           peak_in = MAX(peak_in, excluded.peak_in), peak_out = MAX(peak_out, excluded.peak_out)`,
-      ),
-      address: db.prepare(
-        `INSERT INTO addresses (address, name, country, asn, as_org) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (address, name) DO UPDATE SET country = COALESCE(country, excluded.country),
-           asn = COALESCE(asn, excluded.asn), as_org = COALESCE(as_org, excluded.as_org)
-         RETURNING id`,
-      ),
-      connection: db.prepare(`${insertConnection} VALUES ${row}`),
-      connections: db.prepare(`${insertConnection} VALUES ${new Array(BATCH).fill(row).join(', ')}`),
-      count: db.prepare('UPDATE counters SET value = value + ? WHERE name = ?'),
-      pruneSamples: db.prepare('DELETE FROM samples WHERE at < ?'),
-      pruneMinutes: db.prepare('DELETE FROM minutes WHERE at < ?'),
-      pruneHourly: db.prepare('DELETE FROM hourly WHERE at < ?'),
-      pruneConnections: db.prepare('DELETE FROM connections WHERE end < ?'),
-    };
+    this.statements ??= prepareWriteStatements(this.db);
     return this.statements;
   }
-}
-
-interface WriteStatements {
-  program: Statement;
-  address: Statement;
-  sample: Statement;
-  hourly: Statement;
-  minutes: Statement;
-  connection: Statement;
-  connections: Statement;
-  count: Statement;
-  pruneSamples: Statement;
-  pruneMinutes: Statement;
-  pruneHourly: Statement;
-  pruneConnections: Statement;
 }
