@@ -139,7 +139,9 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
     }
     expect(last.bytesOut as number).toBeGreaterThan(100_000);
     expect(last.bytesIn as number).toBeGreaterThan(100_000);
-    expect(lines.some((l) => l.type === 'connection' && l.pid === traffic.pid)).toBe(true);
+    const connections = lines.filter((l) => l.type === 'connection' && l.pid === traffic.pid);
+    expect(connections.length).toBeGreaterThan(0);
+    for (const c of connections) expect(c.exited).toBe(false); // it runs: named with its path
     // And one line per program, its processes' pids with it.
     const group = lines.filter((l) => l.type === 'group' && l.name === 'netwho-traffic').at(-1)!;
     expect(group).toMatchObject({ by: 'program', processes: 1 });

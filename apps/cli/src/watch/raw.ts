@@ -93,6 +93,8 @@ export function rawLines(s: TrafficSnapshot, grouping: Grouping = 'program'): st
         name: c.label.status === 'known' ? c.label.process.name : null,
         reason: c.label.status === 'unknown' ? c.label.reason : null,
         source: c.label.status === 'known' ? (c.label.source ?? 'socket-table') : null,
+        // An eBPF owner that had exited when its flow was seen: the kernel's name, no path.
+        exited: c.label.status === 'known' ? c.label.exited === true : null,
         ...(c.peer && {
           peerPid: c.peer.status === 'known' ? c.peer.process.pid : null,
           peerName: c.peer.status === 'known' ? c.peer.process.name : null,
