@@ -6,8 +6,9 @@
  * everything else it does; this one shows the label latency when the server is prompt.
  *   echo-server
  * Prints {"pid":P,"port":N} once listening. Runs until stdin closes; a line "accepts" on stdin
- * prints {"accepts":{"clientPort":ms,...}}: when it accepted each connection since the last such
- * line (CLOCK_REALTIME, ms with fractions), as test/fixtures/tcp-server.mjs does.
+ * prints {"accepts":{"clientPort":ms,...},"reads":{...}}: when it accepted each connection since
+ * the last such line, and when it first read from it (CLOCK_REALTIME, ms with fractions), as
+ * test/fixtures/tcp-server.mjs does.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -26,7 +27,10 @@ static struct pollfd fds[MAX_OPEN + FIRST];
 static int open_count; /* connections, in fds[FIRST ..] */
 static int accepted_ports[MAX_ACCEPTS];
 static double accepted_at[MAX_ACCEPTS];
+static double first_read_at[MAX_ACCEPTS]; /* 0 until it is read */
 static int accepted_count;
+/* Per connection in fds[FIRST ..]: its index in accepted_*, or -1 once read (or not kept). */
+static int accept_index[MAX_OPEN + FIRST];
 
 static double now_ms(void) {
   struct timespec t;
@@ -38,9 +42,13 @@ static void print_accepts(void) {
   printf("{\"accepts\":{");
   for (int i = 0; i < accepted_count; i++)
     printf(i ? ",\"%d\":%.3f" : "\"%d\":%.3f", accepted_ports[i], accepted_at[i]);
+  printf("},\"reads\":{");
+  for (int i = 0, n = 0; i < accepted_count; i++)
+    if (first_read_at[i] > 0) printf(n++ ? ",\"%d\":%.3f" : "\"%d\":%.3f", accepted_ports[i], first_read_at[i]);
   printf("}}\n");
   fflush(stdout);
   accepted_count = 0;
+  for (int i = FIRST; i < FIRST + open_count; i++) accept_index[i] = -1;
 }
 
 int main(void) {
@@ -75,9 +83,12 @@ int main(void) {
       int fd = accept(listener, (struct sockaddr *)&from, &from_length);
       double t = now_ms();
       if (fd >= 0 && open_count < MAX_OPEN) {
+        accept_index[FIRST + open_count] = -1;
         fds[FIRST + open_count++] = (struct pollfd){.fd = fd, .events = POLLIN};
         if (accepted_count < MAX_ACCEPTS) {
+          accept_index[FIRST + open_count - 1] = accepted_count;
           accepted_ports[accepted_count] = ntohs(from.sin_port);
+          first_read_at[accepted_count] = 0;
           accepted_at[accepted_count++] = t;
         }
       } else if (fd >= 0) {
@@ -95,8 +106,13 @@ int main(void) {
       if (!fds[i].revents) continue;
       char buffer[4096];
       ssize_t n = read(fds[i].fd, buffer, sizeof buffer);
+      if (n > 0 && accept_index[i] >= 0) {
+        first_read_at[accept_index[i]] = now_ms();
+        accept_index[i] = -1;
+      }
       if (n > 0 && write(fds[i].fd, buffer, n) == n) continue;
       close(fds[i].fd); /* the peer closed (or failed): forget it, keep the array dense */
+      accept_index[i] = accept_index[FIRST - 1 + open_count];
       fds[i--] = fds[FIRST - 1 + open_count--];
     }
     if (fds[0].revents) {

@@ -139,8 +139,14 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
   // before. And how long after that its server end was labelled: netwho's own part.
   let accepted = [];
   let afterAccept = [];
+  let afterRead = [];
   if (server.accepts && who === 'ebpf') {
-    const times = Object.entries(await server.accepts()).map(([port, t]) => [Number(port), t]);
+    const answer = await server.accepts();
+    const times = Object.entries(answer.accepts).map(([port, t]) => [Number(port), t]);
+    // From its server's first read on, the kernel has the server end's record: the rest is netwho's.
+    afterRead = Object.entries(answer.reads)
+      .filter(([port]) => serverLabelled.has(Number(port)))
+      .map(([port, t]) => serverLabelled.get(Number(port)) - t);
     const firstByPort = new Map(
       [...firstSeen].filter(([id]) => id >= 0).map(([id, t]) => [portOf.get(id), t]),
     );
@@ -168,6 +174,7 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
     server: latency.server,
     accepted,
     afterAccept,
+    afterRead,
   };
 }
 
@@ -214,12 +221,20 @@ async function tcpServer(kind) {
   const accepts = async () => {
     const answer = server.next();
     server.child.stdin.write('accepts\n');
-    return (await answer).accepts;
+    return await answer; // { accepts, reads }: client port -> when accepted, when first read (ms)
   };
   return { port, pid: server.child.pid, accepts, close: () => server.child.stdin.end() };
 }
 
+/** bench/wake-floor.c: how late this machine wakes a process blocked on another, nothing else of ours running. */
+function wakeFloor() {
+  const r = spawnSync(buildC('wake-floor'), ['5000'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench/wake-floor.c failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
 async function lifetimes() {
+  const floorBefore = wakeFloor();
   const servers = { node: await tcpServer('node'), c: await tcpServer('c') };
   const echo = await udpEcho();
   const rows = [];
@@ -256,6 +271,7 @@ async function lifetimes() {
   servers.node.close();
   servers.c.close();
   echo.close();
+  const floorAfter = wakeFloor();
   const reason = rows[0].ebpf.ebpfReason;
   console.log(
     '\n1. Attribution per connection lifetime (loopback; Node clients 8 connections at a time to a Node server, or a C client',
@@ -291,18 +307,29 @@ async function lifetimes() {
   console.log(
     '\n   label latency from the first packet by end (eBPF + socket table); when the server accepted (nothing owns an accepted',
   );
-  console.log('   socket before), and how long after its accept each server end was labelled:');
   console.log(
-    'connections              | client ends p50 / p99 | server ends p50 / p99 | server accepted p50 / p99 | labelled after accept p50 / p99 | capture alone p50 / p99',
+    '   socket before), how long after its accept and after its first read (from which the kernel holds its record: the rest',
+  );
+  console.log("   is netwho's) each server end was labelled:");
+  console.log(
+    'connections              | client ends p50 / p99 | server ends p50 / p99 | server accepted p50 / p99 | labelled after accept p50 / p99 | after first read p50 / p99 | capture alone p50 / p99',
   );
   const pair = (values) => `${fmt(percentile(values, 50))} / ${fmt(percentile(values, 99))}`.padEnd(21);
   const optional = (values, width) => (values.length ? pair(values) : '-').padEnd(width);
   for (const row of rows) {
     const { ebpf, alone } = row;
     console.log(
-      `${what(row)} | ${pair(ebpf.client)} | ${pair(ebpf.server)} | ${optional(ebpf.accepted, 25)} | ${optional(ebpf.afterAccept, 31)} | ${fmt(alone.p50)} / ${fmt(alone.p99)}`,
+      `${what(row)} | ${pair(ebpf.client)} | ${pair(ebpf.server)} | ${optional(ebpf.accepted, 25)} | ${optional(ebpf.afterAccept, 31)} | ${optional(ebpf.afterRead, 26)} | ${fmt(alone.p50)} / ${fmt(alone.p99)}`,
     );
   }
+  const floor = (f) => `${fmt(f.p50)} / ${fmt(f.p99)} / ${fmt(f.p999)} (max ${fmt(f.max)})`;
+  console.log(
+    '\n   the floor: how late this machine wakes a process blocked on a pipe when another writes to it, 5,000 times',
+  );
+  console.log(
+    '   300 µs apart with nothing of netwho running (bench/wake-floor.c), before and after the rows:',
+  );
+  console.log(`   p50 / p99 / p99.9: ${floor(floorBefore)}, then ${floor(floorAfter)}`);
   return rows;
 }
 
