@@ -179,11 +179,24 @@ export function Inspect({
               <tr key={c.id} class={c.label.status === 'known' ? '' : 'unknown'}>
                 <td>
                   {owner ? <ProgramIcon program={owner} /> : null}
-                  {c.label.status === 'known'
-                    ? c.label.process.name
-                    : c.label.status === 'pending'
-                      ? '…'
-                      : `unknown (${c.label.reason})`}
+                  {c.label.status === 'known' ? (
+                    <>
+                      {c.label.process.name}
+                      {c.label.exited ? (
+                        <span
+                          class="count"
+                          title="it had exited when its flow was seen: the kernel's name, no path"
+                        >
+                          {' '}
+                          (exited)
+                        </span>
+                      ) : null}
+                    </>
+                  ) : c.label.status === 'pending' ? (
+                    '…'
+                  ) : (
+                    `unknown (${c.label.reason})`
+                  )}
                 </td>
                 <td>{c.unit ?? ''}</td>
                 <td>{c.peerName ?? ''}</td>
