@@ -1,6 +1,6 @@
 import type { ConnectionRow } from '@netwho/monitor';
 import { describe, expect, it } from 'vitest';
-import { hostMatcher, hosts, placeOf } from '../src/watch/views';
+import { hostMatcher, hosts, ownerCell, placeOf } from '../src/watch/views';
 
 describe('watch --host', () => {
   it('matches a glob against the remote address or its name, whole and case-insensitive', () => {
@@ -62,6 +62,14 @@ describe('Remote hosts and where they are', () => {
       programs: ['curl'],
     });
     expect(list[1]).toMatchObject({ host: '192.168.1.9', place: 'private' });
+  });
+
+  it('ownerCell: a program that had exited says so; a pending or unknown owner as labelName has it', () => {
+    expect(ownerCell(row('10.0.0.9'))).toBe('curl');
+    const gone = { status: 'known' as const, process: { pid: 8, name: 'bash', path: '' }, exited: true };
+    expect(ownerCell(row('10.0.0.9', { label: gone }))).toBe('bash (exited)');
+    expect(ownerCell(row('10.0.0.9', { label: { status: 'pending' } }))).toBe('…');
+    expect(ownerCell(row('10.0.0.9', { label: { status: 'unknown', reason: 'gave-up' } }))).toBe('(gave-up)');
   });
 
   it('placeOf: nothing known is empty', () => {

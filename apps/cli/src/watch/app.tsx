@@ -17,7 +17,7 @@ import type { ViewState } from './remember';
 import {
   hostMatcher,
   hosts,
-  labelName,
+  ownerCell,
   peerName,
   placeOf,
   SORT_KEYS,
@@ -271,7 +271,7 @@ function Connections({ snapshot, rows, width }: { snapshot: TrafficSnapshot; row
       </Text>
       {list.map((c) => (
         <Text key={c.id} dimColor={c.label.status !== 'known'}>
-          {cell(labelName(c), 18)} {cell(c.protocol, 6)} {cell(endpoint(c.local), 24)}{' '}
+          {cell(ownerCell(c), 18)} {cell(c.protocol, 6)} {cell(endpoint(c.local), 24)}{' '}
           {cell(c.remoteName ? `${c.remoteName}:${c.remote.port}` : endpoint(c.remote), 34)}{' '}
           {where ? `${cell(placeOf(c), where)} ` : ''}
           {cell(serviceOf(c.remote.port, c.local.port), 10)} {cell(bytes(c.bytesIn), 10, true)}{' '}

@@ -24,6 +24,12 @@ export function labelName(c: ConnectionRow): string {
   return c.label.status === 'pending' ? '…' : `(${c.label.reason})`;
 }
 
+/** The Connections view's program cell: its name, and `(exited)` when it had exited before its flow was seen. */
+export function ownerCell(c: ConnectionRow): string {
+  const name = labelName(c);
+  return c.label.status === 'known' && c.label.exited ? `${name} (exited)` : name;
+}
+
 /** The program at the other end when it is on this machine too (loopback), else ''. */
 export function peerName(c: ConnectionRow): string {
   if (!c.peer) return '';
