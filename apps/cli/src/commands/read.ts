@@ -91,9 +91,13 @@ export function registerRead(program: Command): void {
         const time = r.seconds * 1000 + r.nanoseconds / 1e6;
         const id = table.add(p, time, r.originalLength);
         names.add(p, id, table.lastOutgoing, time, table.lastSent);
-        if (id >= 0 && r.comment && !programs.get(id)?.local) {
+        const known = id >= 0 ? programs.get(id) : undefined;
+        // The first comment that names an end names it for the flow; a later one may add the other
+        // end (a server end is often labelled after the flow's first packets were written).
+        const wanted = !known?.local || (!known.peer && r.comment?.includes(' peer_pid='));
+        if (id >= 0 && r.comment && wanted) {
           const ends = parseProgramComment(r.comment);
-          if (ends.local || ends.peer) programs.set(id, ends);
+          if (ends.local || ends.peer) programs.set(id, { ...ends, ...known });
         }
       };
       try {
