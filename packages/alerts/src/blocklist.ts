@@ -173,6 +173,7 @@ function mergeBigints(ranges: Array<[bigint, bigint]>): bigint[] {
   const out: bigint[] = [];
   for (const [s, e] of ranges) {
     const last = out.length - 1;
+    // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
     if (out.length > 0 && s <= out[last]! + 1n) out[last] = out[last]! > e ? out[last]! : e;
     else out.push(s, e);
   }

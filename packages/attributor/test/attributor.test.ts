@@ -394,7 +394,12 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
   it('revalidation reads the map in slices between which packets are handled, and every flow takes its turn', async () => {
     const clock = new FakeClock();
     const later: (() => void)[] = []; // Clock.soon, run by hand: each call is one slice
-    const manual = Object.assign(clock, { soon: (fn: () => void) => (later.push(fn), () => {}) });
+    const manual = Object.assign(clock, {
+      soon: (fn: () => void) => {
+        later.push(fn);
+        return () => {};
+      },
+    });
     const asked = new Map<number, number>(); // local port -> map reads
     const connections = {
       ownerOf: (q: { local: { port: number } }) => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cgroupLabel, cgroupPathOf, describeCgroup, getAllSync, processCgroup } from '../src/index';
 
-const DOCKER_ID = 'a'.repeat(40) + '0123456789abcdef01234567';
+const DOCKER_ID = `${'a'.repeat(40)}0123456789abcdef01234567`;
 const POD = '3f9e2c1a-5b7d-4e8f-9a0b-1c2d3e4f5a6b';
 
 describe('cgroup paths, as systemd and the runtimes name them', () => {
