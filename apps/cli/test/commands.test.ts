@@ -493,7 +493,8 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
     const r = netwho(['read', cut, '--json']);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('is truncated');
-    const summary = JSON.parse(r.stdout) as { packets: number };
+    const summary = JSON.parse(r.stdout) as { packets: number; format: string };
+    expect(summary.format).toBe('pcapng');
     expect(summary.packets).toBeGreaterThan(50);
     expect(summary.packets).toBeLessThan(200);
   });

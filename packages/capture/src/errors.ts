@@ -37,15 +37,18 @@ export class CaptureError extends Error {
   /** For file errors: complete packets delivered before the error, and the byte offset it was found at. */
   readonly packets?: number;
   readonly offset?: number;
+  /** For a truncated file: its format, when its first bytes told it. */
+  readonly format?: 'pcap' | 'pcapng';
 
   constructor(
     code: CaptureErrorCode,
     message: string,
-    options: { cause?: unknown; packets?: number; offset?: number } = {},
+    options: { cause?: unknown; packets?: number; offset?: number; format?: 'pcap' | 'pcapng' } = {},
   ) {
     super(`[netwho/capture] ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     if (options.packets !== undefined) this.packets = options.packets;
     if (options.offset !== undefined) this.offset = options.offset;
+    if (options.format !== undefined) this.format = options.format;
   }
 }

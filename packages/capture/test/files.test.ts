@@ -272,9 +272,27 @@ describe('truncated and corrupt files', () => {
       const got: number[] = [];
       const parser = new CaptureFileParser((r) => got.push(r.data.length));
       parser.push(file.subarray(0, cut));
-      expect(() => parser.end()).toThrow(expect.objectContaining({ code: 'E_FILE_TRUNCATED', packets: 3 }));
+      expect(() => parser.end()).toThrow(
+        expect.objectContaining({ code: 'E_FILE_TRUNCATED', packets: 3, format: 'pcapng' }),
+      );
       expect(got).toHaveLength(3);
     }
+  });
+
+  it('a file cut inside its first header still says its format once its magic number is in; before, none', () => {
+    const cutAt = (n: number) => {
+      const parser = new CaptureFileParser(() => {});
+      parser.push(pcapngFile().subarray(0, n));
+      try {
+        parser.end();
+      } catch (error) {
+        return error as { code: string; format?: string };
+      }
+      throw new Error('no error');
+    };
+    expect(cutAt(20)).toMatchObject({ code: 'E_FILE_TRUNCATED', format: 'pcapng' });
+    expect(cutAt(3)).toMatchObject({ code: 'E_FILE_TRUNCATED' });
+    expect(cutAt(3).format).toBeUndefined();
   });
 
   it('the file readers deliver the packets of a cut file and then throw', async () => {

@@ -108,6 +108,7 @@ export function registerRead(program: Command): void {
           const cli = toCliError(error);
           throw new CliError(`${file}: ${cli.message}`, cli.exitCode);
         }
+        format = error.format ?? format;
         process.stderr.write(
           `netwho: ${file} is truncated: summary of the ${packets} whole packets before the cut\n`,
         );

@@ -56,7 +56,7 @@ export class CaptureFileParser {
         'E_FILE_TRUNCATED',
         `the file ends ${this.carried} bytes into a ${this.format ? 'record' : 'header'} ` +
           `(after ${this.packets} complete packets, at byte ${this.bytes})`,
-        { packets: this.packets, offset: this.bytes },
+        { packets: this.packets, offset: this.bytes, ...(this.format && { format: this.info.format }) },
       );
     }
   }
