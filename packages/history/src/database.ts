@@ -16,7 +16,7 @@ export function openDatabase(path: string, readonly: boolean): Database {
   try {
     if (!readonly) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     db = new BetterSqlite3(path, {
-      readonly: readonly,
+      readonly,
       fileMustExist: readonly,
     });
   } catch (error) {

@@ -142,18 +142,18 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
   let afterRead = [];
   if (server.accepts && who === 'ebpf') {
     const answer = await server.accepts();
-    const times = Object.entries(answer.accepts).map(([port, t]) => [Number(port), t]);
-    // From its server's first read on, the kernel has the server end's record: the rest is netwho's.
-    afterRead = Object.entries(answer.reads)
-      .filter(([port]) => serverLabelled.has(Number(port)))
-      .map(([port, t]) => serverLabelled.get(Number(port)) - t);
+    const byPort = (times) => new Map(Object.entries(times).map(([port, t]) => [Number(port), t]));
+    const acceptedAt = byPort(answer.accepts);
     const firstByPort = new Map(
       [...firstSeen].filter(([id]) => id >= 0).map(([id, t]) => [portOf.get(id), t]),
     );
-    accepted = times.filter(([port]) => firstByPort.has(port)).map(([port, t]) => t - firstByPort.get(port));
-    afterAccept = times
-      .filter(([port]) => serverLabelled.has(port))
-      .map(([port, t]) => serverLabelled.get(port) - t);
+    /** For each port in both: to − from (ms). */
+    const elapsed = (from, to) =>
+      [...from].filter(([port]) => to.has(port)).map(([port, t]) => to.get(port) - t);
+    accepted = elapsed(firstByPort, acceptedAt);
+    afterAccept = elapsed(acceptedAt, serverLabelled);
+    // From its server's first read on, the kernel has the server end's record: the rest is netwho's.
+    afterRead = elapsed(byPort(answer.reads), serverLabelled);
   }
   let right = 0;
   let wrong = 0;

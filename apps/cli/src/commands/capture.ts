@@ -259,8 +259,6 @@ interface Ends {
   peer?: Label | undefined;
 }
 
-type Named = CommentEnd;
-
 interface FlowComment {
   key: string;
   text: string;
@@ -281,8 +279,8 @@ const REMOTE_RECHECK_MS = 250;
 function commentOf(
   cache: Map<number, FlowComment>,
   flowId: number,
-  local: Named | undefined,
-  peer: Named | undefined,
+  local: CommentEnd | undefined,
+  peer: CommentEnd | undefined,
   monitor: CaptureMonitor | undefined,
 ): string | undefined {
   const cached = cache.get(flowId);

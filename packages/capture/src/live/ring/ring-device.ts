@@ -13,6 +13,7 @@ import {
   intValue,
   joinPromiscuous,
   KiB,
+  type RingShape,
   ringRequest,
   setInt,
   socketError,
@@ -28,17 +29,10 @@ import {
   walkBlock,
 } from './walk';
 
-export interface RingDeviceOptions {
+export interface RingDeviceOptions extends RingShape {
   /** A kernel interface name, or `any` for every interface (a cooked socket on ifindex 0). */
   name: string;
   filter: string;
-  snapLength: number;
-  /** Bytes of ring (rounded down to whole blocks, at least 8 blocks). */
-  ringSize: number;
-  /** How long the kernel fills a block before handing it over anyway (tp_retire_blk_tov), in ms. */
-  blockTimeoutMs: number;
-  /** A TPACKET_V2 ring of fixed frames instead, which hands each packet over at once (frames.ts). */
-  immediate: boolean;
   promiscuous: boolean;
 }
 

@@ -22,7 +22,9 @@ export interface RingShape {
   snapLength: number;
   /** Bytes of ring (rounded down to whole blocks, at least 8 blocks). */
   ringSize: number;
+  /** How long the kernel fills a block before handing it over anyway (tp_retire_blk_tov), in ms. */
   blockTimeoutMs: number;
+  /** A TPACKET_V2 ring of fixed frames instead, which hands each packet over at once (frames.ts). */
   immediate: boolean;
 }
 
