@@ -83,7 +83,10 @@ export function formatAddress(bytes: Uint8Array, offset: number, family: 4 | 6):
 
 /** Whether `address` is an IPv4-mapped IPv6 address in text (`::ffff:a.b.c.d`). */
 export function isV4Mapped(address: string): boolean {
-  return address.toLowerCase().startsWith('::ffff:') && address.includes('.');
+  // Read in place: this runs for each lookup of a connection's owner.
+  if (address.length < 7 || address.charCodeAt(0) !== 58 || address.charCodeAt(1) !== 58) return false;
+  for (let i = 2; i < 6; i++) if ((address.charCodeAt(i) | 0x20) !== 0x66) return false; // f or F
+  return address.charCodeAt(6) === 58 && address.indexOf('.', 7) >= 0;
 }
 
 /**
@@ -92,12 +95,7 @@ export function isV4Mapped(address: string): boolean {
  * dotted quad). False, with nothing written, when it does not parse.
  */
 export function writeAddressBytes(into: Uint8Array, at: number, address: string, family: 4 | 6): boolean {
-  if (family === 4) {
-    const parts = (isV4Mapped(address) ? address.slice(7) : address).split('.').map(Number);
-    if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) return false;
-    into.set(parts, at);
-    return true;
-  }
+  if (family === 4) return writeIPv4(into, at, address, isV4Mapped(address) ? 7 : 0);
   const halves = address.split('::');
   if (halves.length > 2) return false;
   const groups = (s: string | undefined) => (s ? s.split(':') : []);
@@ -112,5 +110,36 @@ export function writeAddressBytes(into: Uint8Array, at: number, address: string,
     into[at + i * 2] = v >> 8;
     into[at + i * 2 + 1] = v & 0xff;
   });
+  return true;
+}
+
+/**
+ * The dotted quad at `address[from..]` as 4 bytes at `into[at]`, read in place (no strings or
+ * arrays: this runs for each lookup of a connection's owner). False, with nothing written, unless
+ * it is four decimal numbers of 0-255 separated by dots.
+ */
+function writeIPv4(into: Uint8Array, at: number, address: string, from: number): boolean {
+  let word = 0;
+  let parts = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = from; i <= address.length; i++) {
+    const c = i < address.length ? address.charCodeAt(i) : 0x2e; // the end closes the last part
+    if (c === 0x2e) {
+      if (digits === 0 || parts === 4) return false;
+      word = word * 256 + value;
+      parts++;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3 || value > 255) return false;
+    } else return false;
+  }
+  if (parts !== 4) return false;
+  into[at] = word >>> 24;
+  into[at + 1] = (word >>> 16) & 0xff;
+  into[at + 2] = (word >>> 8) & 0xff;
+  into[at + 3] = word & 0xff;
   return true;
 }

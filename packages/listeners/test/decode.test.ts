@@ -169,6 +169,8 @@ describe('address text to bytes (the eBPF map key)', () => {
   it('parses IPv4, v4-mapped IPv6 as IPv4, and IPv6 in its text forms, back to what formatIPv6 writes', () => {
     expect([...addressBytes('10.0.0.255', 4)!]).toEqual([10, 0, 0, 255]);
     expect([...addressBytes('::ffff:127.0.0.1', 4)!]).toEqual([127, 0, 0, 1]);
+    expect([...addressBytes('::FFFF:192.168.1.2', 4)!]).toEqual([192, 168, 1, 2]);
+    expect([...addressBytes('255.255.255.255', 4)!]).toEqual([255, 255, 255, 255]);
     for (const text of ['::', '::1', 'fe80::1:2', '2001:db8::', '2001:db8:0:1:2:3:4:5']) {
       expect(formatIPv6(addressBytes(text, 6)!, 0)).toBe(text);
     }
@@ -176,7 +178,21 @@ describe('address text to bytes (the eBPF map key)', () => {
   });
 
   it('refuses what does not parse instead of guessing', () => {
-    for (const text of ['10.0.0', '10.0.0.256', 'a.b.c.d', '']) expect(addressBytes(text, 4)).toBeUndefined();
+    for (const text of [
+      '10.0.0',
+      '10.0.0.256',
+      'a.b.c.d',
+      '',
+      '1..2.3',
+      '1.2.3.4.',
+      '.1.2.3',
+      '1.2.3.4.5',
+      ' 1.2.3.4',
+      '0x1.2.3.4',
+      '1.2.3.0004',
+    ]) {
+      expect(addressBytes(text, 4)).toBeUndefined();
+    }
     for (const text of ['1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7:8::', '12zz::1', '1:2', '']) {
       expect(addressBytes(text, 6)).toBeUndefined();
     }

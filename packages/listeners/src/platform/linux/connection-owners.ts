@@ -21,6 +21,8 @@ class LinuxConnectionOwners implements ConnectionOwners {
    */
   private readonly known = new Map<string, { process: ConnectionOwner['process']; checked: number }>();
   private readonly gone = new Set<string>();
+  /** Each pid's identity text, for the process it was last (idOf). Cleared when full. */
+  private readonly ids = new Map<number, { startTime: bigint; execId: bigint; id: string }>();
 
   constructor(private readonly kernel: KernelOwners) {}
 
@@ -35,7 +37,7 @@ class LinuxConnectionOwners implements ConnectionOwners {
   ownerOf(key: ConnectionKey): ConnectionOwner | undefined {
     const record = this.kernel.lookup(key);
     if (!record) return undefined;
-    const id = `${record.pid}:${record.startTime}:${record.execId}`;
+    const id = this.idOf(record);
     const now = performance.now();
     let running: ConnectionOwner['process'] | undefined;
     if (!this.gone.has(id)) {
@@ -51,19 +53,28 @@ class LinuxConnectionOwners implements ConnectionOwners {
         else bounded(this.gone).add(id);
       }
     }
-    return {
-      process: running ?? { pid: record.pid, name: record.comm, path: '' },
-      exited: running === undefined,
-      at: record.at,
-      hook: record.hook,
-      ...(record.syn !== undefined && { syn: record.syn }),
-      cgroupId: record.cgroupId,
-      netns: record.netns,
-    };
+    const process = running ?? { pid: record.pid, name: record.comm, path: '' };
+    const { at, hook, syn, cgroupId, netns } = record;
+    // Object literals of one shape each (a spread would make a slower, larger object per lookup).
+    if (syn !== undefined) return { process, exited: running === undefined, at, hook, syn, cgroupId, netns };
+    return { process, exited: running === undefined, at, hook, cgroupId, netns };
   }
 
   close(): void {
     this.kernel.close();
+  }
+
+  /**
+   * A process's identity as text (pid, start time, exec count): made once per process, not per
+   * lookup (a new string would be made, then flattened to be hashed, each time).
+   */
+  private idOf(record: KernelOwnerRecord): string {
+    const seen = this.ids.get(record.pid);
+    if (seen && seen.startTime === record.startTime && seen.execId === record.execId) return seen.id;
+    const id = `${record.pid}:${record.startTime}:${record.execId}`;
+    if (this.ids.size >= 4096) this.ids.clear();
+    this.ids.set(record.pid, { startTime: record.startTime, execId: record.execId, id });
+    return id;
   }
 }
 

@@ -66,6 +66,19 @@ export interface KernelOwnerRecord {
   syn?: number;
 }
 
+/** Who a record names: the same for each record one process's hooks write. */
+type Holder = Omit<KernelOwnerRecord, 'at' | 'hook' | 'syn'>;
+
+/** Holders kept by KernelOwners for the records that name them again. */
+const MAX_HOLDERS = 256;
+
+/** Whether two values name the same holder: the same words up to `written`, and the same comm. */
+function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+  for (let i = VALUE.TGID / 4; i < VALUE.WRITTEN / 4; i++) if (a[i] !== b[i]) return false;
+  for (let i = VALUE.COMM / 4; i < VALUE.HOOK / 4; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** A connection as the map keys it, from its owner's side. */
 export interface KernelOwnerKey {
   protocol: 'TCP' | 'UDP';
@@ -91,7 +104,17 @@ const RECORD_HOOKS: Record<number, KernelOwnerRecord['hook']> = {
 export class KernelOwners {
   private readonly key = Buffer.alloc(KEY.SIZE);
   private readonly value = Buffer.alloc(VALUE.SIZE);
+  /** The value read, as 32-bit words (Buffer.alloc does not pool: offset 0, aligned). */
+  private readonly words = new Uint32Array(this.value.buffer, this.value.byteOffset, VALUE.SIZE / 4);
   private readonly attr = Buffer.alloc(32);
+  /**
+   * The holders records named lately, by tgid, with the words they were read from: lookups name
+   * the same few processes again and again (a client, its server). Cleared when full.
+   */
+  private readonly holders = new Map<number, { holder: Holder; words: Uint32Array }>();
+  /** CLOCK_REALTIME - CLOCK_MONOTONIC in ms, and when (performance.now()) it was read. */
+  private wallOffsetMs = 0;
+  private wallOffsetReadAt = Number.NEGATIVE_INFINITY;
   private closed = false;
 
   private constructor(
@@ -106,11 +129,18 @@ export class KernelOwners {
   }
 
   /**
-   * CLOCK_REALTIME - CLOCK_MONOTONIC in ns, to turn the hooks' ktime into wall-clock time; read at
-   * each use (to the ms), so that the wall clock's adjustments over a long run are followed.
+   * A hook's ktime (CLOCK_MONOTONIC ns, as its two 32-bit halves) as ms since 1970: offset by
+   * CLOCK_REALTIME - CLOCK_MONOTONIC, read again (to the ms) when 100 ms old, so that the wall
+   * clock's adjustments over a long run are followed. A double holds the ns exactly for 104 days of
+   * uptime, and to a few ns after that.
    */
-  private wallOffsetNs(): bigint {
-    return BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  private wallMs(low: number, high: number): number {
+    const now = performance.now();
+    if (now - this.wallOffsetReadAt > 100) {
+      this.wallOffsetMs = Number(BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint()) / 1e6;
+      this.wallOffsetReadAt = now;
+    }
+    return (high * 2 ** 32 + low) / 1e6 + this.wallOffsetMs;
   }
 
   /** Loads what can be loaded; throws (with the reason) only when nothing can: not root, no BTF, no map. */
@@ -286,19 +316,48 @@ export class KernelOwners {
 
   private record(): KernelOwnerRecord {
     const v = this.value;
+    const h = this.holder();
+    const written = VALUE.WRITTEN / 4;
+    const at = this.wallMs(this.words[written]!, this.words[written + 1]!);
+    const hook = v.readUInt32LE(VALUE.HOOK);
+    const { pid, startTime, execId, comm, cgroupId, netns } = h;
+    // Object literals of one shape each (a spread would make a slower, larger object per record).
+    if (hook === Hook.ACCEPT)
+      return {
+        pid,
+        startTime,
+        execId,
+        comm,
+        cgroupId,
+        netns,
+        at,
+        hook: 'accept',
+        syn: v.readUInt32LE(VALUE.SYN),
+      };
+    return { pid, startTime, execId, comm, cgroupId, netns, at, hook: RECORD_HOOKS[hook] ?? 'connect' };
+  }
+
+  /**
+   * Who the value read names: a holder seen lately when its words (up to `written`, and the comm)
+   * are the same, else read (its BigInts and comm made once) and kept.
+   */
+  private holder(): Holder {
+    const w = this.words;
+    const seen = this.holders.get(w[VALUE.TGID / 4]!);
+    if (seen && sameWords(w, seen.words)) return seen.holder;
+    const v = this.value;
     const comm = v.toString('latin1', VALUE.COMM, VALUE.COMM + 16);
-    const written = v.readBigUInt64LE(VALUE.WRITTEN);
-    return {
+    const holder: Holder = {
       pid: v.readUInt32LE(VALUE.TGID),
       startTime: v.readBigUInt64LE(VALUE.START_TIME),
       execId: v.readBigUInt64LE(VALUE.EXEC_ID),
       comm: comm.slice(0, comm.indexOf('\0') < 0 ? 16 : comm.indexOf('\0')),
       cgroupId: v.readBigUInt64LE(VALUE.CGROUP),
       netns: v.readUInt32LE(VALUE.NETNS),
-      at: Number(written + this.wallOffsetNs()) / 1e6,
-      hook: RECORD_HOOKS[v.readUInt32LE(VALUE.HOOK)] ?? 'connect',
-      ...(v.readUInt32LE(VALUE.HOOK) === Hook.ACCEPT && { syn: v.readUInt32LE(VALUE.SYN) }),
     };
+    if (this.holders.size >= MAX_HOLDERS) this.holders.clear();
+    this.holders.set(holder.pid, { holder, words: w.slice() });
+    return holder;
   }
 
   close(): void {
