@@ -79,6 +79,8 @@ export class Attributor extends EventEmitter<AttributorEvents> {
   /** The eBPF path, when the kernel's records are given (options.connections). */
   private readonly kernel: KernelLabels | undefined;
   private readonly describe: ((process: Process) => Process) | undefined;
+  /** Described labels by the process they were made from (see described()); weak: they go with the process. */
+  private readonly describedLabels = new WeakMap<Process, Label & { status: 'known' }>();
   /** The last error a socket-table read or the kernel's source threw (the flows it served are retried). */
   lastError: unknown;
 
@@ -156,16 +158,22 @@ export class Attributor extends EventEmitter<AttributorEvents> {
       syn: flow.syn,
     };
     this.flows.set(flow.id, record);
-    let ids = this.flowsByKey.get(key);
+    if (this.kernel?.start(record)) {
+      // Labelled from the kernel's record at once (no port entry or index: most flows), or waiting
+      // for it, when the socket table's answer for its port may still label it (relabel).
+      if (record.label.status === 'pending') this.index(record);
+    } else this.admitToTable(record);
+    return record.label;
+  }
+
+  /** Files the flow under its (protocol, local port), for the socket table's answers and checks. */
+  private index(record: FlowRecord): void {
+    let ids = this.flowsByKey.get(record.key);
     if (!ids) {
       ids = new Set();
-      this.flowsByKey.set(key, ids);
+      this.flowsByKey.set(record.key, ids);
     }
-    ids.add(flow.id);
-
-    const entry = this.entryOf(record);
-    if (!this.kernel?.start(record)) this.admitToTable(record, entry);
-    return record.label;
+    ids.add(record.id);
   }
 
   /** The (protocol, local port) entry of a flow, made when there is none. */
@@ -179,7 +187,9 @@ export class Attributor extends EventEmitter<AttributorEvents> {
   }
 
   /** The socket-table path: the port's state machine takes the flow. */
-  private admitToTable(record: FlowRecord, entry = this.entryOf(record)): void {
+  private admitToTable(record: FlowRecord): void {
+    this.index(record);
+    const entry = this.entryOf(record);
     const admission = admitFlow(entry, record.query, this.clock.now(), (o) => this.verify(o));
     this.admit(entry, record.key, record, admission);
   }
@@ -346,8 +356,7 @@ export class Attributor extends EventEmitter<AttributorEvents> {
   }
 
   private setLabel(record: FlowRecord, label: Label, owner?: Owner): void {
-    if (label.status === 'known' && this.describe && !label.exited)
-      label = { ...label, process: this.describe(label.process) };
+    if (label.status === 'known' && this.describe && !label.exited) label = this.described(label);
     const previous = record.label;
     record.label = label;
     record.owner = owner;
@@ -363,6 +372,18 @@ export class Attributor extends EventEmitter<AttributorEvents> {
     } else if (label.status === 'unknown') this.counts.unknown[label.reason]++;
     this.emit('label', record.id, label, previous);
     if (record.ended) this.forget(record);
+  }
+
+  /**
+   * The label with its process described, one object per process and source: the flows of one
+   * program share it (labels are not changed once made), rather than each making its own.
+   */
+  private described(label: Label & { status: 'known' }): Label & { status: 'known' } {
+    const cached = this.describedLabels.get(label.process);
+    if (cached !== undefined && cached.source === label.source) return cached;
+    const made = { ...label, process: this.describe!(label.process) };
+    this.describedLabels.set(label.process, made);
+    return made;
   }
 
   private unlink(record: FlowRecord): void {

@@ -28,7 +28,9 @@ export interface AttributorOptions {
   udpRecordAgeMs?: number;
   /**
    * Adds to a program what the label should carry besides pid, name and path (e.g. its cgroup:
-   * CaptureMonitor adds processCgroup()), once per label; return the process as it is to add nothing.
+   * CaptureMonitor adds processCgroup()); return the process as it is to add nothing. Called once
+   * per process object an owner source answers with (and label source): the flows of that process
+   * share the label made from it.
    */
   describe?: (process: Process) => Process;
 }

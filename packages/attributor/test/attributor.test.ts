@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Attributor, type AttributorOptions, type Label } from '../src/index';
+import { SLICE_BUDGET_MS } from '../src/util/slices';
 import { CURL, FakeClock, FakeSource, FIREFOX, flow } from './fakes';
 
 // Default policy: retries after 25, 100, 400, 1500 ms; known for 60 s; unknown held 3 s.
@@ -346,6 +347,32 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
     expect(a.stats()).toMatchObject({ fromKernel: 1, attributed: 1 });
   });
 
+  it('flows of one process share one described label; it leaves no port entry behind', () => {
+    const clock = new FakeClock();
+    const described: unknown[] = [];
+    const { a } = setUp(
+      {
+        connections: { ownerOf: () => record(clock.now()) },
+        describe: (p) => {
+          described.push(p);
+          return { ...p, user: { uid: 1000, name: 'me' } };
+        },
+      },
+      clock,
+    );
+    const labels = [6000, 6001, 6002].map((port) => a.flowStarted(flow(port, { firstSeen: clock.now() })));
+    expect(labels[0]).toEqual({
+      status: 'known',
+      process: { ...CURL, user: { uid: 1000, name: 'me' } },
+      source: 'ebpf',
+    });
+    expect(labels[1]).toBe(labels[0]);
+    expect(labels[2]).toBe(labels[0]);
+    expect(described).toHaveLength(1);
+    expect(a.portState('TCP', 6000)).toBeUndefined(); // the socket table was never needed
+    expect(a.stats().ports).toBe(0);
+  });
+
   it('an owner that exited is still named, and flagged', () => {
     const clock = new FakeClock();
     const { a } = setUp({ connections: { ownerOf: () => record(clock.now(), true) } }, clock);
@@ -428,6 +455,64 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
     while (later.length > 0) later.shift()!();
     expect(asked.size).toBe(flows); // the 904 left out of the first round went first in the second
     expect(Math.max(...asked.values())).toBe(2);
+  });
+
+  it('a slice of revalidation hands the event loop back after its time budget, short of its size', async () => {
+    const clock = new FakeClock();
+    let spent = 0; // ms the map reads took, on top of the clock's own time
+    const now = clock.now.bind(clock);
+    const later: (() => void)[] = [];
+    const slow = Object.assign(clock, {
+      now: () => now() + spent,
+      soon: (fn: () => void) => {
+        later.push(fn);
+        return () => {};
+      },
+    });
+    let reads = 0;
+    const connections = {
+      ownerOf: () => {
+        reads++;
+        spent += 0.1; // a read of the map that takes 100 µs (a UDP lookup is up to seven)
+        return record(slow.now());
+      },
+    };
+    const { a } = setUp({ connections }, slow);
+    for (let port = 10_000; port < 10_100; port++) {
+      a.flowStarted(flow(port, { firstSeen: slow.now(), protocol: 17 }));
+    }
+    reads = 0;
+    await clock.advance(1000);
+    expect(reads).toBe(Math.ceil(SLICE_BUDGET_MS / 0.1)); // 3 reads of 0.1 ms pass 0.25 ms
+    while (later.length > 0) later.shift()!();
+    expect(reads).toBe(100); // and every flow is still checked, slice after slice
+  });
+
+  it('UDP: when the host reports packets, only flows with packets since their last check are read again', async () => {
+    const clock = new FakeClock();
+    const asked = new Map<number, number>();
+    const connections = {
+      ownerOf: (q: { local: { port: number } }) => {
+        asked.set(q.local.port, (asked.get(q.local.port) ?? 0) + 1);
+        return record(clock.now());
+      },
+    };
+    const { a } = setUp({ connections }, clock);
+    const flows = [0, 1, 2].map((i) => flow(5300 + i, { firstSeen: clock.now(), protocol: 17 }));
+    for (const f of flows) {
+      a.flowStarted(f);
+      a.flowActivity(f.id); // its first packet
+    }
+    asked.clear();
+    await clock.advance(1000);
+    expect([...asked.keys()].sort()).toEqual([5300, 5301, 5302]); // each once after its packets
+    asked.clear();
+    a.flowActivity(flows[1]!.id);
+    await clock.advance(1000);
+    expect([...asked.keys()]).toEqual([5301]); // the others had no packets since
+    asked.clear();
+    await clock.advance(1000);
+    expect(asked.size).toBe(0);
   });
 
   it('UDP: a send recorded long before the flow is not this flow’s', async () => {

@@ -10,12 +10,10 @@ const ACTIVITY_ASK_MS = 0.05;
 const CHECKS_PER_ROUND = 4096;
 
 /** The label a kernel record gives: `exited` when its program had gone (the name is then its comm). */
-const labelOf = (hit: KernelHit): Label => ({
-  status: 'known',
-  process: hit.process,
-  source: 'ebpf',
-  ...(hit.exited && { exited: true }),
-});
+const labelOf = (hit: KernelHit): Label =>
+  hit.exited
+    ? { status: 'known', process: hit.process, source: 'ebpf', exited: true }
+    : { status: 'known', process: hit.process, source: 'ebpf' };
 
 /** KernelLabels' counts before anything is counted (and an attributor's without the kernel's records). */
 export const noKernelCounts = () => ({
@@ -48,6 +46,10 @@ export class KernelLabels {
   private readonly waits: KernelWaits;
   /** UDP flows labelled from the kernel's record, re-asked on revalidation (bounded by the tracked flows). */
   private readonly udp = new Set<number>();
+  /** Of those, the ones with packets since they were last asked (once the host reports activity). */
+  private readonly udpActive = new Set<number>();
+  /** Whether the host calls activity() for each packet: then only UDP flows with packets are asked again. */
+  private activityReported = false;
   /** Waiting flows whose packet came within ACTIVITY_ASK_MS of the last question: asked once this turn's packets are handled. */
   private readonly activityLater = new Set<number>();
   private cancelActivityLater: (() => void) | undefined;
@@ -93,6 +95,8 @@ export class KernelLabels {
    * done while no flow waits.
    */
   activity(flowId: number): void {
+    this.activityReported = true;
+    if (this.udp.size > 0 && this.udp.has(flowId)) this.udpActive.add(flowId);
     if (this.waits.waiting === 0 || this.closed) return;
     const record = this.host.flow(flowId);
     if (record?.waitingSince === undefined || record.label.status !== 'pending') return;
@@ -106,18 +110,27 @@ export class KernelLabels {
   }
 
   /**
-   * The UDP flows to check in this revalidation: at most CHECKS_PER_ROUND, those checked longest
-   * ago first (each one taken goes to the back of the set).
+   * The UDP flows to check in this revalidation, at most CHECKS_PER_ROUND. When the host reports
+   * each packet (activity), those with packets since they were last checked: a 5-tuple another
+   * program took over carries new packets, and one without any has nothing to attribute anew.
+   * Otherwise all of them in turn, those checked longest ago first (each one taken goes to the
+   * back of the set).
    */
   checks(): number[] {
+    const from = this.activityReported ? this.udpActive : this.udp;
+    if (from === this.udpActive && from.size <= CHECKS_PER_ROUND) {
+      const all = [...from]; // all of them at once: cheaper than one by one
+      from.clear();
+      return all;
+    }
     const ids: number[] = [];
-    for (const id of this.udp) {
+    for (const id of from) {
       if (ids.length >= CHECKS_PER_ROUND) break;
       ids.push(id);
     }
     for (const id of ids) {
-      this.udp.delete(id);
-      this.udp.add(id);
+      from.delete(id);
+      if (from === this.udp) this.udp.add(id);
     }
     return ids;
   }
@@ -129,7 +142,7 @@ export class KernelLabels {
   revalidate(id: number): boolean {
     const record = this.host.flow(id);
     if (record?.label.status !== 'known' || record.label.source !== 'ebpf') {
-      this.udp.delete(id);
+      this.forget(id);
       return false;
     }
     let hit: KernelHit | undefined;
@@ -147,6 +160,7 @@ export class KernelLabels {
   /** Flow `id` is no longer tracked. */
   forget(id: number): void {
     this.udp.delete(id);
+    this.udpActive.delete(id);
   }
 
   close(): void {
@@ -154,6 +168,8 @@ export class KernelLabels {
     this.waits.close();
     this.cancelActivityLater?.();
     this.activityLater.clear();
+    this.udp.clear();
+    this.udpActive.clear();
   }
 
   /** Labels `record` from the kernel's record when there is one that is its own; false otherwise. */
