@@ -91,6 +91,13 @@ describe('HTTP/1.x Host', () => {
     expect(decodeHttpHost(whole, 0, 20)).toBe('truncated');
     expect(decodeHttpHost(whole, 0, 3)).toBe('truncated');
     expect(decodeHttpHost(text('SSH-2.0-OpenSSH\r\n'), 0, 17)).toBe('unsupported');
+    // Before the first line ends: a method's start, or a method and more, is a request on its way.
+    for (const start of ['G', 'DELE', 'OPTIONS ', 'CONNECT x', 'PATCH /ab']) {
+      expect(decodeHttpHost(text(start), 0, start.length)).toBe('truncated');
+    }
+    for (const start of ['hello', 'GETX', 'get /', 'POSTS /']) {
+      expect(decodeHttpHost(text(start), 0, start.length)).toBe('unsupported');
+    }
     const none = text('GET / HTTP/1.0\r\nAccept: */*\r\n\r\n');
     expect(decodeHttpHost(none, 0, none.length)).toBe('malformed');
   });

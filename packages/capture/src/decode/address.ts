@@ -3,9 +3,22 @@
  * flow, a display), never per packet.
  */
 
+/** Texts made by ipv4Text, by address: a capture sees few distinct addresses. Cleared when full. */
+const v4Texts = new Map<number, string>();
+const MAX_V4_TEXTS = 4096;
+
 /** Dotted-quad text of the 4 bytes at `offset`. */
 export function ipv4Text(data: Uint8Array, offset: number): string {
-  return `${data[offset]}.${data[offset + 1]}.${data[offset + 2]}.${data[offset + 3]}`;
+  // Signed 32 bits: a small integer as a key, never a boxed number.
+  const key =
+    (data[offset]! << 24) | (data[offset + 1]! << 16) | (data[offset + 2]! << 8) | data[offset + 3]!;
+  let text = v4Texts.get(key);
+  if (text === undefined) {
+    text = `${data[offset]}.${data[offset + 1]}.${data[offset + 2]}.${data[offset + 3]}`;
+    if (v4Texts.size >= MAX_V4_TEXTS) v4Texts.clear();
+    v4Texts.set(key, text);
+  }
+  return text;
 }
 
 /** RFC 5952 text of the 16 bytes at `offset`: lowercase hex, the longest run of 2+ zero groups as "::". */

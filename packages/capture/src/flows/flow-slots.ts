@@ -42,6 +42,10 @@ export const SYN_SEQ = 28;
 /** Bit 0: the flow was opened by a SYN (SYN_SEQ holds its number); bit 1: the key endpoint that sent it. */
 export const SYN_SEEN = 29;
 
+/** An address's bytes, in network order, on their way to text (readFlow: one at a time). */
+const scratch = new Uint8Array(16);
+const scratchView = new DataView(scratch.buffer);
+
 /**
  * Slot `slot` as a Flow (a snapshot: it does not change as packets arrive). `id` is the flow's id;
  * the records are read through their Uint32 and Float64 views.
@@ -51,11 +55,9 @@ export function readFlow(words: Uint32Array, numbers: Float64Array, slot: number
   const version = (words[base]! >> 8) as 4 | 6;
   const side = words[base + LOCAL_SIDE]! & 1;
   const endpoint = (which: number) => {
-    const bytes = new Uint8Array(16);
-    const view = new DataView(bytes.buffer);
-    for (let w = 0; w < 4; w++) view.setUint32(4 * w, words[base + 2 + 4 * which + w]!);
+    for (let w = 0; w < 4; w++) scratchView.setUint32(4 * w, words[base + 2 + 4 * which + w]!);
     const ports = words[base + 1]!;
-    return { address: addressText(bytes, 0, version), port: which === 0 ? ports >>> 16 : ports & 0xffff };
+    return { address: addressText(scratch, 0, version), port: which === 0 ? ports >>> 16 : ports & 0xffff };
   };
   const at = slot * NUMBERS_PER_SLOT;
   return {

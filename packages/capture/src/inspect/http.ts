@@ -2,6 +2,8 @@ import type { DecodeError } from '../decode/errors';
 import { hostName } from './tls';
 
 const METHODS = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'];
+/** How a request line starts: a method and a space. */
+const REQUEST_STARTS = METHODS.map((m) => `${m} `);
 /** Request heads longer than this are not read further (servers commonly refuse past 8 KiB). */
 export const MAX_REQUEST_HEAD = 8192;
 
@@ -41,10 +43,14 @@ export function decodeHttpHost(data: Uint8Array, start: number, end: number): { 
 
 /** Before a whole request line is there: whether it may still become one. */
 function startsLikeRequest(data: Uint8Array, start: number, end: number): DecodeError {
-  const head = ascii(data, start, Math.min(end, start + 8));
-  return METHODS.some((m) => `${m} `.startsWith(head) || head.startsWith(`${m} `))
-    ? 'truncated'
-    : 'unsupported';
+  // Read in place: this runs for each packet of a flow until its first line is complete.
+  const length = Math.min(end, start + 8) - start;
+  for (const line of REQUEST_STARTS) {
+    let i = 0;
+    while (i < length && i < line.length && data[start + i] === line.charCodeAt(i)) i++;
+    if (i === length || i === line.length) return 'truncated'; // one starts the other
+  }
+  return 'unsupported';
 }
 
 function indexOfCrlf(data: Uint8Array, from: number, end: number): number {
