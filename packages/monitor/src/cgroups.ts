@@ -13,8 +13,12 @@ export interface ProcessContext {
  * recently used forgotten) rather than once per flow.
  */
 export function withCgroup(cache: LruMap<string, ProcessContext>): (process: Process) => Process {
+  // The same process object, asked again, gets the same answer (no new key or object per flow).
+  const made = new WeakMap<Process, Process>();
   return (process) => {
     if (process.cgroup && process.user) return process;
+    const done = made.get(process);
+    if (done) return done;
     const key = `${process.pid}:${process.path}`;
     let info = cache.get(key);
     if (info === undefined) {
@@ -23,6 +27,9 @@ export function withCgroup(cache: LruMap<string, ProcessContext>): (process: Pro
     }
     const cgroup = process.cgroup ?? info.cgroup;
     const user = process.user ?? info.user;
-    return cgroup || user ? { ...process, ...(cgroup && { cgroup }), ...(user && { user }) } : process;
+    const described =
+      cgroup || user ? { ...process, ...(cgroup && { cgroup }), ...(user && { user }) } : process;
+    made.set(process, described);
+    return described;
   };
 }
