@@ -118,20 +118,13 @@ export class KernelLabels {
    */
   checks(): number[] {
     const from = this.activityReported ? this.udpActive : this.udp;
-    if (from === this.udpActive && from.size <= CHECKS_PER_ROUND) {
-      const all = [...from]; // all of them at once: cheaper than one by one
-      from.clear();
-      return all;
-    }
     const ids: number[] = [];
     for (const id of from) {
       if (ids.length >= CHECKS_PER_ROUND) break;
       ids.push(id);
     }
-    for (const id of ids) {
-      from.delete(id);
-      if (from === this.udp) this.udp.add(id);
-    }
+    for (const id of ids) from.delete(id); // checked now: active again only with new packets
+    if (from === this.udp) for (const id of ids) this.udp.add(id); // to the back, in turn
     return ids;
   }
 
