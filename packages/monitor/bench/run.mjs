@@ -1,6 +1,6 @@
 // Benchmark of the live pipeline's attribution (@netwho/attributor inside CaptureMonitor). Run
 // with `pnpm bench` (after `pnpm build`, as root for capture and eBPF).
-//   node bench/run.mjs [--only tcp|tcp-c|udp|udp-c]
+//   node bench/run.mjs [--only tcp|tcp-c|tcp-fork|udp|udp-c]
 // Attribution per connection lifetime on loopback: real client processes, a live capture, both
 //    ends of each connection (client and server), with eBPF and the socket table, the socket table
 //    alone, and in the same run the approach Node tools take today (shell out to `ss -p` for each
@@ -20,7 +20,7 @@ import { CaptureMonitor } from '../dist/index.js';
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string' }, // rows whose clients are these: tcp, tcp-c, udp or udp-c
+    only: { type: 'string' }, // rows whose clients are these: tcp, tcp-c, tcp-fork, udp or udp-c
   },
 });
 const FIXTURES = join(import.meta.dirname, '..', 'test', 'fixtures');
@@ -68,13 +68,14 @@ const isUdp = (protocol) => protocol.startsWith('udp');
 /**
  * The row's clients: `count` single-datagram UDP exchanges from Node; TCP connections living
  * `lifetime` ms from Node, 8 at a time; or (`tcp-c`, `udp-c`) from a small C client, one after
- * another, as the issue saw (a UDP exchange is followed by a pause of `lifetime` ms).
+ * another, as the issue saw (a UDP exchange is followed by a pause of `lifetime` ms); or
+ * (`tcp-fork`) from a new C process for each connection, as a shell running curl makes them.
  */
 function runClients(serverPort, lifetime, count, protocol) {
   if (protocol === 'udp') return runFixture('udp-exchanges.mjs', [serverPort, count]);
-  if (protocol.endsWith('-c')) {
+  if (protocol.endsWith('-c') || protocol === 'tcp-fork') {
     sequentialClient ??= buildC('sequential-client');
-    const kind = protocol.slice(0, 3); // tcp or udp
+    const kind = protocol === 'tcp-fork' ? protocol : protocol.slice(0, 3); // tcp, udp or tcp-fork
     return runFixture(sequentialClient, [kind, serverPort, count, Math.round(lifetime * 1000)]);
   }
   return runFixture('tcp-clients.mjs', [serverPort, count, lifetime, 8]);
@@ -124,9 +125,9 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
     }
   });
   const clients = runClients(serverPort, lifetime, count, protocol);
-  const { pid, ports } = await clients.done;
+  const { pid, pids, ports } = await clients.done;
   const ends = [
-    ...ports.map((p) => [p, pid]),
+    ...ports.map((p, i) => [p, pids?.[i] ?? pid]), // tcp-fork: each port's own process
     ...(who === 'ss' ? [] : ports.map((p) => [`server end of ${p}`, server.pid])),
   ];
   const settled = () => ends.every(([e]) => answers.has(e) && answers.get(e).status !== 'pending');
@@ -157,15 +158,18 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
   }
   let right = 0;
   let wrong = 0;
+  let exited = 0; // right answers whose process had exited when it was labelled (no path)
   for (const [end, expected] of ends) {
     const answer = await answers.get(end);
     const got = who === 'ss' ? answer : answer?.status === 'known' ? answer.process.pid : undefined;
     if (got !== undefined) got === expected ? right++ : wrong++;
+    if (got === expected && answer.exited) exited++;
   }
   return {
     connections: ends.length,
     right,
     wrong,
+    exited,
     p50: stats.labelLatency.p50,
     p99: stats.labelLatency.p99,
     waitP99: stats.labelWait.p99,
@@ -248,6 +252,7 @@ async function lifetimes() {
     [0.1, 1000, 'tcp-c'],
     [1, 1000, 'tcp-c', 'c'],
     [0.1, 1000, 'tcp-c', 'c'],
+    [1, 500, 'tcp-fork', 'c'],
     [0, 300, 'udp'],
     [0.1, 1000, 'udp-c', 'c'], // 0.1 ms between exchanges
     [0, 10000, 'udp-c', 'c'], // a burst: one exchange after another, as fast as the client goes
@@ -277,8 +282,9 @@ async function lifetimes() {
     '\n1. Attribution per connection lifetime (loopback; Node clients 8 connections at a time to a Node server, or a C client',
   );
   console.log(
-    '   one after another ("C 1 by 1") to the Node server or ("C to C") to a C server that answers at once)',
+    '   one after another ("C 1 by 1") to the Node server or ("C to C") to a C server that answers at once; "new process":',
   );
+  console.log('   each connection made by a new C process that exits after it, to the C server, as a shell running curl makes them)');
   if (reason) console.log(`   eBPF is off here (${reason}): the eBPF column is the socket table too`);
   console.log(
     "   both ends of each connection are labelled; label p50 / p99 from the first packet (p99 of the attributor's own part);",
@@ -291,6 +297,7 @@ async function lifetimes() {
   );
   // "C 1 by 1": the C client, one after another, to the Node server; "C to C": to the C server too.
   const what = ({ protocol, lifetime, serverKind }) => {
+    if (protocol === 'tcp-fork') return `TCP ${lifetime} ms, C, new process`.padEnd(24);
     const who = protocol.endsWith('-c') ? (serverKind === 'c' ? ', C to C' : ', C 1 by 1') : '';
     if (isUdp(protocol))
       return `UDP 1 datagram${who}${protocol === 'udp-c' && lifetime === 0 ? ', burst' : ''}`.padEnd(24);
@@ -320,6 +327,12 @@ async function lifetimes() {
     const { ebpf, alone } = row;
     console.log(
       `${what(row)} | ${pair(ebpf.client)} | ${pair(ebpf.server)} | ${optional(ebpf.accepted, 25)} | ${optional(ebpf.afterAccept, 31)} | ${optional(ebpf.afterRead, 26)} | ${fmt(alone.p50)} / ${fmt(alone.p99)}`,
+    );
+  }
+  for (const row of rows.filter((r) => r.protocol === 'tcp-fork')) {
+    const clients = row.ebpf.connections / 2;
+    console.log(
+      `\n   ${what(row).trim()}: ${clients - row.ebpf.exited} of ${clients} client ends labelled while their process still ran (with its path), the others from the kernel's record after it exited`,
     );
   }
   const floor = (f) => `${fmt(f.p50)} / ${fmt(f.p99)} / ${fmt(f.p999)} (max ${fmt(f.max)})`;
