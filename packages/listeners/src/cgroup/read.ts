@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readProcessFile } from '../platform/linux/process-info';
 import { type CgroupInfo, cgroupPathOf, describeCgroup } from './describe';
 
 /**
@@ -8,12 +9,8 @@ import { type CgroupInfo, cgroupPathOf, describeCgroup } from './describe';
  */
 export function processCgroup(pid: number): CgroupInfo | undefined {
   if (process.platform !== 'linux' || !Number.isInteger(pid) || pid <= 0) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/cgroup`, 'latin1');
-  } catch {
-    return undefined;
-  }
+  const text = readProcessFile(pid, 'cgroup');
+  if (text === undefined) return undefined;
   const path = cgroupPathOf(text);
   if (path === undefined) return undefined;
   const info = describeCgroup(path);

@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { readProcessFile } from '../platform/linux/process-info';
 
 /** The user a process runs as: its real uid and that user's name (`uid` as text when the name is unknown). */
 export interface ProcessUser {
@@ -12,12 +13,8 @@ export interface ProcessUser {
  */
 export function processUser(pid: number): ProcessUser | undefined {
   if (process.platform !== 'linux' || !Number.isInteger(pid) || pid <= 0) return undefined;
-  let status: string;
-  try {
-    status = readFileSync(`/proc/${pid}/status`, 'latin1');
-  } catch {
-    return undefined;
-  }
+  const status = readProcessFile(pid, 'status');
+  if (status === undefined) return undefined;
   const uid = uidOf(status);
   return uid === undefined ? undefined : { uid, name: userName(uid) };
 }

@@ -1,7 +1,7 @@
-import { readFileSync, readlinkSync } from 'node:fs';
 import type { ConnectionKey, ConnectionOwner, ConnectionOwners } from '../../connection-owners';
 import { type KernelOwnerRecord, KernelOwners } from './bpf/kernel-owners';
-import { fullName } from './process-info';
+import { libc } from './ffi';
+import { openProcessDir, readProcess, readProcessFile, startTicks, startTicksOf } from './process-info';
 
 /** USER_HZ: the clock ticks /proc/PID/stat counts start times in (100 on every Linux port we run on). */
 const TICKS_PER_SECOND = 100n;
@@ -90,35 +90,27 @@ function bounded<T extends Map<string, unknown> | Set<string>>(table: T): T {
   return table;
 }
 
-/** The process the record names, if that pid is still the same process (same start time before and after reading it). */
+/**
+ * The process the record names, if that pid is still the same process: its start time, in clock
+ * ticks since boot, is the recorded one. Its name and path are read through its /proc directory
+ * held open, so a pid taken by another process meanwhile fails those reads instead of answering
+ * for it.
+ */
 function stillRunning(record: KernelOwnerRecord): ConnectionOwner['process'] | undefined {
-  if (!sameProcess(record)) return undefined;
-  let path = '';
+  const dir = openProcessDir(record.pid);
+  if (dir < 0) return undefined;
   try {
-    path = readlinkSync(`/proc/${record.pid}/exe`).replace(/ \(deleted\)$/, '');
-  } catch {
-    // another user's process without the right to read its exe: the name is still known
+    if (startTicks(dir) !== record.startTime / NS_PER_TICK) return undefined;
+    // Without the right to read another user's exe, the path is '' and the name still known.
+    return readProcess(record.pid, dir);
+  } finally {
+    libc().close(dir);
   }
-  const comm = readOr(`/proc/${record.pid}/comm`, record.comm).trimEnd();
-  const name = fullName(comm, path, () => readOr(`/proc/${record.pid}/cmdline`, ''));
-  // Read again: had the pid been reused meanwhile, what was read is another process's.
-  return sameProcess(record) ? { pid: record.pid, name, path } : undefined;
 }
 
-/** Whether /proc/PID is the process the hook saw: its start time, in clock ticks since boot, is the recorded one. */
+/** Whether /proc/PID is still the process the hook saw (the same start time). */
 function sameProcess(record: KernelOwnerRecord): boolean {
-  const stat = readOr(`/proc/${record.pid}/stat`, '');
-  // Fields after the command name (which may hold spaces and parentheses): starttime is field 22.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return stat !== '' && BigInt(fields[19] ?? '-1') === record.startTime / NS_PER_TICK;
-}
-
-function readOr(path: string, fallback: string): string {
-  try {
-    return readFileSync(path, 'latin1');
-  } catch {
-    return fallback;
-  }
+  return startTicksOf(readProcessFile(record.pid, 'stat')) === record.startTime / NS_PER_TICK;
 }
 
 export function connectionOwners(options: { capacity?: number }): ConnectionOwners {

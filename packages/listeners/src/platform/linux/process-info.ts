@@ -1,27 +1,76 @@
 import { basename } from 'node:path';
 import { extendedName } from '../../process-name';
 import type { Process } from '../../types';
-import { O_CLOEXEC, O_RDONLY } from './constants';
-import { cString, libc } from './ffi';
+import { O_CLOEXEC, O_DIRECTORY, O_RDONLY } from './constants';
+import { AT_FDCWD, cString, libc } from './ffi';
 
 const COMM = cString('comm');
 const EXE = cString('exe');
 const CMDLINE = cString('cmdline');
+const STAT = cString('stat');
 const buf = Buffer.alloc(4096);
 
 /** The kernel keeps 15 characters of a program's name (TASK_COMM_LEN 16, with the NUL). */
 const COMM_MAX = 15;
 
-function readSmallFile(dir: number, file: Buffer): string | undefined {
+/**
+ * A file of /proc/<pid> (the directory open as `dir`), whole, as text; undefined when it cannot be
+ * read (ESRCH once the process has exited). One openat, reads and a close through libc, into one
+ * buffer: about a third of what readFileSync costs on procfs (whose files report size 0, so it
+ * allocates 64 KiB for each), 70 against 210 µs for the files a newly seen process needs.
+ */
+export function readSmallFile(
+  dir: number,
+  file: Buffer,
+  encoding: 'utf8' | 'latin1' = 'utf8',
+): string | undefined {
   const c = libc();
   const fd = c.openat(dir, file, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return undefined;
   try {
-    const n = c.read(fd, buf, buf.length);
-    return n < 0 ? undefined : buf.toString('utf8', 0, n);
+    let n = c.read(fd, buf, buf.length);
+    if (n < buf.length) return n < 0 ? undefined : buf.toString(encoding, 0, n);
+    const parts = [Buffer.from(buf)]; // longer than the buffer (a long command line): read on
+    for (n = c.read(fd, buf, buf.length); n > 0; n = c.read(fd, buf, buf.length))
+      parts.push(Buffer.from(buf.subarray(0, n)));
+    return n < 0 ? undefined : Buffer.concat(parts).toString(encoding);
   } finally {
     c.close(fd);
   }
+}
+
+/**
+ * /proc/<pid> open as a directory (its fd; negative when there is no such process). Files read
+ * through it are that process's even if the pid is taken by another since: they fail instead.
+ * The caller closes it.
+ */
+export function openProcessDir(pid: number): number {
+  return libc().openat(AT_FDCWD, cString(`/proc/${pid}`), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/** A file of /proc/<pid> as text (`name` NUL-terminated, see cString), or undefined when it cannot be read. */
+export function readProcessFile(
+  pid: number,
+  name: string,
+  encoding: 'utf8' | 'latin1' = 'latin1',
+): string | undefined {
+  return readSmallFile(AT_FDCWD, cString(`/proc/${pid}/${name}`), encoding);
+}
+
+/**
+ * The start time of the process whose /proc/<pid> is `dir`, in clock ticks since boot (field 22 of
+ * stat, proc(5)); undefined when it has exited.
+ */
+export function startTicks(dir: number): bigint | undefined {
+  return startTicksOf(readSmallFile(dir, STAT, 'latin1'));
+}
+
+/** The start time (clock ticks since boot) in a /proc/<pid>/stat text, or undefined. */
+export function startTicksOf(stat: string | undefined): bigint | undefined {
+  if (!stat) return undefined;
+  // Fields after the command name (which may hold spaces and parentheses): starttime is field 22.
+  const field = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 20)[19];
+  return field && /^\d+$/.test(field) ? BigInt(field) : undefined;
 }
 
 /**
