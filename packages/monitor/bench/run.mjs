@@ -284,7 +284,9 @@ async function lifetimes() {
   console.log(
     '   one after another ("C 1 by 1") to the Node server or ("C to C") to a C server that answers at once; "new process":',
   );
-  console.log('   each connection made by a new C process that exits after it, to the C server, as a shell running curl makes them)');
+  console.log(
+    '   each connection made by a new C process that exits after it, to the C server, as a shell running curl makes them)',
+  );
   if (reason) console.log(`   eBPF is off here (${reason}): the eBPF column is the socket table too`);
   console.log(
     "   both ends of each connection are labelled; label p50 / p99 from the first packet (p99 of the attributor's own part);",
