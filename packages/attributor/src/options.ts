@@ -18,10 +18,10 @@ export interface AttributorOptions {
   /**
    * Owners recorded by the kernel (eBPF), asked first for each new flow. An answer counts only if
    * it is this flow's: not newer than its first packet (TCP connect: the hook runs before the SYN;
-   * UDP: before the datagram, at most `udpRecordAgeMs` before the flow), or, for a connection
-   * accepted here (recorded at its first send or receive), carrying the flow's SYN's sequence
-   * number; so an older connection's owner on a reused 5-tuple is never taken for this one's. An
-   * accepted flow without its record yet is asked again for about half a second.
+   * UDP: as each send or receive returns, at most `udpRecordAgeMs` before the flow), or, for a
+   * connection accepted here (recorded at its first send or receive), carrying the flow's SYN's
+   * sequence number; so an older connection's owner on a reused 5-tuple is never taken for this
+   * one's. An accepted or UDP flow without its record yet is asked again for about half a second.
    */
   connections?: ConnectionOwnerSource;
   /** How old (ms before the flow's first packet) an eBPF record of a UDP send may be. Default 2000. */

@@ -37,7 +37,7 @@ export interface AttributorStats {
   /** Flows labelled from the kernel's record (eBPF), and of those, whose program had exited. */
   fromKernel: number;
   fromKernelExited: number;
-  /** Of those, accepted flows whose record came after their first packet (asked again); waiting now; not waited for (the wait list was full). */
+  /** Of those, accepted or UDP flows whose record came after their first packet (asked again); waiting now; not waited for (the wait list was full). */
   fromKernelLater: number;
   /** Of fromKernelLater, those asked again because more of their packets came (flowActivity). */
   fromKernelOnActivity: number;

@@ -521,8 +521,48 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
     source.own(5003, FIREFOX, 13);
     const f = flow(5003, { firstSeen: clock.now(), protocol: 17 });
     expect(a.flowStarted(f)).toEqual({ status: 'pending' });
-    await clock.advance(0);
+    await clock.advance(3.5); // asked again 1 ms apart: still the old send
+    expect(source.calls).toHaveLength(0);
+    await clock.advance(0.5);
     expect(a.labelOf(f.id)).toEqual({ status: 'known', process: FIREFOX });
+  });
+
+  it('UDP: a record written just after the datagram the capture saw (the send returned later) is found by asking again', async () => {
+    const clock = new FakeClock();
+    let hit: ReturnType<NonNullable<AttributorOptions['connections']>['ownerOf']>;
+    const { source, a } = setUp({ connections: { ownerOf: () => hit } }, clock);
+    const f = flow(5005, { firstSeen: clock.now(), protocol: 17 });
+    expect(a.flowStarted(f)).toEqual({ status: 'pending' });
+    hit = { ...record(clock.now() + 0.05), hook: 'udp-send' }; // 50 µs after its datagram
+    await clock.advance(1);
+    expect(a.labelOf(f.id)).toEqual({ status: 'known', process: CURL, source: 'ebpf' });
+    expect(source.calls).toHaveLength(0);
+    expect(a.stats()).toMatchObject({ fromKernel: 1, fromKernelLater: 1, kernelWaiting: 0 });
+  });
+
+  it('UDP: a datagram nothing recorded costs five questions in 4 ms, then the socket table alone answers', async () => {
+    const clock = new FakeClock();
+    let asked = 0;
+    const connections = {
+      ownerOf: () => {
+        asked++;
+        return undefined;
+      },
+    };
+    const { source, a } = setUp({ connections }, clock);
+    const f = flow(5006, { firstSeen: clock.now(), protocol: 17 });
+    a.flowStarted(f);
+    await clock.advance(3.5);
+    expect(asked).toBe(4);
+    expect(source.calls).toHaveLength(0);
+    await clock.advance(0.5);
+    expect(asked).toBe(5);
+    expect(source.calls).toHaveLength(1);
+    a.flowActivity(f.id); // not waiting any more: its packets ask nothing
+    await clock.advance(10_000); // the table's own retries
+    expect(asked).toBe(5);
+    expect(a.stats()).toMatchObject({ kernelWaiting: 0, fromKernel: 0 });
+    expect(a.labelOf(f.id)).toEqual({ status: 'unknown', reason: 'not-found' });
   });
 });
 

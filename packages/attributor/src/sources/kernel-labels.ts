@@ -2,7 +2,13 @@ import type { FlowRecord } from '../flow-record';
 import type { ConnectionOwnerSource, Label } from '../types';
 import type { Clock } from '../util/clock';
 import { soon } from '../util/slices';
-import { type KernelHit, KernelWaits, recordFits, SOCKET_TABLE_AFTER_STEP } from './kernel-records';
+import {
+  type KernelHit,
+  KernelWaits,
+  recordFits,
+  SOCKET_TABLE_AFTER_STEP,
+  UDP_LAST_STEP,
+} from './kernel-records';
 
 /** activity() asks the kernel for a waiting flow at most this often (ms); a packet sooner is asked for later in the turn. */
 const ACTIVITY_ASK_MS = 0.05;
@@ -37,8 +43,9 @@ export interface KernelLabelsHost {
 /**
  * The eBPF path of attribution: flows labelled from the kernel's records of who made each
  * connection (one map lookup per new flow), checked to be the flow's own (recordFits). An accepted
- * flow whose record comes at its server's first send or receive is asked again (KernelWaits, and
- * on its next packets); a UDP flow so labelled is asked again on each revalidation, since its
+ * flow whose record comes at its server's first send or receive, and a UDP flow whose record comes
+ * after the send or receive that the capture saw, are asked again (KernelWaits, and on their next
+ * packets); a UDP flow labelled is asked again on each revalidation, since its
  * 5-tuple outlives the socket and may pass to another program.
  */
 export class KernelLabels {
@@ -65,7 +72,7 @@ export class KernelLabels {
     this.waits = new KernelWaits(clock, (id, step) => this.askAgain(id, step));
   }
 
-  /** Accepted flows waiting for their record now, and those not waited for (the list was full). */
+  /** Flows waiting for their record now (accepted TCP, UDP), and those not waited for (the list was full). */
   get waiting(): number {
     return this.waits.waiting;
   }
@@ -74,13 +81,18 @@ export class KernelLabels {
   }
 
   /**
-   * A new flow: true when it is labelled from its record, or waits for one (accepted here: the
-   * kernel records it at its first send or receive, usually within a millisecond, and the socket
-   * table, a read of every socket and of their owners, waits for that). False: the socket table's.
+   * A new flow: true when it is labelled from its record, or waits for one (the socket table, a
+   * read of every socket and of their owners, waits for that). False: the socket table's. Waited
+   * for: TCP accepted here (the kernel records it at its first send or receive, usually within a
+   * millisecond) and any UDP flow (its record is written after each send or receive returns, so
+   * the capture can deliver a datagram, and the monitor ask for it, before its sender's record is
+   * there: on loopback the receiver is woken inside the sender's sendmsg; and a socket bound
+   * before the hooks were attached is recorded at its first receive).
    */
   start(record: FlowRecord): boolean {
     if (this.label(record)) return true;
-    if (!record.syn || record.syn.fromLocal || !this.waits.add(record.id)) return false;
+    const later = record.query.protocol === 'UDP' || (record.syn !== undefined && !record.syn.fromLocal);
+    if (!later || !this.waits.add(record.id)) return false;
     record.waitingSince = record.startedAt;
     return true;
   }
@@ -196,9 +208,12 @@ export class KernelLabels {
       this.counts.fromKernelLater++;
       return true;
     }
-    if (step === SOCKET_TABLE_AFTER_STEP && record.label.status === 'pending')
+    const udp = record.query.protocol === 'UDP';
+    if (step === (udp ? UDP_LAST_STEP : SOCKET_TABLE_AFTER_STEP) && record.label.status === 'pending')
       this.host.toSocketTable(record);
-    return false;
+    if (!udp || step < UDP_LAST_STEP) return false;
+    record.waitingSince = undefined; // no more questions on its packets either
+    return true;
   }
 
   private askOnActivity(record: FlowRecord, now: number): void {

@@ -13,8 +13,9 @@ const SLACK_MS = 50;
  * - `accept` records are written at an accepted socket's first send or receive, after its SYN:
  *   they carry the peer's initial sequence number, which must be the flow's opening SYN's. A flow
  *   seen from its middle (no SYN) takes one only if it is not newer than its first packet.
- * - the others (connect, UDP sends, binds) are written before the packets they explain: not newer
- *   than the flow's first packet; a UDP send at most `udpRecordAgeMs` older (a bind stays true as
+ * - the others are written before the packets they explain (connect, binds) or just after them
+ *   (UDP sends and receives, once the call returns): not newer than the flow's first packet, give
+ *   or take SLACK_MS; a UDP send at most `udpRecordAgeMs` older (a bind stays true as
  *   long as its socket: the kernel removes it on close).
  */
 export function recordFits(
@@ -37,10 +38,17 @@ export function recordFits(
 const BACKOFF_MS = [1, 1, 1, 1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 128, 256];
 /** After the question 14 ms in, the socket table is asked too. */
 export const SOCKET_TABLE_AFTER_STEP = 9;
+/**
+ * A UDP flow is asked four times, 1 ms apart, then the socket table answers alone: its record
+ * follows the datagram the capture saw by microseconds, and a datagram to a port nothing holds
+ * (or traffic passing through) should cost four questions, not sixteen.
+ */
+export const UDP_LAST_STEP = 3;
 
 /**
- * Flows accepted here whose record the kernel writes after their SYN was captured (at the
- * accepted socket's first send or receive): asked again (1 ms apart, then 2, 4 ... 256 ms) until `ask`
+ * Flows whose record the kernel writes after their first packet was captured (a TCP connection
+ * accepted here, at the accepted socket's first send or receive; UDP, after the send or receive
+ * returns): asked again (1 ms apart, then 2, 4 ... 256 ms) until `ask`
  * says it is settled (it is told which question it was: the first is step 0). One queue per step keeps due times in order, so a tick costs only the
  * flows it asks. Bounded: past `capacity` a new flow is not waited for (counted in `dropped`),
  * and the socket table answers it alone.
