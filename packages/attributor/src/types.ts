@@ -65,7 +65,8 @@ export interface ConnectionOwnerSource {
   /**
    * `at`: when the record was written (ms since 1970). `hook` `accept`: written after the SYN, at
    * the accepted socket's first send or receive, with the peer's initial sequence number in `syn`;
-   * `bind`: a UDP socket's bind, true while it is open. Other hooks run before the packets they explain.
+   * `bind`: a UDP socket's bind, true while it is open. `connect` runs before the SYN; UDP sends
+   * and receives as the call returns, just after the datagram (which a capture may deliver first).
    */
   ownerOf(
     query: OwnerQuery,
