@@ -21,7 +21,8 @@ export interface AttributorOptions {
    * UDP: as each send or receive returns, at most `udpRecordAgeMs` before the flow), or, for a
    * connection accepted here (recorded at its first send or receive), carrying the flow's SYN's
    * sequence number; so an older connection's owner on a reused 5-tuple is never taken for this
-   * one's. An accepted or UDP flow without its record yet is asked again for about half a second.
+   * one's. An accepted flow without its record yet is asked again for about half a second, a UDP
+   * flow for 4 ms.
    */
   connections?: ConnectionOwnerSource;
   /** How old (ms before the flow's first packet) an eBPF record of a UDP send may be. Default 2000. */

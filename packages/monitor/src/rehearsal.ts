@@ -15,8 +15,8 @@ import type { EndedConnection } from './snapshot';
  * fresh processes, each a monitor on loopback while a C client makes 6 connections 1 ms apart, two
  * rounds of 8 processes each way, alternating: the first connection labelled after 4.2–10.8 ms
  * (medians 5.8 and 5.9) without, 2.4–5.5 ms (medians 3.1 and 4.3) with; those behind it waited
- * about as long. What it cannot reach
- * stays cold: the ring's frame walk and the reading of real eBPF records.
+ * about as long. What it cannot reach stays cold: the ring's frame walk and the reading of real
+ * eBPF records.
  */
 
 /** LINKTYPE_ETHERNET (tcpdump.org link-layer header types), which loopback captures use. */

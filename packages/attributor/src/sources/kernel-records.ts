@@ -39,9 +39,9 @@ const BACKOFF_MS = [1, 1, 1, 1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 128, 256];
 /** After the question 14 ms in, the socket table is asked too. */
 export const SOCKET_TABLE_AFTER_STEP = 9;
 /**
- * A UDP flow is asked four times, 1 ms apart, then the socket table answers alone: its record
- * follows the datagram the capture saw by microseconds, and a datagram to a port nothing holds
- * (or traffic passing through) should cost four questions, not sixteen.
+ * A UDP flow without its record is asked again four times, 1 ms apart, then the socket table
+ * answers alone: its record follows the datagram the capture saw by microseconds, and a datagram
+ * to a port nothing holds (or traffic passing through) should cost five questions, not seventeen.
  */
 export const UDP_LAST_STEP = 3;
 
