@@ -156,6 +156,7 @@ export class Attributor extends EventEmitter<AttributorEvents> {
       ended: false,
       owner: undefined,
       syn: flow.syn,
+      sentFromHere: flow.packetsIn === 0 && (flow.localKnown === true || flow.bothLocal === true),
     };
     this.flows.set(flow.id, record);
     if (this.kernel?.start(record)) {

@@ -14,6 +14,8 @@ export interface FlowRecord {
   /** The socket behind a `known` label. */
   owner: Owner | undefined;
   syn: Syn | undefined;
+  /** Its first packet left a socket of this machine (FlowInput's packetsIn, localKnown, bothLocal). */
+  sentFromHere: boolean;
   /** A UDP flow labelled from the kernel's record: its time, checked again on each revalidation (the port may change hands). */
   kernelAt?: number;
   /** An accepted flow waiting for the kernel's record (KernelWaits) since. */

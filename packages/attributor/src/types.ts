@@ -24,6 +24,15 @@ export interface FlowInput {
   firstSeen?: number;
   /** The SYN that opened a TCP flow, when it was seen (a capture Flow's `syn`). */
   syn?: Syn;
+  /**
+   * A capture Flow's own fields, which tell whether the flow's first packet left a socket of this
+   * machine: no packet in yet, and `local` one of this machine's addresses (`localKnown`) or both
+   * ends local (`bothLocal`, `local` being the sender). Such a UDP flow waits a little for its
+   * eBPF record, which the kernel writes as the send returns, just after the datagram.
+   */
+  packetsIn?: number;
+  localKnown?: boolean;
+  bothLocal?: boolean;
 }
 
 /** A TCP connection's opening SYN: its sequence number, and whether this flow's local end sent it. */

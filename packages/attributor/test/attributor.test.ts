@@ -334,6 +334,9 @@ describe('Attributor bounds', () => {
   });
 });
 
+/** A UDP flow whose first datagram left a socket of this machine, as a capture Flow says it. */
+const SENT_HERE = { packetsIn: 0, localKnown: true } as const;
+
 describe('connect-time owners from the kernel (eBPF), asked first', () => {
   const record = (at: number, exited = false) => ({ process: CURL, exited, at });
 
@@ -519,7 +522,7 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
     const clock = new FakeClock();
     const { source, a } = setUp({ connections: { ownerOf: () => record(clock.now() - 60_000) } }, clock);
     source.own(5003, FIREFOX, 13);
-    const f = flow(5003, { firstSeen: clock.now(), protocol: 17 });
+    const f = flow(5003, { firstSeen: clock.now(), protocol: 17, ...SENT_HERE });
     expect(a.flowStarted(f)).toEqual({ status: 'pending' });
     await clock.advance(3.5); // asked again 1 ms apart: still the old send
     expect(source.calls).toHaveLength(0);
@@ -531,7 +534,7 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
     const clock = new FakeClock();
     let hit: ReturnType<NonNullable<AttributorOptions['connections']>['ownerOf']>;
     const { source, a } = setUp({ connections: { ownerOf: () => hit } }, clock);
-    const f = flow(5005, { firstSeen: clock.now(), protocol: 17 });
+    const f = flow(5005, { firstSeen: clock.now(), protocol: 17, ...SENT_HERE });
     expect(a.flowStarted(f)).toEqual({ status: 'pending' });
     hit = { ...record(clock.now() + 0.05), hook: 'udp-send' }; // 50 µs after its datagram
     await clock.advance(1);
@@ -550,7 +553,7 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
       },
     };
     const { source, a } = setUp({ connections }, clock);
-    const f = flow(5006, { firstSeen: clock.now(), protocol: 17 });
+    const f = flow(5006, { firstSeen: clock.now(), protocol: 17, ...SENT_HERE });
     a.flowStarted(f);
     await clock.advance(3.5);
     expect(asked).toBe(4);
@@ -563,6 +566,30 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
     expect(asked).toBe(5);
     expect(a.stats()).toMatchObject({ kernelWaiting: 0, fromKernel: 0 });
     expect(a.labelOf(f.id)).toEqual({ status: 'unknown', reason: 'not-found' });
+  });
+
+  it('UDP: a datagram that came in, or passes through, is asked once, then the socket table answers', async () => {
+    const clock = new FakeClock();
+    let asked = 0;
+    const connections = {
+      ownerOf: () => {
+        asked++;
+        return undefined;
+      },
+    };
+    const { source, a } = setUp({ connections }, clock);
+    const cases = [
+      { packetsIn: 1, localKnown: true }, // from a remote host to this machine
+      { packetsIn: 0, localKnown: false, bothLocal: false }, // neither end here: forwarded
+      {}, // a flow source that does not say
+    ];
+    for (const [i, how] of cases.entries()) a.flowStarted(flow(5100 + i, { protocol: 17, ...how }));
+    expect(asked).toBe(3);
+    await clock.advance(0);
+    expect(source.calls.flatMap((c) => c.queries)).toHaveLength(3);
+    await clock.advance(10);
+    expect(asked).toBe(3);
+    expect(a.stats().kernelWaiting).toBe(0);
   });
 });
 

@@ -43,9 +43,9 @@ export interface KernelLabelsHost {
 /**
  * The eBPF path of attribution: flows labelled from the kernel's records of who made each
  * connection (one map lookup per new flow), checked to be the flow's own (recordFits). An accepted
- * flow whose record comes at its server's first send or receive, and a UDP flow whose record comes
- * after the send or receive that the capture saw, are asked again (KernelWaits, and on their next
- * packets); a UDP flow labelled is asked again on each revalidation, since its
+ * flow whose record comes at its server's first send or receive, and a UDP flow sent from here
+ * whose record comes just after the datagram the capture saw, are asked again (KernelWaits, and on
+ * their next packets); a UDP flow labelled is asked again on each revalidation, since its
  * 5-tuple outlives the socket and may pass to another program.
  */
 export class KernelLabels {
@@ -72,7 +72,7 @@ export class KernelLabels {
     this.waits = new KernelWaits(clock, (id, step) => this.askAgain(id, step));
   }
 
-  /** Flows waiting for their record now (accepted TCP, UDP), and those not waited for (the list was full). */
+  /** Flows waiting for their record now (accepted TCP, UDP sent from here), and those not waited for (the list was full). */
   get waiting(): number {
     return this.waits.waiting;
   }
@@ -84,14 +84,18 @@ export class KernelLabels {
    * A new flow: true when it is labelled from its record, or waits for one (the socket table, a
    * read of every socket and of their owners, waits for that). False: the socket table's. Waited
    * for: TCP accepted here (the kernel records it at its first send or receive, usually within a
-   * millisecond) and any UDP flow (its record is written after each send or receive returns, so
-   * the capture can deliver a datagram, and the monitor ask for it, before its sender's record is
-   * there: on loopback the receiver is woken inside the sender's sendmsg; and a socket bound
-   * before the hooks were attached is recorded at its first receive).
+   * millisecond) and UDP whose first datagram left a socket of this machine (its sender's record
+   * is written as the send returns, so the capture can deliver the datagram, and the monitor ask
+   * for it, first: on loopback the receiver is woken inside the sender's sendmsg). A datagram that
+   * came in, or passes through, is not waited for: what holds its port was recorded at its bind
+   * or an earlier send, or is the socket table's to find.
    */
   start(record: FlowRecord): boolean {
     if (this.label(record)) return true;
-    const later = record.query.protocol === 'UDP' || (record.syn !== undefined && !record.syn.fromLocal);
+    const later =
+      record.query.protocol === 'UDP'
+        ? record.sentFromHere
+        : record.syn !== undefined && !record.syn.fromLocal;
     if (!later || !this.waits.add(record.id)) return false;
     record.waitingSince = record.startedAt;
     return true;
