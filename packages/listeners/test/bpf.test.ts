@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readlinkSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,6 +9,7 @@ import * as api from '../src/index';
 import { Btf, btfBlob } from '../src/platform/linux/bpf/btf';
 import { program, TaskFiles } from '../src/platform/linux/bpf/task-files';
 import { startConnected } from './helpers';
+import { startOnPid } from './pid-reuse';
 
 /** A BTF blob laid out as Documentation/bpf/btf.rst describes it, from the types given. */
 function blobOf(types: Buffer[], strings: string[]): Buffer {
@@ -285,14 +286,7 @@ describe.runIf(iterator)('processes known from the last scan (BPF owners)', () =
     const pid = first.pid;
     expect(await ownerOf(first.port)).toEqual({ pid, name: 'python3', path: PYTHON });
     await first.stop();
-    let second: Awaited<ReturnType<typeof startExecHolder>> | undefined;
-    // ns_last_pid (root) makes the next fork take the pid, unless another fork gets there first.
-    for (let attempt = 0; attempt < 50 && !second; attempt++) {
-      writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
-      const holder = await startExecHolder(copy);
-      if (holder.pid === pid) second = holder;
-      else await holder.stop();
-    }
+    const second = await startOnPid(pid, () => startExecHolder(copy));
     expect(second, `pid ${pid} was not reused`).toBeDefined();
     try {
       const expected = { pid, name: 'python3', path: copy };

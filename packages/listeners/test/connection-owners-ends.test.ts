@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConnectionOwners, openConnectionOwners } from '../src/index';
+import { startOnPid } from './pid-reuse';
 
 // The ends the connect and send hooks do not see: accepted TCP connections (recorded at their
 // first send or receive, with the peer's SYN's sequence number) and UDP sockets that only receive
@@ -273,14 +273,9 @@ describe.runIf(root)('eBPF owners of the ends no connect or send shows', () => {
       const [line] = (await once(createInterface({ input: client.stdout! }), 'line')) as [string];
       await once(client, 'exit');
       const pid = client.pid!;
-      // ns_last_pid (root) makes the next fork take the pid, unless another fork gets there first.
-      let taker: Awaited<ReturnType<typeof child>> | undefined;
-      for (let attempt = 0; attempt < 50 && !taker; attempt++) {
-        writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
-        const t = await child('python3', ['-c', 'import time; print(1, flush=True); time.sleep(30)']);
-        if (t.pid === pid) taker = t;
-        else await t.stop();
-      }
+      const taker = await startOnPid(pid, () =>
+        child('python3', ['-c', 'import time; print(1, flush=True); time.sleep(30)']),
+      );
       expect(taker, `pid ${pid} was not reused`).toBeDefined();
       try {
         expect(tcpEnd(Number(line), port)).toMatchObject({

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { libc } from '../src/platform/linux/ffi';
 import {
@@ -11,6 +11,7 @@ import {
   startTicksOf,
 } from '../src/platform/linux/process-info';
 import { isRoot } from './helpers';
+import { startOnPid } from './pid-reuse';
 
 const linux = process.platform === 'linux';
 
@@ -86,14 +87,7 @@ describe('reading /proc/<pid> files', () => {
         const before = startTicks(dir);
         expect(before).toBeDefined();
         await first.stop();
-        // ns_last_pid (root) makes the next fork take the pid, unless another fork gets there first.
-        let taker: Awaited<ReturnType<typeof sleeper>> | undefined;
-        for (let attempt = 0; attempt < 50 && !taker; attempt++) {
-          writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
-          const t = await sleeper();
-          if (t.pid === pid) taker = t;
-          else await t.stop();
-        }
+        const taker = await startOnPid(pid, () => sleeper());
         expect(taker, `pid ${pid} was not reused`).toBeDefined();
         try {
           expect(startTicks(dir)).toBeUndefined();
