@@ -142,9 +142,17 @@ export function describeCaptureBackend(backend: BackendKind, tag: string, extra:
       // CI): at least twice; the ring asks the kernel for arriving ones only, exactly.
       if (backend === 'ring') expect(stats.devices.lo!.received).toBe(packets.length);
       else expect(stats.devices.lo!.received).toBeGreaterThanOrEqual(2 * packets.length);
-      // Timestamps come in order and close to now.
+      // Timestamps come in order and close to now. In order give or take what two CPUs handing the
+      // ring packets at once can swap (the stamp is taken before the packet reaches the ring: once
+      // in CI, two packets 1 µs apart came swapped): never more than 1 ms behind the latest.
       const times = packets.map((x) => x.seconds * 1e9 + x.nanoseconds);
-      expect(times).toEqual([...times].sort((a, b) => a - b));
+      let latest = 0;
+      let mostBehind = 0;
+      for (const t of times) {
+        mostBehind = Math.max(mostBehind, latest - t);
+        latest = Math.max(latest, t);
+      }
+      expect(mostBehind).toBeLessThan(1e6);
       expect(Math.abs(packets[0]!.seconds - Date.now() / 1000)).toBeLessThan(60);
     });
 
