@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+// The wall clock packets are stamped with, to the microsecond (performance.timeOrigin drifts from it).
+import { wallClock } from '@netwho/attributor';
 import { DecodedPacket, decodePacket, LiveCapture } from '@netwho/capture';
 import { CaptureMonitor } from '../dist/index.js';
 
@@ -119,7 +121,7 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
   monitor.attributor.on('label', (id, label, previous) => {
     answers.set(portOf.get(id), label);
     if (label.status === 'known' && previous.status === 'pending' && firstSeen.has(id)) {
-      const now = performance.timeOrigin + performance.now();
+      const now = wallClock.now();
       latency[id >= 0 ? 'client' : 'server'].push(now - firstSeen.get(id));
       if (id < 0) serverLabelled.set(portOf.get(-id - 1), now);
     }
@@ -200,7 +202,7 @@ async function captureAlone(serverPort, lifetime, count, protocol) {
     decodePacket(p.buffer, p.linkType, d, p.offset, p.offset + p.length);
     if (seen.has(d.srcPort)) return;
     seen.add(d.srcPort);
-    delays.push(performance.timeOrigin + performance.now() - (p.seconds * 1000 + p.nanoseconds / 1e6));
+    delays.push(wallClock.now() - (p.seconds * 1000 + p.nanoseconds / 1e6));
   });
   const clients = runClients(serverPort, lifetime, count, protocol);
   await clients.done;

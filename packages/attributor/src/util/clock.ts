@@ -1,3 +1,5 @@
+import { wallClock } from './wall-clock';
+
 /** Time and timers, injected so that tests drive them by hand. */
 export interface Clock {
   /** Milliseconds since 1970 (fractions allowed). */
@@ -13,7 +15,7 @@ export interface Clock {
 }
 
 export const systemClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
+  now: () => wallClock.now(),
   setTimer(fn, ms) {
     const timer = setTimeout(fn, ms);
     timer.unref();
