@@ -30,5 +30,4 @@ export type {
 } from './types';
 export type { Clock } from './util/clock';
 export { LruMap } from './util/lru';
-export { WallClock, wallClock } from './util/wall-clock';
 export { version } from './version';

@@ -61,4 +61,5 @@ export {
   type LiveCaptureOptions,
 } from './live/live-capture';
 export type { LivePacket } from './live/packet';
+export { WallClock, wallClock } from './live/wall-clock';
 export { version } from './version';

@@ -15,9 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-// The wall clock packets are stamped with, to the microsecond (performance.timeOrigin drifts from it).
-import { wallClock } from '@netwho/attributor';
-import { DecodedPacket, decodePacket, LiveCapture } from '@netwho/capture';
+// wallClock: the wall clock packets are stamped with, to the microsecond (performance.timeOrigin is not).
+import { DecodedPacket, decodePacket, LiveCapture, wallClock } from '@netwho/capture';
 import { CaptureMonitor } from '../dist/index.js';
 
 const { values } = parseArgs({

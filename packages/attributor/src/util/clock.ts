@@ -1,4 +1,4 @@
-import { wallClock } from './wall-clock';
+import { wallClock } from '@netwho/capture';
 
 /** Time and timers, injected so that tests drive them by hand. */
 export interface Clock {

@@ -3,6 +3,7 @@ import { CaptureError, PERMISSION_HINT } from '../../errors';
 import type { BackendHooks, BackendOptions, CaptureBackend, KernelCounters } from '../backend';
 import { filterProblem } from '../filter/program';
 import { ReusedPacket } from '../packet';
+import { wallClock } from '../wall-clock';
 import { type CapHandle, capModule } from './binding';
 import { PacketSocket, packetSocketErrno, socketFds } from './packet-socket-linux';
 
@@ -90,7 +91,7 @@ export class CapBackend implements CaptureBackend {
 
   private deliver(device: CapDevice, bytes: number, truncated: boolean): void {
     const p = this.packet;
-    const now = performance.timeOrigin + performance.now();
+    const now = wallClock.now(); // cap gives no stamp of its own: the time it delivered the packet
     p.seconds = Math.floor(now / 1000);
     p.nanoseconds = Math.floor((now - p.seconds * 1000) * 1e6);
     p.buffer = device.buffer;

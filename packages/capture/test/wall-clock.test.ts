@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WallClock } from '../src/util/wall-clock';
+import { WallClock } from '../src/live/wall-clock';
 
 /**
  * Two clocks driven by hand: the wall clock (true ms, which Date.now() floors) and a monotonic one;
