@@ -1,4 +1,4 @@
-import { CaptureError, FileDescriptorSink, type LivePacket, PcapngWriter } from '@netwho/capture';
+import { CaptureError, FileDescriptorSink, type LivePacket, PcapngWriter, wallClock } from '@netwho/capture';
 import type { CaptureMonitor, Label, RemoteEnd } from '@netwho/monitor';
 import type { Command } from 'commander';
 import { type HeldPacket, HeldPackets } from '../capture/held-packets';
@@ -311,8 +311,9 @@ function remoteText(r: RemoteEnd): string {
     .join(' ');
 }
 
+/** Now on the clock packets are stamped with (for the file's capture start and end). */
 function wallTime(): { seconds: number; nanoseconds: number } {
-  const now = performance.timeOrigin + performance.now();
+  const now = wallClock.now();
   const seconds = Math.floor(now / 1000);
   return { seconds, nanoseconds: Math.floor((now - seconds * 1000) * 1e6) };
 }
