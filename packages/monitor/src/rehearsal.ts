@@ -12,11 +12,10 @@ import type { EndedConnection } from './snapshot';
  * monitor of its own, from packets built here, with made-up owners naming this process (nothing is
  * read from the system but this process's own /proc files, nothing is sent). That work moves to
  * the open, about 10 ms beside the 130–200 ms that loading the eBPF programs takes. Measured in
- * fresh processes, each a monitor on loopback while a C client makes 6 connections 1 ms apart, two
- * rounds of 8 processes each way, alternating: the first connection labelled after 4.2–10.8 ms
- * (medians 5.8 and 5.9) without, 2.4–5.5 ms (medians 3.1 and 4.3) with; those behind it waited
- * about as long. What it cannot reach stays cold: the ring's frame walk and the reading of real
- * eBPF records.
+ * fresh processes, each a monitor on loopback while a C client makes 6 connections 1 ms apart, 8
+ * processes each way, alternating, on `wallClock`: the first connection labelled after 4.3–6.6 ms
+ * (median 6.3) without, 2.5–5.4 ms (median 3.4) with; those behind it waited about as long. What
+ * it cannot reach stays cold: the ring's frame walk and the reading of real eBPF records.
  */
 
 /** LINKTYPE_ETHERNET (tcpdump.org link-layer header types), which loopback captures use. */
