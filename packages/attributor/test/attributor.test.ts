@@ -334,6 +334,18 @@ describe('Attributor bounds', () => {
   });
 });
 
+/** A kernel source with no record of anything, which counts the questions it is asked. */
+function noRecords() {
+  const counted = { asked: 0 };
+  const connections = {
+    ownerOf: () => {
+      counted.asked++;
+      return undefined;
+    },
+  };
+  return { counted, connections };
+}
+
 /** A UDP flow whose first datagram left a socket of this machine, as a capture Flow says it. */
 const SENT_HERE = { packetsIn: 0, localKnown: true } as const;
 
@@ -545,38 +557,26 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
 
   it('UDP: a datagram nothing recorded costs five questions in 4 ms, then the socket table alone answers', async () => {
     const clock = new FakeClock();
-    let asked = 0;
-    const connections = {
-      ownerOf: () => {
-        asked++;
-        return undefined;
-      },
-    };
+    const { counted, connections } = noRecords();
     const { source, a } = setUp({ connections }, clock);
     const f = flow(5006, { firstSeen: clock.now(), protocol: 17, ...SENT_HERE });
     a.flowStarted(f);
     await clock.advance(3.5);
-    expect(asked).toBe(4);
+    expect(counted.asked).toBe(4);
     expect(source.calls).toHaveLength(0);
     await clock.advance(0.5);
-    expect(asked).toBe(5);
+    expect(counted.asked).toBe(5);
     expect(source.calls).toHaveLength(1);
     a.flowActivity(f.id); // not waiting any more: its packets ask nothing
     await clock.advance(10_000); // the table's own retries
-    expect(asked).toBe(5);
+    expect(counted.asked).toBe(5);
     expect(a.stats()).toMatchObject({ kernelWaiting: 0, fromKernel: 0 });
     expect(a.labelOf(f.id)).toEqual({ status: 'unknown', reason: 'not-found' });
   });
 
   it('UDP: a datagram that came in, or passes through, is asked once, then the socket table answers', async () => {
     const clock = new FakeClock();
-    let asked = 0;
-    const connections = {
-      ownerOf: () => {
-        asked++;
-        return undefined;
-      },
-    };
+    const { counted, connections } = noRecords();
     const { source, a } = setUp({ connections }, clock);
     const cases = [
       { packetsIn: 1, localKnown: true }, // from a remote host to this machine
@@ -584,11 +584,11 @@ describe('connect-time owners from the kernel (eBPF), asked first', () => {
       {}, // a flow source that does not say
     ];
     for (const [i, how] of cases.entries()) a.flowStarted(flow(5100 + i, { protocol: 17, ...how }));
-    expect(asked).toBe(3);
+    expect(counted.asked).toBe(3);
     await clock.advance(0);
     expect(source.calls.flatMap((c) => c.queries)).toHaveLength(3);
     await clock.advance(10);
-    expect(asked).toBe(3);
+    expect(counted.asked).toBe(3);
     expect(a.stats().kernelWaiting).toBe(0);
   });
 });
