@@ -61,5 +61,6 @@ export {
   type LiveCaptureOptions,
 } from './live/live-capture';
 export type { LivePacket } from './live/packet';
+export { type HelperThreadsHold, holdHelperThreads } from './live/threads/helper-threads';
 export { WallClock, wallClock } from './live/wall-clock';
 export { version } from './version';

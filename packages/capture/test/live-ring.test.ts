@@ -148,7 +148,7 @@ describe.runIf(linux && isRoot)('ring backend on loopback', () => {
     expect(lo.freezes).toBe(0); // V2 has no blocks to freeze
   });
 
-  it('waits in the event loop on the main thread, and in poll(2) on a pool thread in a worker', async () => {
+  it('waits in the event loop on the main thread, and in poll(2) on a pool thread in a worker (moving no thread)', async () => {
     const capture = LiveCapture.open({ device: 'lo', filter: 'udp dst port 9', backend: 'ring' });
     expect(capture.stats().waiting).toBe('event-loop');
     capture.close();
@@ -160,7 +160,12 @@ describe.runIf(linux && isRoot)('ring backend on loopback', () => {
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
     expect(JSON.parse((await lines.next()).value)).toEqual({ ready: true });
     sendFromAnotherProcess(port, 50, 16);
-    expect(JSON.parse((await lines.next()).value)).toEqual({ delivered: 50, waiting: 'thread', dropped: 0 });
+    expect(JSON.parse((await lines.next()).value)).toEqual({
+      delivered: 50,
+      waiting: 'thread',
+      dropped: 0,
+      helpers: { moved: 0, reason: expect.stringMatching(/not on the main thread/) },
+    });
     await once(child, 'exit');
     receiver.close();
   });

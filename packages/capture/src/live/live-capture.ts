@@ -5,6 +5,7 @@ import { CapBackend } from './cap/index';
 import { defaultDevice, listDevices } from './devices';
 import type { LivePacket, ReusedPacket } from './packet';
 import { RingBackend } from './ring/index';
+import { type HelperThreadsHold, holdHelperThreads } from './threads/helper-threads';
 
 export interface LiveCaptureOptions {
   /** Device name(s); default: the device of the default route (see defaultDevice). `any` captures all on Linux. */
@@ -40,6 +41,14 @@ export interface LiveCaptureOptions {
    * that act on a connection's first packet. Default false.
    */
   immediate?: boolean;
+  /**
+   * Linux, main thread: `batch` moves the process's other threads (V8's compiler and collector
+   * helpers, libuv's pool, workers) from SCHED_OTHER to SCHED_BATCH while the capture is open, so
+   * that their wake-ups no longer preempt the thread that reads the packets (threads/helper-threads.ts);
+   * they keep their share of CPU. Default `batch` with `immediate` (a reader that must see each
+   * packet soon), else `unchanged`.
+   */
+  helperThreads?: 'batch' | 'unchanged';
 }
 
 export type { LivePacket } from './packet';
@@ -71,6 +80,8 @@ export interface CaptureStats {
    * libuv's pool, one more wake-up per wait.
    */
   waiting?: 'event-loop' | 'thread';
+  /** With `helperThreads: 'batch'`: the threads under SCHED_BATCH now, and why others were left (see holdHelperThreads). */
+  helperThreads?: { moved: number; reason?: string };
   /** Sums over the devices (kernelDropped counts only devices whose OS says). */
   delivered: number;
   kernelDropped: number;
@@ -95,6 +106,7 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
   readonly devices: readonly string[];
   private backend!: CaptureBackend;
   private fallbackReason: string | undefined;
+  private helpers: HelperThreadsHold | undefined;
   private closed = false;
   private readonly states = new Map<string, DeviceStats['state']>();
   private readonly netwhoDropped = new Map<string, number>();
@@ -131,6 +143,8 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
       }
     }
     capture.backend ??= CapBackend.open(resolved, hooks);
+    const helperThreads = options.helperThreads ?? (resolved.immediate ? 'batch' : 'unchanged');
+    if (helperThreads === 'batch') capture.helpers = holdHelperThreads();
     for (const d of resolved.devices) capture.states.set(d, 'up');
     return capture;
   }
@@ -187,6 +201,12 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
       backend: this.backend.kind,
       ...(this.fallbackReason !== undefined && { fallbackReason: this.fallbackReason }),
       ...(this.backend.waiting !== undefined && { waiting: this.backend.waiting }),
+      ...(this.helpers && {
+        helperThreads: {
+          moved: this.helpers.moved,
+          ...(this.helpers.reason !== undefined && { reason: this.helpers.reason }),
+        },
+      }),
       delivered,
       kernelDropped,
       netwhoDropped,
@@ -219,6 +239,7 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
     if (this.closed) return;
     this.closed = true;
     this.backend?.close();
+    this.helpers?.release();
     this.waiting?.({ value: undefined, done: true });
     this.waiting = undefined;
     this.emit('close');
@@ -277,6 +298,12 @@ function resolveOptions(options: LiveCaptureOptions): BackendOptions {
     throw new CaptureError(
       'E_INVALID_ARGUMENT',
       `blockTimeoutMs must be an integer from 1 to 1000, not ${blockTimeoutMs}`,
+    );
+  }
+  if (options.helperThreads !== undefined && !['batch', 'unchanged'].includes(options.helperThreads)) {
+    throw new CaptureError(
+      'E_INVALID_ARGUMENT',
+      `helperThreads must be batch or unchanged, not ${options.helperThreads}`,
     );
   }
   if (options.backend !== undefined && !['auto', 'ring', 'cap'].includes(options.backend)) {
