@@ -1,5 +1,5 @@
 // The library side of the live benchmark: LiveCapture + decode + flow table on lo, no file.
-//   node live-child.mjs FILTER [immediate]
+//   node live-child.mjs FILTER [immediate]   (HELPER_THREADS=batch|unchanged sets LiveCapture's helperThreads)
 // Prints "ready" once capturing; on SIGINT drains what the kernel holds, prints JSON and exits.
 import { DecodedPacket, decodePacket, FlowTable, LiveCapture } from '../dist/index.js';
 
@@ -9,6 +9,7 @@ const capture = LiveCapture.open({
   snapLength: 128,
   bufferSize: 64 << 20,
   immediate: process.argv[3] === 'immediate',
+  ...(process.env.HELPER_THREADS && { helperThreads: process.env.HELPER_THREADS }),
 });
 const decoded = new DecodedPacket();
 const flows = new FlowTable({ localAddresses: ['127.0.0.1'] });

@@ -1,6 +1,8 @@
 // Benchmark of @netwho/capture: offline decode + flow table against tcpdump and tshark on the same
 // generated file, and live capture on loopback against tcpdump (bench/live.mjs). Run with `pnpm bench` (after `pnpm build`).
 //   node bench/run.mjs [--packets 1000000] [--flows 10000] [--no-live] [--ebpf-only]
+//   RATES=300000,500000,0 (the live ladder's rates; 0: full speed), HELPER_THREADS=unchanged (the
+//   immediate LiveCapture's helperThreads, default batch)
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

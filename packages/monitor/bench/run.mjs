@@ -1,6 +1,6 @@
 // Benchmark of the live pipeline's attribution (@netwho/attributor inside CaptureMonitor). Run
 // with `pnpm bench` (after `pnpm build`, as root for capture and eBPF).
-//   node bench/run.mjs [--only tcp|tcp-c|tcp-fork|udp|udp-c]
+//   node bench/run.mjs [--only tcp|tcp-c|tcp-fork|udp|udp-c] [--helper-threads batch|unchanged]
 // Attribution per connection lifetime on loopback: real client processes, a live capture, both
 //    ends of each connection (client and server), with eBPF and the socket table, the socket table
 //    alone, and in the same run the approach Node tools take today (shell out to `ss -p` for each
@@ -22,6 +22,8 @@ import { CaptureMonitor } from '../dist/index.js';
 const { values } = parseArgs({
   options: {
     only: { type: 'string' }, // rows whose clients are these: tcp, tcp-c, tcp-fork, udp or udp-c
+    // LiveCapture's helperThreads for the monitors and the capture alone (default: batch, as immediate captures have it)
+    'helper-threads': { type: 'string' },
   },
 });
 const FIXTURES = join(import.meta.dirname, '..', 'test', 'fixtures');
@@ -102,6 +104,7 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
     device: 'lo',
     filter: `${isUdp(protocol) ? 'udp' : 'tcp'} dst port ${serverPort}`,
     ...(who !== 'ebpf' && { connections: false }),
+    ...(values['helper-threads'] && { helperThreads: values['helper-threads'] }),
   });
   if (server.accepts) await server.accepts(); // forget the earlier passes' connections
   const firstSeen = new Map(); // monitor id of an end -> its flow's first packet (ms)
@@ -193,6 +196,7 @@ async function captureAlone(serverPort, lifetime, count, protocol) {
     filter: `${isUdp(protocol) ? 'udp' : 'tcp'} dst port ${serverPort}`,
     snapLength: 2048,
     immediate: true,
+    ...(values['helper-threads'] && { helperThreads: values['helper-threads'] }),
   });
   const seen = new Set();
   const delays = [];
