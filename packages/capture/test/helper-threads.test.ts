@@ -95,6 +95,22 @@ describe('HelperThreads (plain data)', () => {
     expect(hold.reason).toMatch(/not permitted/);
     hold.release();
   });
+
+  it('a system that fails (no /proc, no libc) leaves the threads, says why, and never throws', () => {
+    vi.useFakeTimers();
+    const os: ThreadSystem = {
+      threads: () => {
+        throw new Error("ENOENT: no such file or directory, scandir '/proc/self/task'");
+      },
+      policy: () => OTHER,
+      setPolicy: () => 'done',
+    };
+    const hold = new HelperThreads(os, 1, 50).hold();
+    expect(hold.moved).toBe(0);
+    expect(hold.reason).toMatch(/could not be read or set: ENOENT/);
+    vi.advanceTimersByTime(200); // the timer's looks fail the same way, quietly
+    hold.release();
+  });
 });
 
 /** Each thread of this process: its policy, field 41 of /proc/self/task/TID/stat (proc(5)). */

@@ -10,7 +10,8 @@ import { linuxThreads, SCHED_BATCH, SCHED_OTHER } from './linux-threads';
  * the monitor bench's C-to-C row, while the ring fills. A thread under SCHED_BATCH keeps its share
  * of the CPU (unlike SCHED_IDLE or a higher nice value, it is never starved) but its wake-ups do
  * not preempt others (kernel/sched/fair.c, check_preempt_wakeup_fair: "BATCH and IDLE tasks do
- * not preempt others"; sched(7)), so the reader is not put off by its own helpers.
+ * not preempt others"; sched(7)), so the reader is not put off by its own helpers. A process
+ * started from a moved thread (a worker's child_process) inherits the policy across fork and exec.
  */
 
 /** What HelperThreads needs of the OS: linux-threads.ts, or plain data in tests. */
@@ -73,8 +74,17 @@ export class HelperThreads {
     return new Hold(this, () => this.release());
   }
 
+  /** Moves the threads not looked at yet. Never throws (it runs on a timer): a failure is kept in `reason`. */
   refresh(): void {
     if (this.holders === 0) return;
+    try {
+      this.moveNew();
+    } catch (error) {
+      this.refused = `thread policies could not be read or set: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  private moveNew(): void {
     const now = new Set(this.system.threads());
     for (const set of [this.moved, this.left]) for (const tid of set) if (!now.has(tid)) set.delete(tid);
     for (const tid of now) {
@@ -99,7 +109,11 @@ export class HelperThreads {
     clearInterval(this.timer);
     this.timer = undefined;
     for (const tid of this.moved) {
-      if (this.system.policy(tid) === SCHED_BATCH) this.system.setPolicy(tid, SCHED_OTHER);
+      try {
+        if (this.system.policy(tid) === SCHED_BATCH) this.system.setPolicy(tid, SCHED_OTHER);
+      } catch {
+        // Put back what can be: the others are not held back by one that cannot.
+      }
     }
     this.moved.clear();
     this.left.clear();
