@@ -15,7 +15,8 @@ import type { EndedConnection } from './snapshot';
  * fresh processes, each a monitor on loopback while a C client makes 6 connections 1 ms apart, 8
  * processes each way, alternating, on `wallClock`: the first connection labelled after 4.3–6.6 ms
  * (median 6.3) without, 2.5–5.4 ms (median 3.4) with; those behind it waited about as long. What
- * it cannot reach stays cold: the ring's frame walk and the reading of real eBPF records.
+ * it cannot reach stays cold: the ring's frame walk and the decoding of a real eBPF record (the
+ * eBPF source runs its map lookup once per protocol as it opens, see @netwho/listeners).
  */
 
 /** LINKTYPE_ETHERNET (tcpdump.org link-layer header types), which loopback captures use. */
