@@ -1,6 +1,6 @@
 // Benchmark of the live pipeline's attribution (@netwho/attributor inside CaptureMonitor). Run
 // with `pnpm bench` (after `pnpm build`, as root for capture and eBPF).
-//   node bench/run.mjs [--only tcp|tcp-c|tcp-fork|udp|udp-c] [--helper-threads batch|unchanged]
+//   node bench/run.mjs [--only tcp|tcp-c|tcp-fork|udp|udp-c] [--server node|c] [--helper-threads batch|unchanged]
 // Attribution per connection lifetime on loopback: real client processes, a live capture, both
 //    ends of each connection (client and server), with eBPF and the socket table, the socket table
 //    alone, and in the same run the approach Node tools take today (shell out to `ss -p` for each
@@ -22,6 +22,7 @@ import { CaptureMonitor } from '../dist/index.js';
 const { values } = parseArgs({
   options: {
     only: { type: 'string' }, // rows whose clients are these: tcp, tcp-c, tcp-fork, udp or udp-c
+    server: { type: 'string' }, // rows whose server is this: node or c
     // LiveCapture's helperThreads for the monitors and the capture alone (default: batch, as immediate captures have it)
     'helper-threads': { type: 'string' },
   },
@@ -261,7 +262,11 @@ async function lifetimes() {
     [0, 300, 'udp'],
     [0.1, 1000, 'udp-c', 'c'], // 0.1 ms between exchanges
     [0, 10000, 'udp-c', 'c'], // a burst: one exchange after another, as fast as the client goes
-  ].filter(([, , protocol]) => values.only === undefined || values.only === protocol)) {
+  ].filter(
+    ([, , protocol, serverKind = 'node']) =>
+      (values.only === undefined || values.only === protocol) &&
+      (values.server === undefined || values.server === serverKind),
+  )) {
     const target =
       protocol === 'udp'
         ? { port: echo.address().port, pid: process.pid }
