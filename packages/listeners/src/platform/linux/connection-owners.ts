@@ -123,6 +123,7 @@ const NOWHERE = { address: '127.0.0.1', port: 0 };
 
 export function connectionOwners(options: { capacity?: number }): ConnectionOwners {
   const owners = new LinuxConnectionOwners(KernelOwners.open(options));
-  for (const protocol of ['TCP', 'UDP'] as const) owners.ownerOf({ protocol, local: NOWHERE, remote: NOWHERE });
+  for (const protocol of ['TCP', 'UDP'] as const)
+    owners.ownerOf({ protocol, local: NOWHERE, remote: NOWHERE });
   return owners;
 }
