@@ -19,9 +19,10 @@ export interface ConnectionOwner {
   /**
    * Which hook saw it: `connect` (TCP, before its SYN), `accept` (an accepted TCP socket, at its first
    * send or receive), `udp-send` and `udp-recv` (what a UDP socket last sent or received, at most a
-   * second ago for the same process), `bind` (a UDP socket bound there while we watched, still open).
+   * second ago for the same process), `bind` (a UDP socket bound there while we watched, still open),
+   * `listen` (listenerOf: the TCP listener a connection came to, held by this process alone).
    */
-  hook: 'connect' | 'accept' | 'udp-send' | 'udp-recv' | 'bind';
+  hook: 'connect' | 'accept' | 'udp-send' | 'udp-recv' | 'bind' | 'listen';
   /**
    * For `accept`: the sequence number of the SYN the peer opened the connection with. A flow whose
    * opening SYN had another number is another connection on the same 4-tuple.
@@ -48,7 +49,21 @@ export interface ConnectionOwners {
   readonly hooks: readonly HookStatus[];
   /** Connections remembered at most (least recently written evicted first). */
   readonly capacity: number;
+  /**
+   * Listeners that were open before the hooks attached, as the socket table gave them at open
+   * (listenerOf answers for them too), or why none were read (not root, say).
+   */
+  readonly listenersSeeded: { seeded: number; reason?: string };
   ownerOf(key: ConnectionKey): ConnectionOwner | undefined;
+  /**
+   * The process listening where a TCP connection to `local` (this machine's end) arrives, known
+   * from listen() on, before the connection is accepted: when one running process alone has held
+   * that listener since it listened (not several with SO_REUSEPORT, and no fork since, whose child
+   * would hold it too). A listener handed to another process over a Unix socket is not seen: the
+   * accepted socket's own record (ownerOf, hook `accept`) is the check. Undefined otherwise, or
+   * when the tcp-listen hook is not attached.
+   */
+  listenerOf(local: { address: string; port: number }): ConnectionOwner | undefined;
   close(): void;
 }
 

@@ -54,6 +54,8 @@ export class SocketTable {
   /** TCP bytes acknowledged by the peer and received (tcp_info), when asked for; -1 otherwise. */
   bytesAcked: Float64Array;
   bytesReceived: Float64Array;
+  /** Linux: 1 for an IPv6 listener that serves no IPv4 peer (IPV6_V6ONLY, sock_diag's INET_DIAG_SKV6ONLY); else 0. */
+  v6Only: Uint8Array;
 
   constructor(capacity = 256) {
     this.protocol = new Uint8Array(capacity);
@@ -70,6 +72,7 @@ export class SocketTable {
     this.fd = new Int32Array(capacity);
     this.bytesAcked = new Float64Array(capacity);
     this.bytesReceived = new Float64Array(capacity);
+    this.v6Only = new Uint8Array(capacity);
   }
 
   get capacity(): number {
@@ -89,6 +92,7 @@ export class SocketTable {
     this.fd[i] = UNKNOWN_ID;
     this.bytesAcked[i] = -1;
     this.bytesReceived[i] = -1;
+    this.v6Only[i] = 0;
     return i;
   }
 
@@ -105,6 +109,7 @@ export class SocketTable {
     this.fd[to] = source.fd[from]!;
     this.bytesAcked[to] = source.bytesAcked[from]!;
     this.bytesReceived[to] = source.bytesReceived[from]!;
+    this.v6Only[to] = source.v6Only[from]!;
     this.localAddress.set(source.localAddress.subarray(from * 16, from * 16 + 16), to * 16);
     this.remoteAddress.set(source.remoteAddress.subarray(from * 16, from * 16 + 16), to * 16);
     this.cookie.set(source.cookie.subarray(from * 2, from * 2 + 2), to * 2);
@@ -123,6 +128,7 @@ export class SocketTable {
     this.fd[to] = this.fd[from]!;
     this.bytesAcked[to] = this.bytesAcked[from]!;
     this.bytesReceived[to] = this.bytesReceived[from]!;
+    this.v6Only[to] = this.v6Only[from]!;
     this.localAddress.copyWithin(to * 16, from * 16, from * 16 + 16);
     this.remoteAddress.copyWithin(to * 16, from * 16, from * 16 + 16);
     this.cookie.copyWithin(to * 2, from * 2, from * 2 + 2);
@@ -162,5 +168,6 @@ export class SocketTable {
     this.fd = widen(this.fd, capacity);
     this.bytesAcked = widen(this.bytesAcked, capacity);
     this.bytesReceived = widen(this.bytesReceived, capacity);
+    this.v6Only = widen(this.v6Only, capacity);
   }
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConnectionOwners, openConnectionOwners } from '../src/index';
 import { bindProgram, releaseProgram } from '../src/platform/linux/bpf/bound-programs';
 import { Btf } from '../src/platform/linux/bpf/btf';
-import { offsetsOf } from '../src/platform/linux/bpf/kernel-owners';
+import { offsetsOf } from '../src/platform/linux/bpf/owner-layout';
 import { connectProgram, type Offsets, socketIoProgram } from '../src/platform/linux/bpf/owner-programs';
 
 const linux = process.platform === 'linux';
@@ -57,6 +57,8 @@ describe.runIf(root)('eBPF connection owners (real kernel programs)', () => {
       ['udp-release', true],
       ['udp4-bind', true],
       ['udp6-bind', true],
+      ['listener-fork', true],
+      ['tcp-listen', true],
     ]);
   });
 
@@ -229,7 +231,7 @@ describe.runIf(linux && root)('without the right to load programs', () => {
       { encoding: 'utf8', env: { PATH: process.env.PATH } },
     );
     expect((JSON.parse(out) as { attached: boolean }[]).map((h) => h.attached)).toEqual(
-      new Array(6).fill(true),
+      new Array(8).fill(true),
     );
   });
 });

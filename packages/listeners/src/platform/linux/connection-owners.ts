@@ -34,9 +34,24 @@ class LinuxConnectionOwners implements ConnectionOwners {
     return this.kernel.capacity;
   }
 
+  get listenersSeeded() {
+    return this.kernel.listenersSeeded;
+  }
+
   ownerOf(key: ConnectionKey): ConnectionOwner | undefined {
     const record = this.kernel.lookup(key);
-    if (!record) return undefined;
+    return record && this.owner(record);
+  }
+
+  listenerOf(local: { address: string; port: number }): ConnectionOwner | undefined {
+    const record = this.kernel.listenerOf(local);
+    const owner = record && this.owner(record);
+    // A holder gone while its record stands is not taken: whoever holds the listener now, it is not it.
+    return owner?.exited ? undefined : owner;
+  }
+
+  /** The record's owner, checked against /proc (see the class). */
+  private owner(record: KernelOwnerRecord): ConnectionOwner {
     const id = this.idOf(record);
     const now = performance.now();
     let running: ConnectionOwner['process'] | undefined;

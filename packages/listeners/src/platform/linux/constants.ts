@@ -19,6 +19,8 @@ export const NLMSG_DONE = 3;
 export const INET_DIAG_REQ_BYTECODE = 1;
 /** Reply attribute carrying struct tcp_info; asked for by bit (1 << (INET_DIAG_INFO - 1)) of idiag_ext. */
 export const INET_DIAG_INFO = 2;
+/** Reply attribute (u8) of IPv6 sockets that listen or are closed: whether IPV6_V6ONLY is set (net/ipv4/inet_diag.c). */
+export const INET_DIAG_SKV6ONLY = 11;
 export const INET_DIAG_BC_S_GE = 2;
 export const INET_DIAG_BC_S_LE = 3;
 export const INET_DIAG_NOCOOKIE = 0xffffffff;

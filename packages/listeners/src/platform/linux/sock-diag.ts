@@ -9,6 +9,7 @@ import {
   INET_DIAG_INFO,
   INET_DIAG_NOCOOKIE,
   INET_DIAG_REQ_BYTECODE,
+  INET_DIAG_SKV6ONLY,
   NETLINK_SOCK_DIAG,
   NLM_F_DUMP,
   NLM_F_REQUEST,
@@ -41,6 +42,7 @@ export function encodeDumpRequest(
   seq: number,
   filter?: Buffer,
   tcpInfo = false,
+  states?: number,
 ): Buffer {
   const attrLength = filter ? NLATTR.size + filter.length : 0;
   const length = NLMSGHDR.size + INET_DIAG_REQ_V2.size + align4(attrLength);
@@ -54,7 +56,7 @@ export function encodeDumpRequest(
   req[body + INET_DIAG_REQ_V2.protocol] = protocol;
   if (tcpInfo && protocol === IPPROTO_TCP) req[body + INET_DIAG_REQ_V2.ext] = 1 << (INET_DIAG_INFO - 1);
   req.writeUInt32LE(
-    protocol === IPPROTO_TCP ? TCP_STATES_ALL : UDP_STATES_ALL,
+    states ?? (protocol === IPPROTO_TCP ? TCP_STATES_ALL : UDP_STATES_ALL),
     body + INET_DIAG_REQ_V2.states,
   );
   const id = body + INET_DIAG_REQ_V2.id;
@@ -163,20 +165,24 @@ function decodeDiagMessage(
     local[at] = buf[m + INET_DIAG_MSG.src + i]!;
     remote[at] = buf[m + INET_DIAG_MSG.dst + i]!;
   }
-  if (protocol === IPPROTO_TCP) readTcpInfo(buf, m + INET_DIAG_MSG.size, end, table, row);
+  if (protocol === IPPROTO_TCP) readAttributes(buf, m + INET_DIAG_MSG.size, end, table, row);
 }
 
-/** Finds an INET_DIAG_INFO attribute among those in [at, end) and copies its byte counters into `row`. */
-function readTcpInfo(buf: Buffer, at: number, end: number, table: SocketTable, row: number): void {
+/**
+ * Reads, among the attributes in [at, end), INET_DIAG_INFO's byte counters and INET_DIAG_SKV6ONLY
+ * (which the kernel sends for IPv6 listeners) into `row`.
+ */
+function readAttributes(buf: Buffer, at: number, end: number, table: SocketTable, row: number): void {
   while (at + NLATTR.size <= end) {
     const length = buf.readUInt16LE(at + NLATTR.len);
     if (length < NLATTR.size || at + length > end) return;
-    if (buf.readUInt16LE(at + NLATTR.type) === INET_DIAG_INFO && length - NLATTR.size >= TCP_INFO.minSize) {
+    const type = buf.readUInt16LE(at + NLATTR.type);
+    if (type === INET_DIAG_INFO && length - NLATTR.size >= TCP_INFO.minSize) {
       const info = at + NLATTR.size;
       table.bytesAcked[row] = Number(buf.readBigUInt64LE(info + TCP_INFO.bytesAcked));
       table.bytesReceived[row] = Number(buf.readBigUInt64LE(info + TCP_INFO.bytesReceived));
-      return;
-    }
+    } else if (type === INET_DIAG_SKV6ONLY && length > NLATTR.size)
+      table.v6Only[row] = buf[at + NLATTR.size]!;
     at += align4(length);
   }
 }
@@ -209,10 +215,10 @@ export class SockDiag {
     family: 4 | 6,
     protocol: number,
     table: SocketTable,
-    options: { filter?: Buffer; keep?: KeepRow; tcpInfo?: boolean } = {},
+    options: { filter?: Buffer; keep?: KeepRow; tcpInfo?: boolean; states?: number } = {},
   ): number {
     const seq = nextSeq++;
-    const request = encodeDumpRequest(family, protocol, seq, options.filter, options.tcpInfo);
+    const request = encodeDumpRequest(family, protocol, seq, options.filter, options.tcpInfo, options.states);
     const mark = table.count;
     const error = this.exchange(request, (buf, n) =>
       decodeDiagMessages(buf, n, seq, protocol, table, options.keep),

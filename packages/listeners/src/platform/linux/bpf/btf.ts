@@ -206,12 +206,29 @@ export class Btf {
     return found ? this.sizeOf(this.resolve(found.type)) : -1;
   }
 
-  private member(struct: string, member: string): { offset: number; type: number } | undefined {
-    const id = this.find(struct, KIND_STRUCT);
-    return id < 0 ? undefined : this.memberIn(id, Buffer.from(member, 'latin1'), 0);
+  /**
+   * The offset in bits of member `member` of struct `struct`, a bitfield or not, and its width in
+   * bits (0: not a bitfield); undefined when there is no such struct or member.
+   */
+  memberBits(struct: string, member: string): { bit: number; width: number } | undefined {
+    const found = this.find(struct, KIND_STRUCT);
+    const m = found < 0 ? undefined : this.memberIn(found, Buffer.from(member, 'latin1'), 0);
+    return m && { bit: m.bit, width: m.width };
   }
 
-  private memberIn(id: number, member: Buffer, base: number): { offset: number; type: number } | undefined {
+  private member(struct: string, member: string): { offset: number; type: number } | undefined {
+    const id = this.find(struct, KIND_STRUCT);
+    const m = id < 0 ? undefined : this.memberIn(id, Buffer.from(member, 'latin1'), 0);
+    if (m?.width !== 0 || m.bit % 8 !== 0) return undefined; // a bitfield has no byte offset
+    return { offset: m.bit / 8, type: m.type };
+  }
+
+  /** Member `member` of struct or union `id`, whose start is `base` bits in: its bit offset, bitfield width and type. */
+  private memberIn(
+    id: number,
+    member: Buffer,
+    base: number,
+  ): { bit: number; width: number; type: number } | undefined {
     const info = this.info(id);
     const kind = (info >>> 24) & 0x1f;
     if (kind !== KIND_STRUCT && kind !== KIND_UNION) return undefined;
@@ -224,11 +241,10 @@ export class Btf {
       const raw = this.view.getUint32(m + 8, true);
       const bitfieldSize = kindFlag ? raw >>> 24 : 0;
       const bits = kindFlag ? raw & 0xffffff : raw;
-      if (nameOff !== 0 && this.nameIs(nameOff, member)) {
-        return bitfieldSize !== 0 || bits % 8 !== 0 ? undefined : { offset: base + bits / 8, type };
-      }
+      if (nameOff !== 0 && this.nameIs(nameOff, member))
+        return { bit: base + bits, width: bitfieldSize, type };
       if (nameOff === 0) {
-        const inner = this.memberIn(this.resolve(type), member, base + bits / 8);
+        const inner = this.memberIn(this.resolve(type), member, base + bits);
         if (inner) return inner;
       }
     }

@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import koffi from 'koffi';
 import { isV4Mapped, writeAddressBytes } from '../../../address';
 import { libc } from '../ffi';
@@ -6,8 +6,10 @@ import { attachRawTracepoint, linkToCgroup, load, missingCapabilities } from './
 import { bindProgram, releaseProgram } from './bound-programs';
 import { Btf } from './btf';
 import { cgroupRoot } from './cgroup-root';
-import { KIND_SOCKET } from './owner-layout';
-import { connectProgram, Hook, KEY, type Offsets, socketIoProgram, VALUE } from './owner-programs';
+import { type ListenMaps, listenHooks } from './listen-hooks';
+import { seedListeners } from './listener-seed';
+import { KIND_SOCKET, offsetsOf } from './owner-layout';
+import { connectProgram, Hook, KEY, socketIoProgram, VALUE } from './owner-programs';
 import { createSocketStorage, ticksPerSecond } from './sk-storage';
 import type { SocketStorage } from './socket-io-program';
 
@@ -32,7 +34,7 @@ const bpf = (cmd: number, attr: Buffer) => libc().bpf(cmd, attr);
 export interface HookStatus {
   /**
    * tcp-connect (sock_ops), socket-send and socket-recv (tp_btf: accepted TCP, UDP), udp4-bind,
-   * udp6-bind and udp-release (cgroup sock).
+   * udp6-bind and udp-release (cgroup sock), listener-fork and tcp-listen (tp_btf: who listens).
    */
   name: HookName;
   attached: boolean;
@@ -47,6 +49,8 @@ export const HOOK_NAMES = [
   'udp4-bind',
   'udp6-bind',
   'udp-release',
+  'listener-fork',
+  'tcp-listen',
 ] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
 
@@ -61,7 +65,7 @@ export interface KernelOwnerRecord {
   netns: number;
   /** When the hook ran, in ms since 1970. */
   at: number;
-  hook: 'connect' | 'accept' | 'udp-send' | 'udp-recv' | 'bind';
+  hook: 'connect' | 'accept' | 'udp-send' | 'udp-recv' | 'bind' | 'listen';
   /** For `accept`: the sequence number of the SYN the peer opened the connection with. */
   syn?: number;
 }
@@ -93,6 +97,8 @@ const RECORD_HOOKS: Record<number, KernelOwnerRecord['hook']> = {
   [Hook.UDP_CONNECTED_SEND]: 'udp-send',
   [Hook.BIND]: 'bind',
   [Hook.UDP_RECV]: 'udp-recv',
+  [Hook.LISTEN]: 'listen',
+  [Hook.LISTEN_V6_ONLY]: 'listen',
 };
 
 /**
@@ -107,6 +113,11 @@ export class KernelOwners {
   /** The value read, as 32-bit words (Buffer.alloc does not pool: offset 0, aligned). */
   private readonly words = new Uint32Array(this.value.buffer, this.value.byteOffset, VALUE.SIZE / 4);
   private readonly attr = Buffer.alloc(32);
+  /** The same key and value, in the listeners' map; and a holder's tgid and fork time in theirs. */
+  private readonly listenerAttr = Buffer.alloc(32);
+  private readonly holderKey = Buffer.alloc(4);
+  private readonly holderValue = Buffer.alloc(8);
+  private readonly holderAttr = Buffer.alloc(32);
   /**
    * The holders records named lately, by tgid, with the words they were read from: lookups name
    * the same few processes again and again (a client, its server). Cleared when full.
@@ -122,10 +133,22 @@ export class KernelOwners {
     private readonly links: number[],
     readonly hooks: HookStatus[],
     readonly capacity: number,
+    /** The listeners' map and their holders' (listen-programs.ts), when tcp-listen attached. */
+    private readonly listenMaps: ListenMaps | undefined,
+    /** Listeners opened before the hooks, written from the socket table at open (listener-seed.ts), or why none. */
+    readonly listenersSeeded: { seeded: number; reason?: string },
   ) {
     this.attr.writeUInt32LE(mapFd, 0);
     this.attr.writeBigUInt64LE(koffi.address(this.key), 8);
     this.attr.writeBigUInt64LE(koffi.address(this.value), 16);
+    if (listenMaps) {
+      this.listenerAttr.writeUInt32LE(listenMaps.listeners, 0);
+      this.listenerAttr.writeBigUInt64LE(koffi.address(this.key), 8);
+      this.listenerAttr.writeBigUInt64LE(koffi.address(this.value), 16);
+      this.holderAttr.writeUInt32LE(listenMaps.holders, 0);
+      this.holderAttr.writeBigUInt64LE(koffi.address(this.holderKey), 8);
+      this.holderAttr.writeBigUInt64LE(koffi.address(this.holderValue), 16);
+    }
   }
 
   /**
@@ -160,7 +183,17 @@ export class KernelOwners {
       throw new Error('no kernel BTF (/sys/kernel/btf/vmlinux)');
     }
     const btf = new Btf(btfData, {
-      structs: ['sock_common', 'sock', 'tcp_sock', 'net', 'ns_common', 'nsproxy', 'task_struct'],
+      structs: [
+        'sock_common',
+        'sock',
+        'inet_sock',
+        'inet_connection_sock',
+        'tcp_sock',
+        'net',
+        'ns_common',
+        'nsproxy',
+        'task_struct',
+      ],
     });
     const offsets = offsetsOf(btf);
     const cgroup = cgroupRoot();
@@ -174,6 +207,8 @@ export class KernelOwners {
     if (mapFd < 0) throw new Error(`BPF_MAP_CREATE failed (errno ${koffi.errno()})`);
     const hooks: HookStatus[] = [];
     const links: number[] = [];
+    let listenMaps: ListenMaps | undefined;
+    let seed: KernelOwners['listenersSeeded'] = { seeded: 0, reason: 'tcp-listen is not attached' };
     const tryHook = (name: HookStatus['name'], attach: () => number) => {
       try {
         links.push(attach());
@@ -241,6 +276,16 @@ export class KernelOwners {
           );
         else hooks.push({ name, attached: false, reason: `needs udp-release, which did not attach` });
       }
+      listenMaps = listenHooks(btf, o, tryHook, hooks);
+      // Listeners opened before now have no record: written from the socket table. A failure there
+      // only leaves them to their connections' own records.
+      if (listenMaps) {
+        try {
+          seed = seedListeners(listenMaps);
+        } catch (error) {
+          seed = { seeded: 0, reason: (error as Error).message };
+        }
+      }
     } else {
       for (const name of HOOK_NAMES) {
         hooks.push({
@@ -254,9 +299,45 @@ export class KernelOwners {
     if (storage) libc().close(storage.fd); // the programs hold it
     if (links.length === 0) {
       libc().close(mapFd);
+      if (listenMaps) for (const fd of [listenMaps.listeners, listenMaps.holders]) libc().close(fd);
       throw new Error(`no eBPF hook attached: ${hooks.map((h) => `${h.name}: ${h.reason}`).join('; ')}`);
     }
-    return new KernelOwners(mapFd, links, hooks, capacity);
+    return new KernelOwners(mapFd, links, hooks, capacity, listenMaps, seed);
+  }
+
+  /**
+   * Who listens where a TCP connection to `local` was made, when one process alone has held that
+   * listener since it listened: on that address, on any (IPv4's, then IPv6's for an IPv4 end,
+   * unless IPv6-only). Undefined when nobody listens there, several processes do (SO_REUSEPORT),
+   * the holder forked since (its child holds the listener too), or the tcp-listen hook is off.
+   */
+  listenerOf(local: { address: string; port: number }): KernelOwnerRecord | undefined {
+    if (this.closed || !this.listenMaps) return undefined;
+    const family = !local.address.includes(':') || isV4Mapped(local.address) ? 4 : 6;
+    const k = this.key;
+    k.fill(0);
+    k[KEY.PROTOCOL] = 6;
+    k[KEY.FAMILY] = family;
+    k.writeUInt16LE(local.port, KEY.LPORT);
+    if (!(writeAddressBytes(k, KEY.LADDR, local.address, family) && this.readListener())) {
+      k.fill(0, KEY.LADDR, KEY.LADDR + 16);
+      if (!this.readListener()) {
+        if (family === 6) return undefined;
+        k[KEY.FAMILY] = 6;
+        if (!this.readListener() || this.value.readUInt32LE(VALUE.HOOK) === Hook.LISTEN_V6_ONLY)
+          return undefined;
+      }
+    }
+    const tgid = this.value.readUInt32LE(VALUE.TGID);
+    if (tgid === 0) return undefined; // not one process's
+    this.holderKey.writeUInt32LE(tgid, 0);
+    if (bpf(BPF_MAP_LOOKUP_ELEM, this.holderAttr) !== 0) return undefined; // not noted: forks unseen
+    if (this.holderValue.readBigUInt64LE(0) >= this.value.readBigUInt64LE(VALUE.WRITTEN)) return undefined;
+    return this.record();
+  }
+
+  private readListener(): boolean {
+    return bpf(BPF_MAP_LOOKUP_ELEM, this.listenerAttr) === 0;
   }
 
   /**
@@ -365,49 +446,7 @@ export class KernelOwners {
     this.closed = true;
     for (const link of this.links) libc().close(link);
     libc().close(this.mapFd);
-  }
-}
-
-/** The struct members the programs read, or undefined if one is missing or where it cannot be read. */
-export function offsetsOf(btf: Btf): Offsets | undefined {
-  const m = (struct: string, member: string) => btf.memberOffset(struct, member);
-  const execIdSize = btf.memberSize('task_struct', 'self_exec_id');
-  const offsets: Offsets = {
-    family: m('sock_common', 'skc_family'),
-    rcvSaddr: m('sock_common', 'skc_rcv_saddr'),
-    daddr: m('sock_common', 'skc_daddr'),
-    num: m('sock_common', 'skc_num'),
-    dport: m('sock_common', 'skc_dport'),
-    v6RcvSaddr: m('sock_common', 'skc_v6_rcv_saddr'),
-    v6Daddr: m('sock_common', 'skc_v6_daddr'),
-    protocol: m('sock', 'sk_protocol'),
-    rcvNxt: m('tcp_sock', 'rcv_nxt'),
-    bytesReceived: m('tcp_sock', 'bytes_received'),
-    nsproxy: m('task_struct', 'nsproxy'),
-    netNs: m('nsproxy', 'net_ns'),
-    netnsInum:
-      m('net', 'ns') < 0 || m('ns_common', 'inum') < 0 ? -1 : m('net', 'ns') + m('ns_common', 'inum'),
-    groupLeader: m('task_struct', 'group_leader'),
-    startTime: m('task_struct', 'start_boottime'),
-    execId: m('task_struct', 'self_exec_id'),
-    execIdSize: execIdSize === 4 ? 4 : 8,
-  };
-  // struct sock starts with its sock_common (sk->__sk_common), which is where the offsets count from.
-  if (m('sock', '__sk_common') !== 0) return undefined;
-  if ((execIdSize !== 4 && execIdSize !== 8) || btf.memberSize('sock', 'sk_protocol') !== 2) return undefined;
-  if (btf.memberSize('tcp_sock', 'rcv_nxt') !== 4 || btf.memberSize('tcp_sock', 'bytes_received') !== 8)
-    return undefined;
-  const values = Object.entries(offsets)
-    .filter(([k]) => k !== 'execIdSize')
-    .map(([, v]) => v as number);
-  return values.some((v) => v < 0 || v > 0x7fff) ? undefined : offsets;
-}
-
-/** Whether this process is in the initial PID namespace (the hooks record global pids). */
-export function inInitialPidNamespace(): boolean {
-  try {
-    return readlinkSync('/proc/self/ns/pid') === 'pid:[4026531836]';
-  } catch {
-    return false;
+    if (this.listenMaps)
+      for (const fd of [this.listenMaps.listeners, this.listenMaps.holders]) libc().close(fd);
   }
 }

@@ -1,4 +1,5 @@
 import { Helper, insn, jump, type Line, label, loadMap, Op } from './asm';
+import type { Btf } from './btf';
 
 /**
  * What the owner programs share: the map's key and value, the stack they build them on, and the
@@ -56,6 +57,7 @@ export const VALUE = {
 /**
  * Which hook wrote a record. ACCEPT: the first send or receive of a TCP socket the connect hook did
  * not record in this process (accepted sockets, mostly). BIND: an explicit bind of a UDP socket.
+ * LISTEN: a TCP socket's listen(), with BOUND counting the sockets listening there.
  */
 export const Hook = {
   CONNECT: 1,
@@ -64,6 +66,9 @@ export const Hook = {
   UDP_CONNECTED_SEND: 4,
   BIND: 5,
   UDP_RECV: 6,
+  /** A TCP listener (listen-programs.ts, in their own map): its listen(), and one that is IPv6 only (IPV6_V6ONLY). */
+  LISTEN: 7,
+  LISTEN_V6_ONLY: 8,
 } as const;
 
 /** Byte offsets and sizes read from the kernel's BTF. */
@@ -206,4 +211,39 @@ export function exit(allow: number): Line[] {
 /** Fills the value, writes it under the key, and ends. */
 export function valueAndUpdate(o: Offsets, hook: number, mapFd: number, allow: number): Line[] {
   return [...fillValue(o, hook), ...update(mapFd, K, V), ...exit(allow)];
+}
+
+/** The struct members the programs read, or undefined if one is missing or where it cannot be read. */
+export function offsetsOf(btf: Btf): Offsets | undefined {
+  const m = (struct: string, member: string) => btf.memberOffset(struct, member);
+  const execIdSize = btf.memberSize('task_struct', 'self_exec_id');
+  const offsets: Offsets = {
+    family: m('sock_common', 'skc_family'),
+    rcvSaddr: m('sock_common', 'skc_rcv_saddr'),
+    daddr: m('sock_common', 'skc_daddr'),
+    num: m('sock_common', 'skc_num'),
+    dport: m('sock_common', 'skc_dport'),
+    v6RcvSaddr: m('sock_common', 'skc_v6_rcv_saddr'),
+    v6Daddr: m('sock_common', 'skc_v6_daddr'),
+    protocol: m('sock', 'sk_protocol'),
+    rcvNxt: m('tcp_sock', 'rcv_nxt'),
+    bytesReceived: m('tcp_sock', 'bytes_received'),
+    nsproxy: m('task_struct', 'nsproxy'),
+    netNs: m('nsproxy', 'net_ns'),
+    netnsInum:
+      m('net', 'ns') < 0 || m('ns_common', 'inum') < 0 ? -1 : m('net', 'ns') + m('ns_common', 'inum'),
+    groupLeader: m('task_struct', 'group_leader'),
+    startTime: m('task_struct', 'start_boottime'),
+    execId: m('task_struct', 'self_exec_id'),
+    execIdSize: execIdSize === 4 ? 4 : 8,
+  };
+  // struct sock starts with its sock_common (sk->__sk_common), which is where the offsets count from.
+  if (m('sock', '__sk_common') !== 0) return undefined;
+  if ((execIdSize !== 4 && execIdSize !== 8) || btf.memberSize('sock', 'sk_protocol') !== 2) return undefined;
+  if (btf.memberSize('tcp_sock', 'rcv_nxt') !== 4 || btf.memberSize('tcp_sock', 'bytes_received') !== 8)
+    return undefined;
+  const values = Object.entries(offsets)
+    .filter(([k]) => k !== 'execIdSize')
+    .map(([, v]) => v as number);
+  return values.some((v) => v < 0 || v > 0x7fff) ? undefined : offsets;
 }

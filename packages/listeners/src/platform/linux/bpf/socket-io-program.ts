@@ -78,27 +78,28 @@ function port(base: number, from: number, to: number): Line[] {
 }
 
 /**
- * The local half of the key from the socket in r7 (an unconnected UDP one): the address it is
- * bound to (zeros for any), keyed as IPv4 when it is a v4-mapped one. Jumps to `out` for other families.
+ * The local half of the key from the socket in r7 (an unconnected UDP one, a listener): the address
+ * it is bound to (zeros for any), keyed as IPv4 when it is a v4-mapped one. Jumps to `out` for
+ * other families. `p` prefixes its labels (a program may key twice).
  */
-function localKeyFromSocket(o: Offsets): Line[] {
+export function localKeyFromSocket(o: Offsets, p = ''): Line[] {
   return [
     insn(LDX_H, 1, 7, o.family, 0),
-    jump(Op.JEQ_IMM, 1, AF_INET, 'lv4'),
+    jump(Op.JEQ_IMM, 1, AF_INET, `${p}lv4`),
     jump(Op.JNE_IMM, 1, AF_INET6, 'out'),
     insn(LDX_DW, 2, 7, o.v6RcvSaddr, 0),
-    jump(Op.JNE_IMM, 2, 0, 'lv6'),
+    jump(Op.JNE_IMM, 2, 0, `${p}lv6`),
     insn(LDX_W, 2, 7, o.v6RcvSaddr + 8, 0),
-    jump(Op.JNE32_IMM, 2, MAPPED_WORD, 'lv6'),
-    label('lv4'),
+    jump(Op.JNE32_IMM, 2, MAPPED_WORD, `${p}lv6`),
+    label(`${p}lv4`),
     insn(ST_B, 10, 0, K + KEY.FAMILY, 4),
     insn(LDX_W, 1, 7, o.rcvSaddr, 0),
     insn(STX_W, 10, 1, K + KEY.LADDR, 0),
-    jump(Op.JA, 0, 0, 'lkeyed'),
-    label('lv6'),
+    jump(Op.JA, 0, 0, `${p}lkeyed`),
+    label(`${p}lv6`),
     insn(ST_B, 10, 0, K + KEY.FAMILY, 6),
     ...copy16(7, o.v6RcvSaddr, K + KEY.LADDR),
-    label('lkeyed'),
+    label(`${p}lkeyed`),
   ];
 }
 
