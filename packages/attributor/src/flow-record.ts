@@ -22,4 +22,6 @@ export interface FlowRecord {
   waitingSince?: number;
   /** When flowActivity last asked for it. */
   activityAskedAt?: number;
+  /** Labelled from its listener's holder (an accepted flow), until its own record confirms or corrects it. */
+  listener?: { pid: number; at: number };
 }

@@ -44,6 +44,15 @@ export interface AttributorStats {
   kernelWaiting: number;
   kernelWaitsDropped: number;
   /**
+   * Accepted flows labelled from their listener's one holder before their own record came (eBPF's
+   * tcp-listen hook); of those, confirmed by their own record later, and corrected by it (another
+   * process held the accepted socket: that listener is not used again). Neither: the server never
+   * read or wrote it while asked (the label stands).
+   */
+  fromListener: number;
+  listenerConfirmed: number;
+  listenerCorrected: number;
+  /**
    * From a flow's first packet to its program label: what the capture took to hand the packet
    * over (a live ring's block timeout, the machine's scheduling), then labelWait.
    */

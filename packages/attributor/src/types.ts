@@ -80,6 +80,13 @@ export interface ConnectionOwnerSource {
   ownerOf(
     query: OwnerQuery,
   ): { process: Process; exited: boolean; at: number; hook?: string; syn?: number } | undefined;
+  /**
+   * Optional: the running process that alone holds the TCP listener a connection to `local` came
+   * to, known before the connection is accepted (`@netwho/listeners`: from listen() on, while that
+   * process has not forked). A connection accepted here whose record is not written yet is labelled
+   * from it, then checked against its `accept` record when that comes.
+   */
+  listenerOf?(local: Endpoint): { process: Process; exited: boolean; at: number; hook?: string } | undefined;
 }
 
 /** The socket that answered for a port: its process, and what lets us check it again cheaply. */

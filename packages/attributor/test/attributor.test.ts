@@ -707,3 +707,122 @@ describe('accepted connections: the kernel records them after their SYN, at the 
     expect(a.stats()).toMatchObject({ kernelWaiting: 0, attributed: 4100 });
   });
 });
+
+describe('accepted connections labelled from their listener, then checked against their own record', () => {
+  const SYN = 0x0bad_cafe;
+  const accepted = (port: number, firstSeen = 100) =>
+    flow(port, { firstSeen, syn: { seq: SYN, fromLocal: false } });
+  type Hit = ReturnType<NonNullable<AttributorOptions['connections']>['ownerOf']>;
+
+  function withListener(listener: Hit) {
+    const clock = new FakeClock();
+    const state: { own: Hit; listener: Hit; listenerAsked: number } = {
+      own: undefined,
+      listener,
+      listenerAsked: 0,
+    };
+    const connections = {
+      ownerOf: () => state.own,
+      listenerOf: () => {
+        state.listenerAsked++;
+        return state.listener;
+      },
+    };
+    return { state, ...setUp({ connections }, clock) };
+  }
+
+  it('is labelled at its SYN from the listener, and confirmed (no new label) when its own record names the same process', async () => {
+    const { state, clock, source, a, events } = withListener({
+      process: CURL,
+      exited: false,
+      at: 50,
+      hook: 'listen',
+    });
+    const f = accepted(8443);
+    expect(a.flowStarted(f)).toEqual({ status: 'known', process: CURL, source: 'ebpf' });
+    expect(a.stats()).toMatchObject({ fromListener: 1, kernelWaiting: 1, fromKernel: 0 });
+    await clock.advance(2);
+    state.own = { process: CURL, exited: false, at: clock.now(), hook: 'accept', syn: SYN };
+    a.flowActivity(f.id);
+    expect(events).toHaveLength(1);
+    expect(a.stats()).toMatchObject({ listenerConfirmed: 1, listenerCorrected: 0, fromKernelLater: 0 });
+    await clock.advance(1000);
+    expect(a.stats().kernelWaiting).toBe(0);
+    expect(source.calls).toHaveLength(0);
+  });
+
+  it('is corrected when its own record names another process, and that listener record is not used again', async () => {
+    const { state, clock, a, events } = withListener({
+      process: CURL,
+      exited: false,
+      at: 50,
+      hook: 'listen',
+    });
+    const f = accepted(8444);
+    a.flowStarted(f);
+    await clock.advance(1);
+    state.own = { process: FIREFOX, exited: false, at: clock.now(), hook: 'accept', syn: SYN }; // it was handed over
+    await clock.advance(1);
+    expect(a.labelOf(f.id)).toEqual({ status: 'known', process: FIREFOX, source: 'ebpf' });
+    expect(events.map((e) => e.label)).toEqual([
+      { status: 'known', process: CURL, source: 'ebpf' },
+      { status: 'known', process: FIREFOX, source: 'ebpf' },
+    ]);
+    expect(a.stats()).toMatchObject({ listenerCorrected: 1, moved: 1 });
+    state.own = undefined;
+    const next = accepted(8444);
+    expect(a.flowStarted(next)).toEqual({ status: 'pending' }); // the same listener record: waits for its own
+    expect(a.stats().fromListener).toBe(1);
+    // A newer listener record on that port (listen() again) is taken.
+    state.listener = { process: CURL, exited: false, at: 60, hook: 'listen' };
+    expect(a.flowStarted(accepted(8444))).toMatchObject({ status: 'known', process: CURL });
+  });
+
+  it('is not labelled so when the listener was made after the SYN, its holder exited, or the flow was opened from here', () => {
+    const { state, a } = withListener({ process: CURL, exited: false, at: 5000, hook: 'listen' });
+    expect(a.flowStarted(accepted(8445, 100))).toEqual({ status: 'pending' }); // listened 4.9 s after the SYN
+    state.listener = { process: CURL, exited: true, at: 50, hook: 'listen' };
+    expect(a.flowStarted(accepted(8446))).toEqual({ status: 'pending' });
+    state.listener = { process: CURL, exited: false, at: 50, hook: 'listen' };
+    const asked = state.listenerAsked;
+    a.flowStarted(flow(8447, { firstSeen: 100, syn: { seq: SYN, fromLocal: true } })); // connected from here
+    a.flowStarted(flow(8448, { firstSeen: 100 })); // seen from its middle: no SYN
+    a.flowStarted(flow(8449, { protocol: 17, firstSeen: 100 }));
+    expect(state.listenerAsked).toBe(asked);
+    expect(a.stats().fromListener).toBe(0);
+  });
+
+  it('keeps the label when its server never reads or writes it, and stops asking after the last question', async () => {
+    let asked = 0;
+    const clock = new FakeClock();
+    const connections = {
+      ownerOf: () => {
+        asked++;
+        return undefined;
+      },
+      listenerOf: () => ({ process: CURL, exited: false, at: 50, hook: 'listen' }),
+    };
+    const { source, a } = setUp({ connections }, clock);
+    const f = accepted(8450);
+    a.flowStarted(f);
+    await clock.advance(2000);
+    expect(a.labelOf(f.id)).toMatchObject({ status: 'known', process: CURL });
+    expect(a.stats()).toMatchObject({ kernelWaiting: 0, listenerConfirmed: 0, listenerCorrected: 0 });
+    expect(source.calls).toHaveLength(0); // the socket table is not asked for a labelled flow
+    const before = asked;
+    a.flowActivity(f.id);
+    expect(asked).toBe(before);
+  });
+
+  it('a listenerOf that throws is no answer: the flow waits for its own record', () => {
+    const clock = new FakeClock();
+    const connections = {
+      ownerOf: () => undefined,
+      listenerOf: () => {
+        throw new Error('map gone');
+      },
+    };
+    const { a } = setUp({ connections }, clock);
+    expect(a.flowStarted(accepted(8451))).toEqual({ status: 'pending' });
+  });
+});

@@ -245,7 +245,7 @@ describe.runIf(process.platform === 'linux' && isRoot)(
 describe.runIf(process.platform === 'linux' && isRoot)(
   'the server end of accepted connections, from the kernel',
   () => {
-    it('with a socket table that knows nothing, every server end still gets its server, from its first read', async () => {
+    it('with a socket table that knows nothing, every server end still gets its server: from its listener, confirmed at its first read', async () => {
       const server = await startFixture<{ pid: number; port: number }>('tcp-server.mjs', []);
       // No socket table: only the kernel's records (written at the server's first read) can answer.
       const nothing = {
@@ -278,7 +278,22 @@ describe.runIf(process.platform === 'linux' && isRoot)(
             process: { pid: server.first.pid },
             source: 'ebpf',
           });
-        expect(monitor.attributor.stats().fromKernel).toBe(100); // 50 clients, 50 server ends
+        // 50 clients from their connect; each server end from its listener at the SYN, then
+        // confirmed by its own record at the server's first read (or from that record at once,
+        // when the server read before the monitor had the SYN).
+        const confirmed = () => {
+          const s = monitor.attributor.stats();
+          return s.listenerConfirmed === s.fromListener;
+        };
+        await waitFor(confirmed, 5000);
+        const stats = monitor.attributor.stats();
+        expect(stats.fromKernel + stats.fromListener).toBe(100);
+        expect(stats.fromListener).toBeGreaterThan(0);
+        expect(stats).toMatchObject({
+          listenerConfirmed: stats.fromListener,
+          listenerCorrected: 0,
+          moved: 0,
+        });
       } finally {
         monitor.close();
         server.stop();

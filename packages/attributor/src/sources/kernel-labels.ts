@@ -5,10 +5,12 @@ import { soon } from '../util/slices';
 import {
   type KernelHit,
   KernelWaits,
+  LAST_STEP,
   recordFits,
   SOCKET_TABLE_AFTER_STEP,
   UDP_LAST_STEP,
 } from './kernel-records';
+import { ListenerLabels } from './listener-labels';
 
 /** activity() asks the kernel for a waiting flow at most this often (ms); a packet sooner is asked for later in the turn. */
 const ACTIVITY_ASK_MS = 0.05;
@@ -27,6 +29,9 @@ export const noKernelCounts = () => ({
   fromKernelExited: 0,
   fromKernelLater: 0,
   fromKernelOnActivity: 0,
+  fromListener: 0,
+  listenerConfirmed: 0,
+  listenerCorrected: 0,
 });
 
 /** What KernelLabels needs of the attributor it works for. */
@@ -51,6 +56,7 @@ export interface KernelLabelsHost {
 export class KernelLabels {
   readonly counts = noKernelCounts();
   private readonly waits: KernelWaits;
+  private readonly listeners: ListenerLabels;
   /** UDP flows labelled from the kernel's record, re-asked on revalidation (bounded by the tracked flows). */
   private readonly udp = new Set<number>();
   /** Of those, the ones with packets since they were last asked (once the host reports activity). */
@@ -70,6 +76,7 @@ export class KernelLabels {
     private readonly udpRecordAgeMs: number,
   ) {
     this.waits = new KernelWaits(clock, (id, step) => this.askAgain(id, step));
+    this.listeners = new ListenerLabels(source, this.counts);
   }
 
   /** Flows waiting for their record now (accepted TCP, UDP sent from here), and those not waited for (the list was full). */
@@ -88,7 +95,8 @@ export class KernelLabels {
    * is written as the send returns, so the capture can deliver the datagram, and the monitor ask
    * for it, first: on loopback the receiver is woken inside the sender's sendmsg). A datagram that
    * came in, or passes through, is not waited for: what holds its port was recorded at its bind
-   * or an earlier send, or is the socket table's to find.
+   * or an earlier send, or is the socket table's to find. An accepted flow whose listener one
+   * process holds is labelled from it meanwhile (ListenerLabels), and waits to be checked.
    */
   start(record: FlowRecord): boolean {
     if (this.label(record)) return true;
@@ -96,9 +104,22 @@ export class KernelLabels {
       record.query.protocol === 'UDP'
         ? record.sentFromHere
         : record.syn !== undefined && !record.syn.fromLocal;
-    if (!later || !this.waits.add(record.id)) return false;
-    record.waitingSince = record.startedAt;
+    if (!later) return false;
+    const fromListener = this.listeners.labelFor(record);
+    if (!this.waits.add(record.id)) {
+      if (!fromListener) return false;
+      record.listener = undefined; // labelled, with no wait left to check it in
+    } else record.waitingSince = record.startedAt;
+    if (fromListener) this.host.setLabel(record, fromListener);
     return true;
+  }
+
+  /** Whether flow `record` is still asked for its record: waiting with no label, or to check its listener's. */
+  private asked(record: FlowRecord | undefined): record is FlowRecord {
+    return (
+      record?.waitingSince !== undefined &&
+      (record.label.status === 'pending' || record.listener !== undefined)
+    );
   }
 
   /**
@@ -115,7 +136,7 @@ export class KernelLabels {
     if (this.udp.size > 0 && this.udp.has(flowId)) this.udpActive.add(flowId);
     if (this.waits.waiting === 0 || this.closed) return;
     const record = this.host.flow(flowId);
-    if (record?.waitingSince === undefined || record.label.status !== 'pending') return;
+    if (!this.asked(record)) return;
     const now = this.clock.now();
     if (record.activityAskedAt !== undefined && now - record.activityAskedAt < ACTIVITY_ASK_MS) {
       this.activityLater.add(flowId); // bounded: only waiting flows (KernelWaits' capacity)
@@ -193,6 +214,11 @@ export class KernelLabels {
     }
     if (!hit || !recordFits(hit, record.query, record.firstSeen, record.syn, this.udpRecordAgeMs))
       return false;
+    if (record.listener) {
+      const corrected = this.listeners.settle(record, hit, labelOf(hit));
+      if (corrected) this.host.setLabel(record, corrected);
+      return true;
+    }
     if (record.query.protocol === 'UDP') {
       record.kernelAt = hit.at;
       this.udp.add(record.id);
@@ -207,9 +233,15 @@ export class KernelLabels {
   private askAgain(id: number, step: number): boolean {
     const record = this.host.flow(id);
     if (!record || this.closed) return true;
-    if (record.label.status === 'known') return true;
+    if (record.label.status === 'known' && !record.listener) return true;
+    const checking = record.listener !== undefined;
     if (this.label(record)) {
-      this.counts.fromKernelLater++;
+      if (!checking) this.counts.fromKernelLater++;
+      return true;
+    }
+    if (checking && step === LAST_STEP) {
+      record.waitingSince = undefined; // never read nor written by its server: the listener's label stands
+      record.listener = undefined;
       return true;
     }
     const udp = record.query.protocol === 'UDP';
@@ -222,7 +254,8 @@ export class KernelLabels {
 
   private askOnActivity(record: FlowRecord, now: number): void {
     record.activityAskedAt = now;
-    if (this.label(record)) {
+    const checking = record.listener !== undefined;
+    if (this.label(record) && !checking) {
       this.counts.fromKernelLater++;
       this.counts.fromKernelOnActivity++;
     }
@@ -234,8 +267,7 @@ export class KernelLabels {
     const now = this.clock.now();
     for (const id of this.activityLater) {
       const record = this.host.flow(id);
-      if (record?.waitingSince !== undefined && record.label.status === 'pending')
-        this.askOnActivity(record, now);
+      if (this.asked(record)) this.askOnActivity(record, now);
     }
     this.activityLater.clear();
   }

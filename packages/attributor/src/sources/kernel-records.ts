@@ -5,7 +5,7 @@ import type { Clock } from '../util/clock';
 export type KernelHit = NonNullable<ReturnType<ConnectionOwnerSource['ownerOf']>>;
 
 /** The kernel's clock and the capture's, both turned into ms since 1970, may disagree a little. */
-const SLACK_MS = 50;
+export const SLACK_MS = 50;
 
 /**
  * Whether the kernel's record `hit` is this flow's, not an earlier connection's on the same
@@ -44,6 +44,8 @@ export const SOCKET_TABLE_AFTER_STEP = 9;
  * to a port nothing holds (or traffic passing through) should cost five questions, not seventeen.
  */
 export const UDP_LAST_STEP = 3;
+/** The last question of a wait (after it, a flow is not asked on a timer again). */
+export const LAST_STEP = BACKOFF_MS.length - 1;
 
 /**
  * Flows whose record the kernel writes after their first packet was captured (a TCP connection
