@@ -59,7 +59,8 @@ export interface ConnectionOwners {
    * The process listening where a TCP connection to `local` (this machine's end) arrives, known
    * from listen() on, before the connection is accepted: when one running process alone has held
    * that listener since it listened (not several with SO_REUSEPORT, and no fork since, whose child
-   * would hold it too). A listener handed to another process over a Unix socket is not seen: the
+   * would hold it too), for an address of this network namespace (loopback, its interfaces) and a
+   * listener of it. A listener handed to another process over a Unix socket is not seen: the
    * accepted socket's own record (ownerOf, hook `accept`) is the check. Undefined otherwise, or
    * when the tcp-listen hook is not attached.
    */

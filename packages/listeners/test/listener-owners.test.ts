@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, realpathSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -46,8 +46,11 @@ for line in sys.stdin:
         t = threading.Thread(target=lambda: None); t.start(); t.join(); print('ok', flush=True)
 `;
 
-async function holder() {
-  const child = spawn(PYTHON, ['-c', HOLDER], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function holder(netns?: string) {
+  const argv = [PYTHON, '-c', HOLDER];
+  const child = netns
+    ? spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn(PYTHON, argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const say = async (command: string) => {
     child.stdin.write(`${command}\n`);
@@ -191,6 +194,25 @@ describe.runIf(root)('who listens (tcp-listen and listener-fork, real kernel pro
       expect(at('127.0.0.1', kept)).toBeUndefined(); // held by the child that os.fork made too
     } finally {
       fresh.owners.close();
+    }
+  });
+
+  it('only for an address of this network namespace, and a listener of it', async () => {
+    const h = await started();
+    const any = await h.listen('0.0.0.0');
+    expect(pidAt('127.0.0.1', any)).toBe(h.pid);
+    expect(pidAt('10.255.255.254', any)).toBeUndefined(); // no interface here has it: another namespace's
+    const ns = `nwls${process.pid % 100_000}`;
+    execFileSync('ip', ['netns', 'add', ns]);
+    try {
+      execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      const inside = await holder(ns);
+      held.push(inside);
+      const port = await inside.listen('127.0.0.1');
+      expect(pidAt('127.0.0.1', port)).toBeUndefined(); // its 127.0.0.1 is not ours
+      inside.stop();
+    } finally {
+      execFileSync('ip', ['netns', 'delete', ns]);
     }
   });
 

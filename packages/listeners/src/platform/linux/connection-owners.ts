@@ -1,6 +1,7 @@
 import type { ConnectionKey, ConnectionOwner, ConnectionOwners } from '../../connection-owners';
 import { type KernelOwnerRecord, KernelOwners } from './bpf/kernel-owners';
 import { libc } from './ffi';
+import { OwnAddresses } from './own-addresses';
 import { openProcessDir, readProcess, readProcessFile, startTicks, startTicksOf } from './process-info';
 
 /** USER_HZ: the clock ticks /proc/PID/stat counts start times in (100 on every Linux port we run on). */
@@ -24,6 +25,8 @@ class LinuxConnectionOwners implements ConnectionOwners {
   /** Each pid's identity text, for the process it was last (idOf). Cleared when full. */
   private readonly ids = new Map<number, { startTime: bigint; execId: bigint; id: string }>();
 
+  private readonly own = new OwnAddresses();
+
   constructor(private readonly kernel: KernelOwners) {}
 
   get hooks() {
@@ -43,11 +46,18 @@ class LinuxConnectionOwners implements ConnectionOwners {
     return record && this.owner(record);
   }
 
+  /**
+   * As KernelOwners.listenerOf, for a connection to an address of this network namespace and a
+   * listener of it (the namespace a capture here sees the traffic of; a listener elsewhere on the
+   * same port serves other addresses), whose holder still runs.
+   */
   listenerOf(local: { address: string; port: number }): ConnectionOwner | undefined {
+    if (!this.own.has(local.address)) return undefined;
     const record = this.kernel.listenerOf(local);
-    const owner = record && this.owner(record);
+    if (!record || record.netns !== this.own.netns) return undefined;
+    const owner = this.owner(record);
     // A holder gone while its record stands is not taken: whoever holds the listener now, it is not it.
-    return owner?.exited ? undefined : owner;
+    return owner.exited ? undefined : owner;
   }
 
   /** The record's owner, checked against /proc (see the class). */
