@@ -59,10 +59,13 @@ export function listenHooks<Name extends string>(
   };
   tryHook('listener-fork', () => {
     if (!l) throw new Error('the kernel BTF lacks a struct member the programs read');
-    maps = {
-      listeners: hashMap(KEY.SIZE, VALUE.SIZE, LISTENERS, 'netwho_listen'),
-      holders: hashMap(4, 8, LISTENERS, 'netwho_holders'),
-    };
+    const listeners = hashMap(KEY.SIZE, VALUE.SIZE, LISTENERS, 'netwho_listen');
+    try {
+      maps = { listeners, holders: hashMap(4, 8, LISTENERS, 'netwho_holders') };
+    } catch (error) {
+      libc().close(listeners);
+      throw error;
+    }
     const id = tracepoint('sched_process_fork');
     return attachRawTracepoint(
       load(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, id, forkProgram(l, maps.holders)),
