@@ -62,5 +62,6 @@ export {
 } from './live/live-capture';
 export type { LivePacket } from './live/packet';
 export { type HelperThreadsHold, holdHelperThreads } from './live/threads/helper-threads';
+export { holdReaderCpu, type ReaderCpuHold } from './live/threads/reader-cpu';
 export { WallClock, wallClock } from './live/wall-clock';
 export { version } from './version';

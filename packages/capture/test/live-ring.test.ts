@@ -165,6 +165,7 @@ describe.runIf(linux && isRoot)('ring backend on loopback', () => {
       waiting: 'thread',
       dropped: 0,
       helpers: { moved: 0, reason: expect.stringMatching(/not on the main thread/) },
+      readerCpu: { moved: 0, reason: expect.stringMatching(/not on the main thread/) },
     });
     await once(child, 'exit');
     receiver.close();

@@ -6,6 +6,7 @@ import { defaultDevice, listDevices } from './devices';
 import type { LivePacket, ReusedPacket } from './packet';
 import { RingBackend } from './ring/index';
 import { type HelperThreadsHold, holdHelperThreads } from './threads/helper-threads';
+import { holdReaderCpu, type ReaderCpuHold } from './threads/reader-cpu';
 
 export interface LiveCaptureOptions {
   /** Device name(s); default: the device of the default route (see defaultDevice). `any` captures all on Linux. */
@@ -49,6 +50,15 @@ export interface LiveCaptureOptions {
    * packet soon), else `unchanged`.
    */
   helperThreads?: 'batch' | 'unchanged';
+  /**
+   * Linux, main thread: binds the thread that reads the packets to this CPU, and the process's
+   * other threads to the other CPUs it may use, while the capture is open (threads/reader-cpu.ts):
+   * on a CPU of its own the reader no longer waits a scheduler tick behind its own helpers. The
+   * reader can then not move off a CPU other programs keep busy. Default: not bound. Where it
+   * cannot be bound (one CPU, a CPU the process may not use), the capture runs as without it and
+   * `stats().readerCpu` says why.
+   */
+  readerCpu?: number;
 }
 
 export type { LivePacket } from './packet';
@@ -82,6 +92,8 @@ export interface CaptureStats {
   waiting?: 'event-loop' | 'thread';
   /** With `helperThreads: 'batch'`: the threads under SCHED_BATCH now, and why others were left (see holdHelperThreads). */
   helperThreads?: { moved: number; reason?: string };
+  /** With `readerCpu`: the CPU the reader is bound to (none when it could not be), the threads kept off it, and why not (see holdReaderCpu). */
+  readerCpu?: { cpu?: number; moved: number; reason?: string };
   /** Sums over the devices (kernelDropped counts only devices whose OS says). */
   delivered: number;
   kernelDropped: number;
@@ -107,6 +119,7 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
   private backend!: CaptureBackend;
   private fallbackReason: string | undefined;
   private helpers: HelperThreadsHold | undefined;
+  private readerCpu: ReaderCpuHold | undefined;
   private closed = false;
   private readonly states = new Map<string, DeviceStats['state']>();
   private readonly netwhoDropped = new Map<string, number>();
@@ -145,6 +158,7 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
     capture.backend ??= CapBackend.open(resolved, hooks);
     const helperThreads = options.helperThreads ?? (resolved.immediate ? 'batch' : 'unchanged');
     if (helperThreads === 'batch') capture.helpers = holdHelperThreads();
+    if (options.readerCpu !== undefined) capture.readerCpu = holdReaderCpu(options.readerCpu);
     for (const d of resolved.devices) capture.states.set(d, 'up');
     return capture;
   }
@@ -207,6 +221,13 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
           ...(this.helpers.reason !== undefined && { reason: this.helpers.reason }),
         },
       }),
+      ...(this.readerCpu && {
+        readerCpu: {
+          ...(this.readerCpu.cpu !== undefined && { cpu: this.readerCpu.cpu }),
+          moved: this.readerCpu.moved,
+          ...(this.readerCpu.reason !== undefined && { reason: this.readerCpu.reason }),
+        },
+      }),
       delivered,
       kernelDropped,
       netwhoDropped,
@@ -240,6 +261,7 @@ export class LiveCapture extends EventEmitter<LiveCaptureEvents> implements Asyn
     this.closed = true;
     this.backend?.close();
     this.helpers?.release();
+    this.readerCpu?.release();
     this.waiting?.({ value: undefined, done: true });
     this.waiting = undefined;
     this.emit('close');
@@ -304,6 +326,13 @@ function resolveOptions(options: LiveCaptureOptions): BackendOptions {
     throw new CaptureError(
       'E_INVALID_ARGUMENT',
       `helperThreads must be batch or unchanged, not ${options.helperThreads}`,
+    );
+  }
+  const { readerCpu } = options;
+  if (readerCpu !== undefined && !(Number.isInteger(readerCpu) && readerCpu >= 0 && readerCpu < 1024)) {
+    throw new CaptureError(
+      'E_INVALID_ARGUMENT',
+      `readerCpu must be a CPU number from 0 to 1023, not ${readerCpu}`,
     );
   }
   if (options.backend !== undefined && !['auto', 'ring', 'cap'].includes(options.backend)) {

@@ -1,0 +1,215 @@
+import { isMainThread } from 'node:worker_threads';
+import { linuxThreads } from './linux-threads';
+
+/**
+ * Why a capture's reader can be given a CPU of its own. Under SCHED_BATCH (helper-threads.ts) the
+ * process's helpers no longer preempt the reader when they wake, but they still share its CPU: the
+ * scheduler's tick (4 ms at HZ=250, no high-resolution tick) then and again hands the CPU to a
+ * helper that has waited its turn (EEVDF runs the eligible entity with the earliest deadline; a
+ * runnable helper behind in virtual time leaves the reader ineligible, whatever their weights),
+ * and the reader, runnable, waits a whole tick while packets queue in the ring. Measured with
+ * `perf sched timehist` beside 1,000 connections 0.1 ms apart: waits of 4.0 ms behind the
+ * process's own V8 compiler threads, which TurboFan keeps busy for a second or more after a
+ * monitor opens. Neither nice -10 for the reader with nice 19 for the helpers, a 0.1 ms custom
+ * slice (sched_setattr), nor keeping the helpers off the reader's current CPU (it moves on each
+ * wake-up) removed those waits. SCHED_FIFO for the reader did, but a reader busy with a flood would
+ * keep its CPU from every other program (up to the real-time limit, 95%); binding the reader to
+ * one CPU and the other threads to the rest does it without that. It is a choice for the user (like taskset's): the reader cannot then move off a CPU that
+ * other programs keep busy, and the process's other threads have one CPU fewer.
+ */
+
+/** What ReaderCpu needs of the OS: linux-threads.ts, or plain data in tests. */
+export interface AffinitySystem {
+  /** The ids of this process's threads. */
+  threads(): number[];
+  /** The CPUs a thread may run on (sched_getaffinity(2)), ascending; undefined once it has exited. */
+  cpus(tid: number): number[] | undefined;
+  /** Sets them: 'done', 'gone' (it had exited), or why they could not be set. */
+  setCpus(tid: number, cpus: number[]): string;
+}
+
+/** A hold on the reader's CPU (see holdReaderCpu). */
+export interface ReaderCpuHold {
+  /** The CPU the reader is bound to, undefined when it could not be. */
+  readonly cpu: number | undefined;
+  /** The process's other threads kept off it. */
+  readonly moved: number;
+  /** Why the reader is not bound, or why some threads were left where they were. */
+  readonly reason: string | undefined;
+  /** Moves threads started since (also done every second while held). */
+  refresh(): void;
+  /** Ends this hold; when the last ends, the reader and the threads moved get their CPUs back. Idempotent. */
+  release(): void;
+}
+
+const sameCpus = (a: number[], b: number[]) => a.length === b.length && a.every((cpu, i) => cpu === b[i]);
+
+/**
+ * Binds the reading thread (`self`) to one CPU and the process's other threads to the other CPUs
+ * it was allowed, while at least one hold is kept; looks again every `everyMs` for new threads
+ * (started from the reader, they inherit its one CPU). A thread whose CPUs were neither the
+ * process's nor the reader's was set so on purpose, and is left alone. Bounded by the process's
+ * threads.
+ */
+export class ReaderCpu {
+  private holders = 0;
+  private bound: number | undefined;
+  /** The reader's CPUs before it was bound: what the others are given back. */
+  private allowed: number[] = [];
+  private others: number[] = [];
+  private readonly moved = new Set<number>();
+  private readonly left = new Set<number>();
+  private timer: NodeJS.Timeout | undefined;
+  private refused: string | undefined;
+
+  constructor(
+    private readonly system: AffinitySystem,
+    private readonly self: number,
+    private readonly everyMs = 1000,
+  ) {}
+
+  get cpu(): number | undefined {
+    return this.bound;
+  }
+  get movedCount(): number {
+    return this.moved.size;
+  }
+  get reason(): string | undefined {
+    return this.refused;
+  }
+
+  hold(cpu: number): ReaderCpuHold {
+    if (this.holders > 0 && cpu !== this.bound) {
+      return unbound(`the reader is bound to CPU ${this.bound} already, by another capture`);
+    }
+    if (this.holders === 0) {
+      const why = this.bind(cpu);
+      if (why !== undefined) return unbound(why);
+      this.timer = setInterval(() => this.refresh(), this.everyMs);
+      this.timer.unref();
+    }
+    this.holders++;
+    this.refresh();
+    return new Hold(this, () => this.release());
+  }
+
+  /** Binds the reader; why not, when it cannot be. */
+  private bind(cpu: number): string | undefined {
+    try {
+      const allowed = this.system.cpus(this.self);
+      if (allowed === undefined) return "the reader's CPUs could not be read";
+      if (!allowed.includes(cpu)) return `CPU ${cpu} is not one this process may use (${allowed.join(',')})`;
+      if (allowed.length < 2) return 'this process may use one CPU only: there is none to keep the others on';
+      const result = this.system.setCpus(this.self, [cpu]);
+      if (result !== 'done') return result;
+      this.bound = cpu;
+      this.allowed = allowed;
+      this.others = allowed.filter((c) => c !== cpu);
+      this.refused = undefined;
+      return undefined;
+    } catch (error) {
+      return `CPUs could not be read or set: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  /** Moves the threads not looked at yet. Never throws (it runs on a timer): a failure is kept in `reason`. */
+  refresh(): void {
+    if (this.holders === 0) return;
+    try {
+      this.moveNew();
+    } catch (error) {
+      this.refused = `CPUs could not be read or set: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  private moveNew(): void {
+    const bound = this.bound as number;
+    const now = new Set(this.system.threads());
+    for (const set of [this.moved, this.left]) for (const tid of set) if (!now.has(tid)) set.delete(tid);
+    for (const tid of now) {
+      if (tid === this.self || this.moved.has(tid) || this.left.has(tid)) continue;
+      const cpus = this.system.cpus(tid);
+      if (cpus === undefined) continue; // exited meanwhile
+      if (!sameCpus(cpus, this.allowed) && !sameCpus(cpus, [bound])) {
+        this.left.add(tid);
+        continue;
+      }
+      const result = this.system.setCpus(tid, this.others);
+      if (result === 'done') this.moved.add(tid);
+      else if (result !== 'gone') {
+        this.refused = result;
+        this.left.add(tid);
+      }
+    }
+  }
+
+  private release(): void {
+    if (--this.holders > 0) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    // Put back what is still as this set it: a thread or reader moved since was moved on purpose.
+    for (const tid of [...this.moved, this.self]) {
+      try {
+        const cpus = this.system.cpus(tid);
+        const set = tid === this.self ? [this.bound as number] : this.others;
+        if (cpus !== undefined && sameCpus(cpus, set)) this.system.setCpus(tid, this.allowed);
+      } catch {
+        // Put back what can be: the others are not held back by one that cannot.
+      }
+    }
+    this.moved.clear();
+    this.left.clear();
+    this.bound = undefined;
+  }
+}
+
+function unbound(reason: string): ReaderCpuHold {
+  return { cpu: undefined, moved: 0, reason, refresh() {}, release() {} };
+}
+
+class Hold implements ReaderCpuHold {
+  private held = true;
+
+  constructor(
+    private readonly readerCpu: ReaderCpu,
+    private readonly end: () => void,
+  ) {}
+
+  get cpu(): number | undefined {
+    return this.held ? this.readerCpu.cpu : undefined;
+  }
+  get moved(): number {
+    return this.held ? this.readerCpu.movedCount : 0;
+  }
+  get reason(): string | undefined {
+    return this.readerCpu.reason;
+  }
+  refresh(): void {
+    if (this.held) this.readerCpu.refresh();
+  }
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.end();
+  }
+}
+
+let shared: ReaderCpu | undefined;
+
+/**
+ * Binds the main thread, which reads the packets, to `cpu`, and this process's other threads
+ * (V8's compiler and collector helpers, libuv's pool, workers) to the other CPUs it may use, while
+ * held (see above). Off Linux, off the main thread, on one CPU, or for a CPU the process may not
+ * use, it binds nothing and says why in `reason`.
+ */
+export function holdReaderCpu(cpu: number): ReaderCpuHold {
+  const reason =
+    process.platform !== 'linux'
+      ? 'CPUs are bound on Linux only'
+      : !isMainThread
+        ? 'not on the main thread: the other threads are not its helpers'
+        : undefined;
+  if (reason !== undefined) return unbound(reason);
+  shared ??= new ReaderCpu(linuxThreads, process.pid);
+  return shared.hold(cpu);
+}
