@@ -1,6 +1,7 @@
 // Benchmark of the live pipeline's attribution (@netwho/attributor inside CaptureMonitor). Run
 // with `pnpm bench` (after `pnpm build`, as root for capture and eBPF).
 //   node bench/run.mjs [--only tcp|tcp-c|tcp-fork|udp|udp-c] [--server node|c] [--helper-threads batch|unchanged]
+//     [--reader-cpu N]
 // Attribution per connection lifetime on loopback: real client processes, a live capture, both
 //    ends of each connection (client and server), with eBPF and the socket table, the socket table
 //    alone, and in the same run the approach Node tools take today (shell out to `ss -p` for each
@@ -25,8 +26,14 @@ const { values } = parseArgs({
     server: { type: 'string' }, // rows whose server is this: node or c
     // LiveCapture's helperThreads for the monitors and the capture alone (default: batch, as immediate captures have it)
     'helper-threads': { type: 'string' },
+    // LiveCapture's readerCpu for the monitors and the capture alone: their reader on CPU N, the process's other threads off it
+    'reader-cpu': { type: 'string' },
   },
 });
+const threadOptions = {
+  ...(values['helper-threads'] && { helperThreads: values['helper-threads'] }),
+  ...(values['reader-cpu'] !== undefined && { readerCpu: Number(values['reader-cpu']) }),
+};
 const FIXTURES = join(import.meta.dirname, '..', 'test', 'fixtures');
 const pct = (a, b) => (b === 0 ? '-' : `${((100 * a) / b).toFixed(1)}%`);
 const fmt = (ms) =>
@@ -105,7 +112,7 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
     device: 'lo',
     filter: `${isUdp(protocol) ? 'udp' : 'tcp'} dst port ${serverPort}`,
     ...(who !== 'ebpf' && { connections: false }),
-    ...(values['helper-threads'] && { helperThreads: values['helper-threads'] }),
+    ...threadOptions,
   });
   if (server.accepts) await server.accepts(); // forget the earlier passes' connections
   const firstSeen = new Map(); // monitor id of an end -> its flow's first packet (ms)
@@ -140,6 +147,7 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
     await new Promise((r) => setTimeout(r, 50));
   }
   const stats = monitor.attributor.stats();
+  const { readerCpu } = monitor.capture.stats();
   monitor.close();
   // When the server accepted each connection, after its first packet: no owner can be known
   // before. And how long after that its server end was labelled: netwho's own part.
@@ -179,6 +187,7 @@ async function pass(server, lifetime, count, who, protocol = 'tcp') {
     p99: stats.labelLatency.p99,
     waitP99: stats.labelWait.p99,
     ebpfReason: monitor.ebpfReason,
+    readerCpu,
     client: latency.client,
     server: latency.server,
     accepted,
@@ -197,7 +206,7 @@ async function captureAlone(serverPort, lifetime, count, protocol) {
     filter: `${isUdp(protocol) ? 'udp' : 'tcp'} dst port ${serverPort}`,
     snapLength: 2048,
     immediate: true,
-    ...(values['helper-threads'] && { helperThreads: values['helper-threads'] }),
+    ...threadOptions,
   });
   const seen = new Set();
   const delays = [];
@@ -298,6 +307,14 @@ async function lifetimes() {
     '   each connection made by a new C process that exits after it, to the C server, as a shell running curl makes them)',
   );
   if (reason) console.log(`   eBPF is off here (${reason}): the eBPF column is the socket table too`);
+  const bound = rows[0].ebpf.readerCpu;
+  if (bound) {
+    console.log(
+      bound.cpu === undefined
+        ? `   --reader-cpu: not bound (${bound.reason})`
+        : `   the readers on CPU ${bound.cpu} alone, the process's ${bound.moved} other threads off it (--reader-cpu)`,
+    );
+  }
   console.log(
     "   both ends of each connection are labelled; label p50 / p99 from the first packet (p99 of the attributor's own part);",
   );

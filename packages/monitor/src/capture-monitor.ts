@@ -313,6 +313,7 @@ export class CaptureMonitor implements TrafficMonitor {
       delivered: s.delivered,
       kernelDropped: s.kernelDropped,
       netwhoDropped: s.netwhoDropped,
+      ...(s.readerCpu && { readerCpu: s.readerCpu }),
     };
   }
 

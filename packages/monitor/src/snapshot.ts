@@ -55,6 +55,8 @@ export interface CaptureHealth {
   delivered: number;
   kernelDropped: number;
   netwhoDropped: number;
+  /** With readerCpu: the CPU the reader is bound to (none when it could not be), the threads kept off it, and why not. */
+  readerCpu?: { cpu?: number; moved: number; reason?: string };
 }
 
 /** Where programs' names come from: the kernel at connect time (eBPF) first, else the socket table; why eBPF is off when it is. */
