@@ -3,7 +3,7 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -147,6 +147,48 @@ describe.runIf(process.platform === 'linux' && isRoot)('netwho watch / capture /
     expect(group).toMatchObject({ by: 'program', processes: 1 });
     expect(group.pids).toContain(traffic.pid);
     expect(group.bytesOut).toBe(last.bytesOut);
+  });
+
+  it('watch --reader-cpu reads on that CPU alone, and says why when it cannot', async () => {
+    const cpus = availableParallelism();
+    const bound = await netwhoAsync([
+      'watch',
+      '-i',
+      'lo',
+      '--raw',
+      '--duration',
+      '2',
+      '--reader-cpu',
+      String(cpus - 1),
+    ]);
+    expect(bound.code).toBe(0);
+    const capture = bound.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as { type: string; readerCpu?: { cpu?: number; moved: number; reason?: string } },
+      )
+      .filter((l) => l.type === 'capture')
+      .at(-1)!;
+    if (cpus >= 2) {
+      expect(capture.readerCpu).toMatchObject({ cpu: cpus - 1 });
+      expect(capture.readerCpu!.moved).toBeGreaterThan(0);
+    } else expect(capture.readerCpu?.reason).toMatch(/one CPU only/);
+    const unbound = await netwhoAsync([
+      'watch',
+      '-i',
+      'lo',
+      '--raw',
+      '--duration',
+      '1',
+      '--reader-cpu',
+      '1023',
+    ]);
+    expect(unbound.code).toBe(0);
+    expect(unbound.stderr).toMatch(/--reader-cpu 1023: not bound \(CPU 1023 is not one this process may use/);
+    const bad = await netwhoAsync(['watch', '--raw', '--reader-cpu', 'x']);
+    expect(bad.code).toBe(2);
   });
 
   it('watch records history that netwho history reads back, per program, port and connection', async () => {

@@ -22,6 +22,7 @@ interface AgentOptions extends AlertFlags {
   filter?: string;
   capture?: boolean;
   ebpf?: boolean;
+  readerCpu?: number;
   dns: boolean;
   geo: boolean;
   geoip?: string;
@@ -52,6 +53,11 @@ export function registerAgent(program: Command): void {
         .option('-f, --filter <bpf>', 'BPF capture filter')
         .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters (no rights needed)')
         .option('--no-ebpf', 'do not load the eBPF owner programs: owners from the socket table only')
+        .option(
+          '--reader-cpu <cpu>',
+          "read packets on this CPU alone, this process's other threads off it (Linux)",
+          integer('--reader-cpu', 0, 1023),
+        )
         .option(
           '--no-dns',
           'no reverse DNS for history and OTLP logs (names from SNI, Host and DNS answers stay)',
@@ -145,12 +151,14 @@ async function runAgent(options: AgentOptions): Promise<void> {
     // A headless agent on a busy server favours CPU: packets in the ring's blocks (up to 2 ms
     // late), as owners come from eBPF at connect time where it runs.
     immediate: false,
+    ...(options.readerCpu !== undefined && { readerCpu: options.readerCpu }),
     onConnectionEnd: (c) => {
       history.onConnectionEnd?.(c);
       otlp?.connectionEnded(c);
     },
   });
   if (opened.notice) log.event('capture.fallback', { reason: opened.notice }, 'WARN');
+  if (opened.readerCpuUnbound) log.event('capture.reader_cpu', { reason: opened.readerCpuUnbound }, 'WARN');
   const monitor = history.wrap(opened.monitor);
   const capture = opened.monitor instanceof CaptureMonitor ? opened.monitor : undefined;
 

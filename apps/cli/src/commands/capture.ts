@@ -42,6 +42,11 @@ export function registerCapture(program: Command): void {
         'write each packet out as soon as it is written (by the end of its batch), not 1 MiB at a time',
       )
       .option('--no-ebpf', 'do not load the eBPF owner programs: owners from the socket table only')
+      .option(
+        '--reader-cpu <cpu>',
+        "read packets on this CPU alone, this process's other threads off it (Linux)",
+        integer('--reader-cpu', 0, 1023),
+      )
       .option('--json', 'print the summary at the end as JSON (on stderr when writing to standard output)')
       .argument('[filter...]', 'BPF filter, e.g. tcp port 443'),
   )
@@ -150,10 +155,12 @@ export function registerCapture(program: Command): void {
         ebpf: options.ebpf !== false,
         // A file wants throughput, as tcpdump's default does: packets in the ring's blocks.
         immediate: options.immediateMode === true,
+        ...(options.readerCpu !== undefined && { readerCpu: options.readerCpu }),
         // No reverse DNS: its queries would land in the capture.
         names: namesFrom({ ...options, dns: false }),
       });
       monitor = requireCaptureMonitor(choice);
+      if (choice.readerCpuUnbound) process.stderr.write(`netwho: ${choice.readerCpuUnbound}\n`);
       try {
         writer = new PcapngWriter(toStdout ? new FileDescriptorSink(1) : options.write);
       } catch (error) {

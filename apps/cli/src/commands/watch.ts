@@ -29,6 +29,11 @@ export function registerWatch(program: Command): void {
         .option('--capture', 'require packet capture: fail (exit 3) rather than fall back')
         .option('--no-ebpf', 'do not load the eBPF owner programs: owners from the socket table only')
         .option(
+          '--reader-cpu <cpu>',
+          "read packets on this CPU alone, this process's other threads off it (Linux; steadier label latency)",
+          integer('--reader-cpu', 0, 1023),
+        )
+        .option(
           '--interval <ms>',
           'refresh interval in milliseconds',
           integer('--interval', 100, 60_000),
@@ -83,9 +88,11 @@ export function registerWatch(program: Command): void {
         capture,
         names,
         ebpf: options.ebpf !== false,
+        ...(options.readerCpu !== undefined && { readerCpu: options.readerCpu }),
         ...(history.onConnectionEnd && { onConnectionEnd: history.onConnectionEnd }),
       });
-      const notice = [opened.notice, history.notice].filter(Boolean).join('; ') || undefined;
+      const notice =
+        [opened.notice, opened.readerCpuUnbound, history.notice].filter(Boolean).join('; ') || undefined;
       const alerts = openAlerts(options, { ...(history.recording && { history: history.recording.store }) });
       const raw = options.raw || !process.stdout.isTTY || !process.stdin.isTTY;
       // --raw: one line per alert among the others; the live view shows the latest ones.

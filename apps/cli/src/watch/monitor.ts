@@ -12,6 +12,8 @@ export interface MonitorChoice {
   monitor: TrafficMonitor;
   /** Said once to the user: what runs and why (e.g. the no-capture fallback). */
   notice: string | undefined;
+  /** With readerCpu: why the reader could not be bound (it runs as without). */
+  readerCpuUnbound?: string;
 }
 
 /**
@@ -33,6 +35,8 @@ export function openMonitor(options: {
   ebpf?: boolean;
   /** Each packet handed over at once (the monitor's default) or in the ring's blocks (false: less CPU). */
   immediate?: boolean;
+  /** --reader-cpu: the thread reading packets on this CPU alone, the process's others off it (LiveCapture's readerCpu). */
+  readerCpu?: number;
 }): MonitorChoice {
   const names = options.names;
   if (options.capture === 'never') {
@@ -53,7 +57,16 @@ export function openMonitor(options: {
       ...(options.immediate !== undefined && { immediate: options.immediate }),
       ...(names && { names }),
       ...(options.ebpf === false && { connections: false as const }),
+      ...(options.readerCpu !== undefined && { readerCpu: options.readerCpu }),
     });
+    const bound = monitor.capture.stats().readerCpu;
+    if (bound && bound.cpu === undefined) {
+      return {
+        monitor,
+        notice: undefined,
+        readerCpuUnbound: `--reader-cpu ${options.readerCpu}: not bound (${bound.reason})`,
+      };
+    }
     return { monitor, notice: undefined };
   } catch (error) {
     const fallback =

@@ -60,6 +60,7 @@ export function rawLines(s: TrafficSnapshot, grouping: Grouping = 'program'): st
         kernelDropped: s.capture.kernelDropped,
         netwhoDropped: s.capture.netwhoDropped,
         ...(s.capture.fallbackReason !== undefined && { fallbackReason: s.capture.fallbackReason }),
+        ...(s.capture.readerCpu && { readerCpu: s.capture.readerCpu }),
         ...(s.names && {
           namesFound: s.names.named,
           namesNone: s.names.unnamed,
