@@ -11,7 +11,7 @@
 // The attributor's own hot paths (lookups, replay throughput) are in its bench.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -34,6 +34,8 @@ const threadOptions = {
   ...(values['helper-threads'] && { helperThreads: values['helper-threads'] }),
   ...(values['reader-cpu'] !== undefined && { readerCpu: Number(values['reader-cpu']) }),
 };
+/** The CPUs this process may use, before any capture binds its reader (proc(5): Cpus_allowed_list). */
+const CPUS = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
 const FIXTURES = join(import.meta.dirname, '..', 'test', 'fixtures');
 const pct = (a, b) => (b === 0 ? '-' : `${((100 * a) / b).toFixed(1)}%`);
 const fmt = (ms) =>
@@ -47,7 +49,10 @@ function percentile(values, p) {
 
 /** Runs a fixture (a Node script, or a program given by path), resolves with its last JSON line when it exits. */
 function runFixture(name, args) {
-  const argv = name.endsWith('.mjs') ? [process.execPath, join(FIXTURES, name)] : [name];
+  const program = name.endsWith('.mjs') ? [process.execPath, join(FIXTURES, name)] : [name];
+  // With --reader-cpu a child forked from the bound main thread would inherit its one CPU: given
+  // the CPUs this process had, as without it.
+  const argv = values['reader-cpu'] !== undefined ? ['taskset', '-c', CPUS, ...program] : program;
   const child = spawn(argv[0], [...argv.slice(1), ...args.map(String)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -95,7 +100,9 @@ function runClients(serverPort, lifetime, count, protocol) {
 /** `ss -tnpH` for one local port, as a Node tool shelling out would do: the pid, or undefined. */
 function ssOwner(port) {
   return new Promise((resolve) => {
-    execFile('ss', ['-tnpH', 'state', 'all', `sport = :${port}`], (error, stdout) => {
+    const ss = ['ss', '-tnpH', 'state', 'all', `sport = :${port}`];
+    const argv = values['reader-cpu'] !== undefined ? ['taskset', '-c', CPUS, ...ss] : ss; // as runFixture's
+    execFile(argv[0], argv.slice(1), (error, stdout) => {
       const match = !error && /pid=(\d+)/.exec(stdout);
       resolve(match ? Number(match[1]) : undefined);
     });

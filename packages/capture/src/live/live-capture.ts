@@ -54,7 +54,8 @@ export interface LiveCaptureOptions {
    * Linux, main thread: binds the thread that reads the packets to this CPU, and the process's
    * other threads to the other CPUs it may use, while the capture is open (threads/reader-cpu.ts):
    * on a CPU of its own the reader no longer waits a scheduler tick behind its own helpers. The
-   * reader can then not move off a CPU other programs keep busy. Default: not bound. Where it
+   * reader can then not move off a CPU other programs keep busy, and a process started from the
+   * main thread meanwhile inherits its one CPU. Default: not bound. Where it
    * cannot be bound (one CPU, a CPU the process may not use), the capture runs as without it and
    * `stats().readerCpu` says why.
    */

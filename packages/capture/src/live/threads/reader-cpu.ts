@@ -12,10 +12,12 @@ import { linuxThreads } from './linux-threads';
  * process's own V8 compiler threads, which TurboFan keeps busy for a second or more after a
  * monitor opens. Neither nice -10 for the reader with nice 19 for the helpers, a 0.1 ms custom
  * slice (sched_setattr), nor keeping the helpers off the reader's current CPU (it moves on each
- * wake-up) removed those waits. SCHED_FIFO for the reader did, but a reader busy with a flood would
- * keep its CPU from every other program (up to the real-time limit, 95%); binding the reader to
- * one CPU and the other threads to the rest does it without that. It is a choice for the user (like taskset's): the reader cannot then move off a CPU that
- * other programs keep busy, and the process's other threads have one CPU fewer.
+ * wake-up) removed those waits. SCHED_FIFO for the reader did, but a reader busy with a flood
+ * would keep its CPU from every other program (up to the real-time limit, 95%); binding the
+ * reader to one CPU and the other threads to the rest does it without that. It is a choice for
+ * the user (like taskset's): the reader cannot then move off a CPU that other programs keep busy,
+ * and the process's other threads have one CPU fewer. A process started from the main thread while
+ * it is bound (child_process) inherits its one CPU, as affinity is inherited across fork and exec.
  */
 
 /** What ReaderCpu needs of the OS: linux-threads.ts, or plain data in tests. */
