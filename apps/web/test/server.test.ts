@@ -64,6 +64,17 @@ describe.runIf(process.platform === 'linux' && isRoot)(
       });
     });
 
+    it('readerCpu is passed on to the capture, and the banner says why when it cannot bind', async () => {
+      const unbound = await startDashboard({ port: 0, devices: ['lo'], dns: false, readerCpu: 1023 });
+      try {
+        expect(((await json(`${unbound.url}api/status`)) as { banner: string | null }).banner).toMatch(
+          /--reader-cpu 1023: not bound \(CPU 1023 is not one this process may use/,
+        );
+      } finally {
+        await unbound.close();
+      }
+    });
+
     it('the JSON API shows the test program with traffic, its connections and its chart', async () => {
       const program = await waitFor(async () =>
         mine(await json<ProgramView[]>(`${dashboard.url}api/programs`)),

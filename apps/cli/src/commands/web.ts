@@ -19,6 +19,11 @@ export function registerWeb(program: Command): void {
         .option('-f, --filter <bpf>', 'BPF capture filter')
         .option('--no-capture', 'do not capture: TCP traffic from kernel socket counters')
         .option('--no-ebpf', 'do not load the eBPF owner programs: owners from the socket table only')
+        .option(
+          '--reader-cpu <cpu>',
+          "read packets on this CPU alone, this process's other threads off it (Linux)",
+          integer('--reader-cpu', 0, 1023),
+        )
         .option('--no-dns', 'no reverse DNS (names from SNI, HTTP Host and DNS answers stay)')
         .option('--db <file>', 'the history file (default: $XDG_STATE_HOME/netwho/netwho.db)')
         .option('--no-history', 'record nothing (the History page still reads --db when it exists)'),
@@ -46,6 +51,7 @@ export function registerWeb(program: Command): void {
           ...(options.filter && { filter: options.filter }),
           capture: options.capture === false ? 'never' : 'auto',
           ebpf: options.ebpf !== false,
+          ...(options.readerCpu !== undefined && { readerCpu: options.readerCpu }),
           dns: options.dns !== false,
           names,
           ...(alerts && { alerts }),

@@ -37,6 +37,8 @@ export interface DashboardOptions {
   capture?: 'auto' | 'never' | 'required';
   /** false: do not load the eBPF owner programs (owners from the socket table only). Default true. */
   ebpf?: boolean;
+  /** Linux: read packets on this CPU alone, the process's other threads off it (LiveCapture's `readerCpu`). Default: not bound. */
+  readerCpu?: number;
   /** A traffic source of your own (tests, or another pipeline). */
   monitor?: TrafficMonitor;
   intervalMs?: number;
@@ -251,9 +253,15 @@ function openMonitor(
       ...(options.filter && { filter: options.filter }),
       ...(onConnectionEnd && { onConnectionEnd }),
       ...(options.ebpf === false && { connections: false as const }),
+      ...(options.readerCpu !== undefined && { readerCpu: options.readerCpu }),
       names,
     });
-    return { monitor, banner: null, devices: [...monitor.capture.devices] };
+    const bound = monitor.capture.stats().readerCpu;
+    const banner =
+      bound && bound.cpu === undefined
+        ? `--reader-cpu ${options.readerCpu}: not bound (${bound.reason}).`
+        : null;
+    return { monitor, banner, devices: [...monitor.capture.devices] };
   } catch (error) {
     const allowed =
       error instanceof CaptureError && (error.code === 'E_PERMISSION' || error.code === 'E_NO_LIBPCAP');
