@@ -1,4 +1,4 @@
-import { isMainThread } from 'node:worker_threads';
+import { HeldThreads, Hold, notSetHere } from './held-threads';
 import { linuxThreads, SCHED_BATCH, SCHED_OTHER } from './linux-threads';
 
 /**
@@ -42,53 +42,22 @@ export interface HelperThreadsHold {
  * its first use, workers come and go). A thread under another policy was set so on purpose, and
  * is left alone. Bounded by the process's threads.
  */
-export class HelperThreads {
-  private holders = 0;
-  /** Threads this moved to SCHED_BATCH, put back when the last hold ends. */
-  private readonly moved = new Set<number>();
-  /** Threads looked at and left as they were. */
-  private readonly left = new Set<number>();
-  private timer: NodeJS.Timeout | undefined;
-  private refused: string | undefined;
-
+export class HelperThreads extends HeldThreads {
   constructor(
     private readonly system: ThreadSystem,
-    private readonly self: number,
-    private readonly everyMs = 1000,
-  ) {}
-
-  get movedCount(): number {
-    return this.moved.size;
-  }
-  get reason(): string | undefined {
-    return this.refused;
+    self: number,
+    everyMs = 1000,
+  ) {
+    super(self, everyMs, 'thread policies');
   }
 
   hold(): HelperThreadsHold {
-    this.holders++;
-    if (this.holders === 1) {
-      this.timer = setInterval(() => this.refresh(), this.everyMs);
-      this.timer.unref();
-    }
-    this.refresh();
-    return new Hold(this, () => this.release());
+    this.addHold();
+    return new HelperHold(this, () => this.endHold());
   }
 
-  /** Moves the threads not looked at yet. Never throws (it runs on a timer): a failure is kept in `reason`. */
-  refresh(): void {
-    if (this.holders === 0) return;
-    try {
-      this.moveNew();
-    } catch (error) {
-      this.refused = `thread policies could not be read or set: ${error instanceof Error ? error.message : String(error)}`;
-    }
-  }
-
-  private moveNew(): void {
-    const now = new Set(this.system.threads());
-    for (const set of [this.moved, this.left]) for (const tid of set) if (!now.has(tid)) set.delete(tid);
-    for (const tid of now) {
-      if (tid === this.self || this.moved.has(tid) || this.left.has(tid)) continue;
+  protected look(): void {
+    for (const tid of this.unseen(this.system.threads())) {
       const policy = this.system.policy(tid);
       if (policy === undefined) continue; // exited meanwhile
       if (policy !== SCHED_OTHER) {
@@ -104,10 +73,7 @@ export class HelperThreads {
     }
   }
 
-  private release(): void {
-    if (--this.holders > 0) return;
-    clearInterval(this.timer);
-    this.timer = undefined;
+  protected putBack(): void {
     for (const tid of this.moved) {
       try {
         if (this.system.policy(tid) === SCHED_BATCH) this.system.setPolicy(tid, SCHED_OTHER);
@@ -115,32 +81,22 @@ export class HelperThreads {
         // Put back what can be: the others are not held back by one that cannot.
       }
     }
-    this.moved.clear();
-    this.left.clear();
   }
 }
 
-class Hold implements HelperThreadsHold {
-  private held = true;
-
+class HelperHold extends Hold implements HelperThreadsHold {
   constructor(
-    private readonly threads: HelperThreads,
-    private readonly end: () => void,
-  ) {}
+    private readonly helpers: HelperThreads,
+    end: () => void,
+  ) {
+    super(helpers, end);
+  }
 
   get moved(): number {
-    return this.threads.movedCount;
+    return this.helpers.movedCount;
   }
   get reason(): string | undefined {
-    return this.threads.reason;
-  }
-  refresh(): void {
-    if (this.held) this.threads.refresh();
-  }
-  release(): void {
-    if (!this.held) return;
-    this.held = false;
-    this.end();
+    return this.helpers.reason;
   }
 }
 
@@ -154,12 +110,7 @@ let shared: HelperThreads | undefined;
  * off Linux or off the main thread, whose helpers are not its own to move.
  */
 export function holdHelperThreads(): HelperThreadsHold {
-  const reason =
-    process.platform !== 'linux'
-      ? 'scheduling policies are set on Linux only'
-      : !isMainThread
-        ? 'not on the main thread: the other threads are not its helpers'
-        : undefined;
+  const reason = notSetHere('scheduling policies are set');
   if (reason !== undefined) {
     return { moved: 0, reason, refresh() {}, release() {} };
   }

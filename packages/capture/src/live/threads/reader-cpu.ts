@@ -1,4 +1,4 @@
-import { isMainThread } from 'node:worker_threads';
+import { HeldThreads, Hold, notSetHere } from './held-threads';
 import { linuxThreads } from './linux-threads';
 
 /**
@@ -53,46 +53,34 @@ const sameCpus = (a: number[], b: number[]) => a.length === b.length && a.every(
  * process's nor the reader's was set so on purpose, and is left alone. Bounded by the process's
  * threads.
  */
-export class ReaderCpu {
-  private holders = 0;
+export class ReaderCpu extends HeldThreads {
   private bound: number | undefined;
   /** The reader's CPUs before it was bound: what the others are given back. */
   private allowed: number[] = [];
   private others: number[] = [];
-  private readonly moved = new Set<number>();
-  private readonly left = new Set<number>();
-  private timer: NodeJS.Timeout | undefined;
-  private refused: string | undefined;
 
   constructor(
     private readonly system: AffinitySystem,
-    private readonly self: number,
-    private readonly everyMs = 1000,
-  ) {}
+    self: number,
+    everyMs = 1000,
+  ) {
+    super(self, everyMs, 'CPUs');
+  }
 
   get cpu(): number | undefined {
     return this.bound;
   }
-  get movedCount(): number {
-    return this.moved.size;
-  }
-  get reason(): string | undefined {
-    return this.refused;
-  }
 
   hold(cpu: number): ReaderCpuHold {
-    if (this.holders > 0 && cpu !== this.bound) {
+    if (this.holding > 0 && cpu !== this.bound) {
       return unbound(`the reader is bound to CPU ${this.bound} already, by another capture`);
     }
-    if (this.holders === 0) {
+    if (this.holding === 0) {
       const why = this.bind(cpu);
       if (why !== undefined) return unbound(why);
-      this.timer = setInterval(() => this.refresh(), this.everyMs);
-      this.timer.unref();
     }
-    this.holders++;
-    this.refresh();
-    return new Hold(this, () => this.release());
+    this.addHold();
+    return new ReaderHold(this, () => this.endHold());
   }
 
   /** Binds the reader; why not, when it cannot be. */
@@ -114,22 +102,9 @@ export class ReaderCpu {
     }
   }
 
-  /** Moves the threads not looked at yet. Never throws (it runs on a timer): a failure is kept in `reason`. */
-  refresh(): void {
-    if (this.holders === 0) return;
-    try {
-      this.moveNew();
-    } catch (error) {
-      this.refused = `CPUs could not be read or set: ${error instanceof Error ? error.message : String(error)}`;
-    }
-  }
-
-  private moveNew(): void {
+  protected look(): void {
     const bound = this.bound as number;
-    const now = new Set(this.system.threads());
-    for (const set of [this.moved, this.left]) for (const tid of set) if (!now.has(tid)) set.delete(tid);
-    for (const tid of now) {
-      if (tid === this.self || this.moved.has(tid) || this.left.has(tid)) continue;
+    for (const tid of this.unseen(this.system.threads())) {
       const cpus = this.system.cpus(tid);
       if (cpus === undefined) continue; // exited meanwhile
       if (!sameCpus(cpus, this.allowed) && !sameCpus(cpus, [bound])) {
@@ -145,10 +120,7 @@ export class ReaderCpu {
     }
   }
 
-  private release(): void {
-    if (--this.holders > 0) return;
-    clearInterval(this.timer);
-    this.timer = undefined;
+  protected putBack(): void {
     // Put back what is still as this set it: a thread or reader moved since was moved on purpose.
     for (const tid of [...this.moved, this.self]) {
       try {
@@ -159,8 +131,6 @@ export class ReaderCpu {
         // Put back what can be: the others are not held back by one that cannot.
       }
     }
-    this.moved.clear();
-    this.left.clear();
     this.bound = undefined;
   }
 }
@@ -169,13 +139,13 @@ function unbound(reason: string): ReaderCpuHold {
   return { cpu: undefined, moved: 0, reason, refresh() {}, release() {} };
 }
 
-class Hold implements ReaderCpuHold {
-  private held = true;
-
+class ReaderHold extends Hold implements ReaderCpuHold {
   constructor(
     private readonly readerCpu: ReaderCpu,
-    private readonly end: () => void,
-  ) {}
+    end: () => void,
+  ) {
+    super(readerCpu, end);
+  }
 
   get cpu(): number | undefined {
     return this.held ? this.readerCpu.cpu : undefined;
@@ -185,14 +155,6 @@ class Hold implements ReaderCpuHold {
   }
   get reason(): string | undefined {
     return this.readerCpu.reason;
-  }
-  refresh(): void {
-    if (this.held) this.readerCpu.refresh();
-  }
-  release(): void {
-    if (!this.held) return;
-    this.held = false;
-    this.end();
   }
 }
 
@@ -205,12 +167,7 @@ let shared: ReaderCpu | undefined;
  * use, it binds nothing and says why in `reason`.
  */
 export function holdReaderCpu(cpu: number): ReaderCpuHold {
-  const reason =
-    process.platform !== 'linux'
-      ? 'CPUs are bound on Linux only'
-      : !isMainThread
-        ? 'not on the main thread: the other threads are not its helpers'
-        : undefined;
+  const reason = notSetHere('CPUs are bound');
   if (reason !== undefined) return unbound(reason);
   shared ??= new ReaderCpu(linuxThreads, process.pid);
   return shared.hold(cpu);
